@@ -33,7 +33,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "status": ("reconcile.cli.core", "status", "Show live datasets, models and evaluations."),
     "predict": ("reconcile.cli.core", "predict", "Run a trained custom model on an image."),
     "schema": ("reconcile.cli.core", "schema", "Write the JSON Schemas of specs and config."),
+    "demo": ("reconcile.cli.core", "demo", "Run validate -> plan -> apply -> status on the embedded emulator."),
     "coco": ("reconcile.cli.coco", "coco", "COCO label files: validate."),
+    "lock": ("reconcile.cli.lock", "lock", "Show or break the apply lock."),
     "emulator": ("reconcile.cli.emulator", "emulator", "Run the local emulator of the Vision API."),
 }
 
