@@ -1,0 +1,123 @@
+"""Validate an Azure-flavoured COCO label file: the one entry point everyone uses.
+
+``reconcile validate``, ``reconcile coco validate``, plan/apply (before anything is
+uploaded) and the emulator all call :func:`validate_bytes` / :func:`validate_file`.
+
+Strategy (design/coco-validation.md §5): a fast path decodes into typed msgspec
+Structs and checks columns; if it finds anything wrong, the exact pass
+(:mod:`reconcile.coco.exact`) re-reads the file as plain JSON and reports every
+problem with counts and JSON paths. Both run with the garbage collector paused:
+the decoded file is millions of containers and full collections would dominate.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import re
+from contextlib import contextmanager
+from typing import Iterator
+
+import msgspec
+
+from reconcile.coco.collect import Collector
+from reconcile.coco.exact import validate_document
+from reconcile.coco.options import ValidationOptions
+from reconcile.coco.report import CocoReport
+
+__all__ = ["ValidationOptions", "validate_bytes", "validate_file", "validate_exact"]
+
+_BYTE_POS = re.compile(r"\(byte (\d+)\)")
+_JSON_PATH = re.compile(r" - at `(\$[^`]*)`")
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _line_col(data: bytes | bytearray | memoryview, pos: int) -> tuple[int, int]:
+    raw = bytes(data[: pos + 1]) if not isinstance(data, bytes) else data[: pos + 1]
+    line = raw.count(b"\n") + 1
+    col = pos - (raw.rfind(b"\n", 0, pos) + 1) + 1
+    return line, col
+
+
+def _json_error(data: bytes | bytearray | memoryview, exc: BaseException, c: Collector) -> None:
+    """Record why ``data`` is not JSON, with line and column when the parser says where."""
+    if isinstance(exc, UnicodeDecodeError):
+        line, col = _line_col(data, exc.start)
+        c.add("E_JSON", "$", f"line {line} column {col}: not UTF-8 ({exc.reason})")
+        return
+    if isinstance(exc, RecursionError):
+        c.add("E_JSON", "$", "nested too deeply")
+        return
+    text = str(exc)
+    m = _BYTE_POS.search(text)
+    if m:
+        line, col = _line_col(data, int(m.group(1)))
+        text = _BYTE_POS.sub("", text).strip()
+        c.add("E_JSON", "$", f"line {line} column {col}: {text}")
+        return
+    m = _JSON_PATH.search(text)
+    if m:
+        c.add("E_JSON", m.group(1).removeprefix("$").lstrip(".") or "$", _JSON_PATH.sub("", text))
+        return
+    c.add("E_JSON", "$", text or type(exc).__name__)
+
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def _strip_bom(data: bytes | bytearray | memoryview) -> bytes | bytearray | memoryview:
+    # Windows tools write a UTF-8 BOM; the service (.NET) reads it fine, so we do too.
+    if bytes(data[:3]) == _BOM:
+        return memoryview(data)[3:]
+    return data
+
+
+def validate_exact(data: bytes | bytearray | memoryview, options: ValidationOptions, source: str | None = None) -> CocoReport:
+    """Validate with the exact pass only (the reference the fast path is tested against). Never raises on data."""
+    c = Collector(options.max_examples)
+    data = _strip_bom(data)
+    if not len(data) or not bytes(data).strip():
+        c.add("E_JSON", "$", "the file is empty")
+        return CocoReport(valid=False, problems=c.problems(), summary=None, source=source)
+    with _gc_paused():
+        try:
+            doc = msgspec.json.decode(data)
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError, ValueError) as exc:
+            _json_error(data, exc, c)
+            return CocoReport(valid=False, problems=c.problems(), summary=None, source=source)
+        summary = validate_document(doc, options, c)
+        del doc
+    return CocoReport(valid=not c.has_errors, problems=c.problems(), summary=summary, source=source)
+
+
+def validate_bytes(data: bytes | bytearray | memoryview, options: ValidationOptions, source: str | None = None) -> CocoReport:
+    """Validate the bytes of one COCO file against ``options``.
+
+    Never raises for bad data: empty, truncated, non-UTF-8, non-JSON or mistyped
+    input gives a report whose problems say what and where. ``source`` (a file
+    name or URI) is only carried into the report for messages.
+    """
+    return validate_exact(data, options, source)
+
+
+def validate_file(path: str | os.PathLike[str], options: ValidationOptions) -> CocoReport:
+    """Validate the COCO file at ``path``. An unreadable file gives a report with ``E_FILE_READ``, not an exception."""
+    name = os.fspath(path)
+    try:
+        with open(name, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        c = Collector(options.max_examples)
+        c.add("E_FILE_READ", "$", f"{name}: {exc.strerror or exc}")
+        return CocoReport(valid=False, problems=c.problems(), summary=None, source=name)
+    return validate_bytes(data, options, source=name)
