@@ -1,0 +1,422 @@
+"""The typed, validated configuration of one stack (:class:`InfraConfig`).
+
+Sources, all funnelled through :meth:`InfraConfig.from_mapping` so that they validate the same way:
+
+- :meth:`InfraConfig.from_pulumi_config` -- what ``infra/__main__.py`` uses under the Pulumi CLI
+  (every value arrives as a string; lists and objects as JSON);
+- :meth:`InfraConfig.from_stack_file` -- a ``Pulumi.<stack>.yaml`` read directly (typed YAML values);
+  the tests use it on the real example stacks.
+
+Every problem found is reported at once in one :class:`reconcile.errors.ConfigError` whose lines name
+the config key (``vision-gitops:<key>``) and say what to do. Unknown keys in the project namespace are
+errors too, so a typo such as ``disableLocalAuht`` cannot silently fall back to a default.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from reconcile.errors import ConfigError
+
+from infra import naming, regions
+
+#: The Pulumi project name (``name:`` in Pulumi.yaml) and so the config namespace of our keys.
+PROJECT: Final = "vision-gitops"
+
+VISION_SKUS: Final = ("F0", "S1")
+STORAGE_SKUS: Final = (
+    "Standard_LRS",
+    "Standard_ZRS",
+    "Standard_GRS",
+    "Standard_RAGRS",
+    "Standard_GZRS",
+    "Standard_RAGZRS",
+)
+PUBLIC_NETWORK_ACCESS: Final = ("Enabled", "Disabled")
+DEFAULT_ACTIONS: Final = ("Allow", "Deny")
+VISION_STORAGE_ROLES: Final = ("Reader", "Contributor")
+MAX_TAGS: Final = 50
+#: Azure Storage refuses RFC 1918 ranges in IP rules (use private endpoints / VNet rules for those).
+_RFC1918: Final = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkConfig:
+    """Network exposure shared by the Vision and the storage account (the same CI runners use both)."""
+
+    public_network_access: str = "Enabled"
+    """``Enabled`` or ``Disabled`` (then only private endpoints, which this program does not create, reach them)."""
+    default_action: str = "Allow"
+    """``Allow`` or ``Deny``: what happens to traffic that matches no IP rule."""
+    ip_rules: tuple[str, ...] = ()
+    """Public IPv4 addresses or CIDR ranges allowed when ``default_action`` is ``Deny``; /32 is written as the bare address."""
+
+
+@dataclass(frozen=True, slots=True)
+class InfraConfig:
+    """Everything one stack needs; construct through :meth:`from_mapping` (or the two loaders)."""
+
+    location: str
+    """Programmatic region name, e.g. ``westus2``."""
+    vision_account_name: str
+    vision_subdomain: str
+    storage_account_name: str
+    ci_principal_id: str
+    """Object id (not the app/client id) of the CI service principal."""
+    resource_group_name: str
+    use_existing_resource_group: bool = False
+    """True: the resource group exists already and is only looked up, never created or deleted."""
+    vision_sku: str = "S1"
+    disable_local_auth: bool = True
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    storage_sku: str = "Standard_LRS"
+    allow_shared_key_access: bool = False
+    blob_versioning: bool = True
+    blob_soft_delete_days: int = 7
+    """Soft-delete retention of blobs and containers in days; 0 turns soft delete off."""
+    container_name: str = "training"
+    vision_storage_role: str = "Reader"
+    """Role of the Vision identity on the container: ``Reader`` or ``Contributor``."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def vision_endpoint(self) -> str:
+        """The Entra-ID-capable endpoint: ``https://<subdomain>.cognitiveservices.azure.com/``."""
+        return f"https://{self.vision_subdomain}.cognitiveservices.azure.com/"
+
+    # --- loaders ------------------------------------------------------------------
+
+    @classmethod
+    def from_mapping(
+        cls,
+        values: Mapping[str, Any],
+        *,
+        source: str = "<config>",
+        fallback_location: str | None = None,
+        project: str = PROJECT,
+    ) -> "InfraConfig":
+        """Validate ``values`` (keys without the ``vision-gitops:`` prefix) into an :class:`InfraConfig`.
+
+        Values may be typed (YAML) or strings (Pulumi CLI). ``fallback_location`` is
+        ``azure-native:location``, used when ``location`` is unset. Raises :class:`ConfigError`
+        listing every problem, each naming its key and what to do.
+        """
+        return _Parser(values, source=source, project=project).parse(fallback_location)
+
+    @classmethod
+    def from_pulumi_config(cls, project: str = PROJECT) -> "InfraConfig":
+        """Read the current stack's config (inside a Pulumi program or a mocked test run).
+
+        Raises :class:`ConfigError` as :meth:`from_mapping` does.
+        """
+        import pulumi
+        from pulumi.runtime import config as runtime_config
+
+        prefix = f"{project}:"
+        keys = {k for k in (*runtime_config.CONFIG.get(), *runtime_config.get_config_env()) if k.startswith(prefix)}
+        cfg = pulumi.Config(project)
+        values = {k[len(prefix) :]: cfg.get(k[len(prefix) :]) for k in keys}
+        stack = pulumi.get_stack()
+        return cls.from_mapping(
+            {k: v for k, v in values.items() if v is not None},
+            source=f"Pulumi config of stack {stack!r}",
+            fallback_location=pulumi.Config("azure-native").get("location"),
+            project=project,
+        )
+
+    @classmethod
+    def from_stack_file(cls, path: str | Path, project: str = PROJECT) -> "InfraConfig":
+        """Read a ``Pulumi.<stack>.yaml`` file directly (no CLI needed).
+
+        Raises :class:`ConfigError` when the file is missing, is not YAML or holds invalid config.
+        """
+        import yaml
+
+        path = Path(path)
+        try:
+            document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except OSError as exc:
+            raise ConfigError(f"cannot read stack config {path}: {exc.strerror or exc}") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+        config = document.get("config", {}) if isinstance(document, dict) else None
+        if not isinstance(config, dict):
+            raise ConfigError(f"{path}: 'config' must be a mapping of '<namespace>:<key>: value' entries")
+        prefix = f"{project}:"
+        values = {k[len(prefix) :]: v for k, v in config.items() if isinstance(k, str) and k.startswith(prefix)}
+        return cls.from_mapping(
+            values,
+            source=str(path),
+            fallback_location=_plain(config.get("azure-native:location")),
+            project=project,
+        )
+
+
+def _ci_principal_problem(value: str) -> str | None:
+    why = naming.guid_problem(value)
+    if why is None:
+        return None
+    return f"{why}; use the service principal's object id: `az ad sp show --id <appId> --query id -o tsv`"
+
+
+def _plain(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+# --- validation ---------------------------------------------------------------------
+
+#: Every key of the project namespace, with a one-line meaning (used in the unknown-key message).
+KEYS: Final[dict[str, str]] = {
+    "location": "Azure region (westus2, eastus or westeurope; display names accepted)",
+    "allowUnsupportedRegion": "true to deploy to a region that never offered model customization",
+    "visionAccountName": "name of the Computer Vision account (required)",
+    "visionSubdomain": "custom subdomain of the Vision endpoint (default: the account name, lowercased)",
+    "visionSku": "F0 or S1 (default S1)",
+    "disableLocalAuth": "true to turn off API keys on the Vision account (default true)",
+    "publicNetworkAccess": "Enabled or Disabled, for both accounts (default Enabled)",
+    "networkDefaultAction": "Allow or Deny traffic matching no IP rule, for both accounts (default Allow)",
+    "allowedIpRanges": "public IPv4 addresses / CIDR ranges allowed when networkDefaultAction is Deny",
+    "storageAccountName": "name of the storage account, 3-24 lowercase letters and digits (required)",
+    "storageSku": "storage replication SKU (default Standard_LRS)",
+    "allowSharedKeyAccess": "true to allow account keys and account SAS on storage (default false)",
+    "blobVersioning": "true to keep previous blob versions (default true)",
+    "blobSoftDeleteDays": "days deleted blobs and containers are kept, 0-365, 0 = off (default 7)",
+    "containerName": "private container for labels and images (default training)",
+    "visionStorageRole": "Reader or Contributor: the Vision identity's role on the container (default Reader)",
+    "ciPrincipalId": "object id of the CI service principal (required)",
+    "resourceGroupName": "resource group to create (default rg-<visionAccountName>)",
+    "existingResourceGroupName": "use this existing resource group instead of creating one",
+    "tags": "tags (string to string) put on every resource",
+}
+
+
+class _Parser:
+    """Collects every problem before raising, so one run shows all of them."""
+
+    def __init__(self, values: Mapping[str, Any], *, source: str, project: str) -> None:
+        self.values = dict(values)
+        self.source = source
+        self.project = project
+        self.problems: list[str] = []
+
+    def problem(self, key: str, text: str) -> None:
+        self.problems.append(f"{self.project}:{key}: {text}")
+
+    # typed getters: each returns the default (or None) after recording a problem
+
+    def raw(self, key: str) -> Any:
+        value = self.values.get(key)
+        if isinstance(value, dict) and "secure" in value:
+            self.problem(key, "is stored as a secret but is not secret; set it with plain `pulumi config set`")
+            return None
+        return value
+
+    def text(self, key: str, default: str | None = None) -> str | None:
+        value = self.raw(key)
+        if value is None:
+            return default
+        if not isinstance(value, (str, int)) or isinstance(value, bool):
+            self.problem(key, f"must be a string (got {type(value).__name__})")
+            return default
+        value = str(value).strip()
+        return value if value else default
+
+    def flag(self, key: str, default: bool) -> bool:
+        value = self.raw(key)
+        if value is None:
+            return default
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return value.strip().lower() == "true"
+        self.problem(key, f"must be true or false (got {value!r})")
+        return default
+
+    def integer(self, key: str, default: int, low: int, high: int) -> int:
+        value = self.raw(key)
+        if value is None:
+            return default
+        number: int | None = None
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            number = int(value.strip())
+        if number is None or not low <= number <= high:
+            self.problem(key, f"must be a whole number from {low} to {high} (got {value!r})")
+            return default
+        return number
+
+    def choice(self, key: str, default: str, allowed: tuple[str, ...]) -> str:
+        value = self.text(key) or default
+        for option in allowed:
+            if value.lower() == option.lower():
+                return option
+        self.problem(key, f"must be one of {', '.join(allowed)} (got {value!r})")
+        return default
+
+    def string_list(self, key: str) -> list[str]:
+        value = self.raw(key)
+        if value is None:
+            return []
+        if isinstance(value, str):
+            stripped = value.strip()
+            if stripped.startswith("["):
+                try:
+                    value = json.loads(stripped)
+                except json.JSONDecodeError:
+                    self.problem(key, "is not a valid JSON list; give a YAML list or comma-separated values")
+                    return []
+            else:
+                value = [part for part in (p.strip() for p in stripped.split(",")) if part]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.problem(key, "must be a list of strings")
+            return []
+        return [v.strip() for v in value]
+
+    def string_map(self, key: str) -> dict[str, str]:
+        value = self.raw(key)
+        if value is None:
+            return {}
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                self.problem(key, "is not a valid JSON object; set entries with `pulumi config set --path tags.<name> <value>`")
+                return {}
+        if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+            self.problem(key, "must map tag names to string values")
+            return {}
+        if len(value) > MAX_TAGS:
+            self.problem(key, f"at most {MAX_TAGS} tags are allowed (got {len(value)})")
+        return dict(value)
+
+    def named(self, key: str, check: Callable[[str], str | None], *, required: bool, default: str | None = None) -> str:
+        value = self.text(key, default)
+        if value is None:
+            if required:
+                self.problem(key, f"is required: run `pulumi config set {key} <value>` ({KEYS[key]})")
+            return ""
+        if (why := check(value)) is not None:
+            self.problem(key, why)
+        return value
+
+    # the whole config
+
+    def parse(self, fallback_location: str | None) -> InfraConfig:
+        for key in sorted(set(self.values) - set(KEYS)):
+            self.problem(key, f"is not a known key; known keys are: {', '.join(KEYS)}")
+
+        location = self.location(fallback_location)
+        vision_account = self.named("visionAccountName", naming.vision_account_problem, required=True)
+        if self.values.get("visionSubdomain") is None and naming.vision_account_problem(vision_account) is None:
+            # Derived from a valid account name; only a name longer than a DNS label can still fail.
+            subdomain = vision_account.lower()
+            if (why := naming.subdomain_problem(subdomain)) is not None:
+                self.problem("visionSubdomain", f"the default (the account name) does not work: {why}; set visionSubdomain")
+        else:
+            subdomain = self.named("visionSubdomain", naming.subdomain_problem, required=False)
+        storage_account = self.named("storageAccountName", naming.storage_account_problem, required=True)
+        ci_principal = self.named("ciPrincipalId", _ci_principal_problem, required=True)
+
+        existing_rg = self.text("existingResourceGroupName")
+        new_rg = self.text("resourceGroupName")
+        if existing_rg and new_rg:
+            self.problem(
+                "existingResourceGroupName",
+                "and resourceGroupName are both set; keep existingResourceGroupName to use an existing group, "
+                "or resourceGroupName to create one, not both",
+            )
+        rg_key = "existingResourceGroupName" if existing_rg else "resourceGroupName"
+        rg_name = self.named(
+            rg_key,
+            naming.resource_group_problem,
+            required=False,
+            default=f"rg-{vision_account}" if vision_account else None,
+        )
+
+        network = self.network()
+        config = InfraConfig(
+            location=location,
+            vision_account_name=vision_account,
+            vision_subdomain=subdomain,
+            storage_account_name=storage_account,
+            ci_principal_id=ci_principal.lower(),
+            resource_group_name=rg_name,
+            use_existing_resource_group=bool(existing_rg),
+            vision_sku=self.choice("visionSku", "S1", VISION_SKUS),
+            disable_local_auth=self.flag("disableLocalAuth", True),
+            network=network,
+            storage_sku=self.choice("storageSku", "Standard_LRS", STORAGE_SKUS),
+            allow_shared_key_access=self.flag("allowSharedKeyAccess", False),
+            blob_versioning=self.flag("blobVersioning", True),
+            blob_soft_delete_days=self.integer("blobSoftDeleteDays", 7, 0, 365),
+            container_name=self.named("containerName", naming.container_problem, required=False, default="training"),
+            vision_storage_role=self.choice("visionStorageRole", "Reader", VISION_STORAGE_ROLES),
+            tags=self.string_map("tags"),
+        )
+        if self.problems:
+            raise ConfigError(
+                f"invalid infrastructure config in {self.source}",
+                problems=self.problems,
+                hint="fix the keys above in Pulumi.<stack>.yaml or with `pulumi config set`; docs/infra.md lists every key",
+            )
+        return config
+
+    def location(self, fallback: str | None) -> str:
+        value = self.text("location", fallback.strip() if fallback and fallback.strip() else None)
+        if value is None:
+            self.problem(
+                "location",
+                "is required: run `pulumi config set location westus2` (or set azure-native:location); "
+                f"model customization was offered in {regions.describe_supported()}",
+            )
+            return ""
+        region = regions.normalize_region(value)
+        if not region.isalnum():
+            self.problem("location", f"{value!r} is not a region name (e.g. westus2 or 'West US 2')")
+        elif not regions.supports_customization(region) and not self.flag("allowUnsupportedRegion", False):
+            self.problem(
+                "location",
+                f"{value!r} never offered Image Analysis 4.0 model customization; use one of "
+                f"{regions.describe_supported()}, or set allowUnsupportedRegion to true to deploy there anyway",
+            )
+        return region
+
+    def network(self) -> NetworkConfig:
+        access = self.choice("publicNetworkAccess", "Enabled", PUBLIC_NETWORK_ACCESS)
+        action = self.choice("networkDefaultAction", "Allow", DEFAULT_ACTIONS)
+        rules: list[str] = []
+        for entry in self.string_list("allowedIpRanges"):
+            rule = self.ip_rule(entry)
+            if rule is not None and rule not in rules:
+                rules.append(rule)
+        if rules and action == "Allow":
+            self.problem(
+                "allowedIpRanges",
+                "has no effect while networkDefaultAction is Allow; set networkDefaultAction to Deny, or remove the ranges",
+            )
+        return NetworkConfig(public_network_access=access, default_action=action, ip_rules=tuple(rules))
+
+    def ip_rule(self, entry: str) -> str | None:
+        key = "allowedIpRanges"
+        try:
+            net = ipaddress.ip_network(entry, strict=True)
+        except ValueError:
+            self.problem(key, f"{entry!r} is not an IPv4 address or CIDR range with host bits zero (e.g. 203.0.113.0/24)")
+            return None
+        if net.version != 4:
+            self.problem(key, f"{entry!r}: only IPv4 addresses and ranges are allowed in storage IP rules")
+            return None
+        if any(net.subnet_of(private) for private in _RFC1918):  # type: ignore[arg-type]
+            self.problem(key, f"{entry!r} is a private (RFC 1918) range, which IP rules refuse; use public addresses")
+            return None
+        if net.prefixlen == 31:
+            self.problem(key, f"{entry!r}: /31 ranges are refused by storage IP rules; list the two addresses instead")
+            return None
+        # Storage rejects /32; the bare address means the same to both services.
+        return str(net.network_address) if net.prefixlen == 32 else str(net)

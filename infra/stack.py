@@ -1,0 +1,216 @@
+"""Declares one stack's resources from an :class:`InfraConfig` (:func:`build_stack`).
+
+Resources (logical names are fixed, so URNs stay stable across config changes):
+
+- ``resource-group``: created, unless ``existingResourceGroupName`` names one to look up;
+- ``vision``: the Computer Vision account, explicit name and custom subdomain (Entra ID tokens only
+  work against the custom subdomain, and it is immutable once set), system-assigned identity;
+- ``storage`` + ``blob-service`` + ``container``: StorageV2 with secure settings written explicitly
+  (an omitted ``minimumTlsVersion`` means TLS 1.0 and an omitted ``allowSharedKeyAccess`` means true);
+- three role assignments with full role-definition ids, ``principalType: ServicePrincipal`` (avoids
+  ``PrincipalNotFound`` while Entra ID replicates a new identity) and uuid5 names (re-deploys update
+  instead of duplicating).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_azure_native import authorization, cognitiveservices, resources, storage
+
+from infra import roles
+from infra.config import InfraConfig
+
+
+@dataclass(frozen=True)
+class VisionStack:
+    """The declared resources of one stack, for outputs and tests."""
+
+    config: InfraConfig
+    resource_group: resources.ResourceGroup | None
+    """None when an existing resource group is used."""
+    resource_group_name: pulumi.Output[str]
+    subscription_id: pulumi.Output[str]
+    vision: cognitiveservices.Account
+    vision_principal_id: pulumi.Output[str]
+    storage_account: storage.StorageAccount
+    blob_service: storage.BlobServiceProperties
+    container: storage.BlobContainer
+    vision_blob_access: authorization.RoleAssignment
+    """The Vision identity on the container: Storage Blob Data Reader (Contributor when configured)."""
+    ci_vision_access: authorization.RoleAssignment
+    """The CI principal on the Vision account: Cognitive Services User."""
+    ci_blob_access: authorization.RoleAssignment
+    """The CI principal on the container: Storage Blob Data Contributor."""
+
+
+def build_stack(config: InfraConfig) -> VisionStack:
+    """Declare every resource of one stack. Must run inside a Pulumi program (or under mocks).
+
+    Declares nothing else and reads no Pulumi config: everything comes from ``config``.
+    """
+    tags = dict(config.tags)
+    client = authorization.get_client_config_output()
+    subscription_id = client.subscription_id
+
+    resource_group: resources.ResourceGroup | None
+    if config.use_existing_resource_group:
+        resource_group = None
+        # A lookup, not a declaration: a missing group fails preview, and destroy never deletes it.
+        rg_name = resources.get_resource_group_output(resource_group_name=config.resource_group_name).name
+    else:
+        resource_group = resources.ResourceGroup(
+            "resource-group",
+            resource_group_name=config.resource_group_name,
+            location=config.location,
+            tags=tags,
+        )
+        rg_name = resource_group.name
+
+    net = config.network
+    vision = cognitiveservices.Account(
+        "vision",
+        account_name=config.vision_account_name,
+        resource_group_name=rg_name,
+        location=config.location,
+        kind="ComputerVision",
+        sku=cognitiveservices.SkuArgs(name=config.vision_sku),
+        identity=cognitiveservices.IdentityArgs(type=cognitiveservices.ResourceIdentityType.SYSTEM_ASSIGNED),
+        properties=cognitiveservices.AccountPropertiesArgs(
+            custom_sub_domain_name=config.vision_subdomain,
+            disable_local_auth=config.disable_local_auth,
+            public_network_access=net.public_network_access,
+            network_acls=cognitiveservices.NetworkRuleSetArgs(
+                default_action=net.default_action,
+                bypass=cognitiveservices.ByPassSelection.AZURE_SERVICES,
+                ip_rules=[cognitiveservices.IpRuleArgs(value=rule) for rule in net.ip_rules],
+            ),
+        ),
+        tags=tags,
+    )
+    vision_principal_id = vision.identity.apply(_principal_id)
+
+    storage_rules: dict[str, object] = {
+        "default_action": net.default_action,
+        "bypass": storage.Bypass.AZURE_SERVICES,
+        "ip_rules": [storage.IPRuleArgs(i_p_address_or_range=rule, action=storage.Action.ALLOW) for rule in net.ip_rules],
+    }
+    if net.default_action == "Deny":
+        # The Vision service reads training data with its own identity; let exactly this account in.
+        storage_rules["resource_access_rules"] = [
+            storage.ResourceAccessRuleArgs(resource_id=vision.id, tenant_id=client.tenant_id)
+        ]
+    storage_account = storage.StorageAccount(
+        "storage",
+        account_name=config.storage_account_name,
+        resource_group_name=rg_name,
+        location=config.location,
+        kind=storage.Kind.STORAGE_V2,
+        sku=storage.SkuArgs(name=config.storage_sku),
+        minimum_tls_version=storage.MinimumTlsVersion.TLS1_2,
+        enable_https_traffic_only=True,
+        allow_blob_public_access=False,
+        allow_shared_key_access=config.allow_shared_key_access,
+        default_to_o_auth_authentication=not config.allow_shared_key_access,
+        allow_cross_tenant_replication=False,
+        public_network_access=net.public_network_access,
+        network_rule_set=storage.NetworkRuleSetArgs(**storage_rules),  # type: ignore[arg-type]
+        tags=tags,
+    )
+
+    days = config.blob_soft_delete_days
+    retention = storage.DeleteRetentionPolicyArgs(enabled=days > 0, days=days if days > 0 else None)
+    blob_service = storage.BlobServiceProperties(
+        "blob-service",
+        account_name=storage_account.name,
+        resource_group_name=rg_name,
+        blob_services_name="default",
+        is_versioning_enabled=config.blob_versioning,
+        delete_retention_policy=retention,
+        container_delete_retention_policy=retention,
+    )
+    container = storage.BlobContainer(
+        "container",
+        account_name=storage_account.name,
+        resource_group_name=rg_name,
+        container_name=config.container_name,
+        public_access=storage.PublicAccess.NONE,
+        opts=pulumi.ResourceOptions(depends_on=[blob_service]),
+    )
+
+    vision_role = (
+        roles.STORAGE_BLOB_DATA_CONTRIBUTOR if config.vision_storage_role == "Contributor" else roles.STORAGE_BLOB_DATA_READER
+    )
+    vision_blob_access = _assign(
+        "vision-blob-access",
+        scope=container.id,
+        role_guid=vision_role,
+        principal_id=vision_principal_id,
+        subscription_id=subscription_id,
+        description="Vision managed identity reads training images and labels",
+    )
+    ci_vision_access = _assign(
+        "ci-vision-access",
+        scope=vision.id,
+        role_guid=roles.COGNITIVE_SERVICES_USER,
+        principal_id=pulumi.Output.from_input(config.ci_principal_id),
+        subscription_id=subscription_id,
+        description="CI principal calls the Vision data plane (reconcile plan/apply)",
+    )
+    ci_blob_access = _assign(
+        "ci-blob-access",
+        scope=container.id,
+        role_guid=roles.STORAGE_BLOB_DATA_CONTRIBUTOR,
+        principal_id=pulumi.Output.from_input(config.ci_principal_id),
+        subscription_id=subscription_id,
+        description="CI principal uploads COCO label files and images",
+    )
+    return VisionStack(
+        config=config,
+        resource_group=resource_group,
+        resource_group_name=rg_name,
+        subscription_id=subscription_id,
+        vision=vision,
+        vision_principal_id=vision_principal_id,
+        storage_account=storage_account,
+        blob_service=blob_service,
+        container=container,
+        vision_blob_access=vision_blob_access,
+        ci_vision_access=ci_vision_access,
+        ci_blob_access=ci_blob_access,
+    )
+
+
+def _principal_id(identity: object) -> str:
+    principal = getattr(identity, "principal_id", None)
+    if not principal:
+        raise ValueError(
+            "the Vision account reported no system-assigned identity principal id; "
+            "check that its identity type is SystemAssigned"
+        )
+    return principal
+
+
+def _assign(
+    logical_name: str,
+    *,
+    scope: pulumi.Output[str],
+    role_guid: str,
+    principal_id: pulumi.Output[str],
+    subscription_id: pulumi.Output[str],
+    description: str,
+) -> authorization.RoleAssignment:
+    """A role assignment whose name is derived from (scope, role, principal); see :func:`roles.role_assignment_name`."""
+    name = pulumi.Output.all(scope, principal_id).apply(
+        lambda parts: roles.role_assignment_name(parts[0], role_guid, parts[1])
+    )
+    return authorization.RoleAssignment(
+        logical_name,
+        role_assignment_name=name,
+        scope=scope,
+        principal_id=principal_id,
+        principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
+        role_definition_id=subscription_id.apply(lambda sub: roles.role_definition_id(sub, role_guid)),
+        description=f"{description} ({roles.ROLE_NAMES[role_guid]})",
+    )
