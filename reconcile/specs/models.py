@@ -48,7 +48,19 @@ class _Spec(BaseModel):
         alias_generator=to_camel,
         populate_by_name=True,
         str_strip_whitespace=True,
+        # Field docstrings become JSON-Schema descriptions (editor hovers).
+        use_attribute_docstrings=True,
     )
+
+
+#: Fields that steer the reconciler only; the service never sees them, so they are
+#: left out of :func:`reconcile.specs.fingerprint.spec_hash`.
+POLICY_FIELDS: frozenset[str] = frozenset({"protect", "allow_replace"})
+
+
+def _looks_like_sas(uri: str) -> bool:
+    query = uri.partition("?")[2].lower()
+    return any(part.startswith(("sig=", "se=", "sv=", "sp=")) for part in query.split("&"))
 
 
 class LabelSource(_Spec):
@@ -71,6 +83,11 @@ class LabelSource(_Spec):
             raise ValueError("'images' goes with a local 'file', not with 'uri'")
         if self.uri is not None and not self.uri.lower().startswith(("https://", "http://", "file://")):
             raise ValueError("'uri' must be an absolute https:// (or http:// / file:// for emulators) URI")
+        if self.uri is not None and _looks_like_sas(self.uri):
+            raise ValueError(
+                "'uri' carries a SAS token (a query string with sig=...); secrets never go in specs: "
+                "remove the query string and use 'authentication: managedIdentity'"
+            )
         if self.sha256 is not None:
             s = self.sha256.lower()
             if len(s) != 64 or any(c not in "0123456789abcdef" for c in s):
@@ -83,9 +100,13 @@ class DatasetSpec(_Spec):
 
     kind: Literal["Dataset"]
     name: str
+    """The dataset's name on the service (``^[a-zA-Z0-9][a-zA-Z0-9._-]*$``, at most 255 characters)."""
     annotation_kind: AnnotationKind
+    """``imageClassification`` (one label per image) or ``imageObjectDetection`` (relative boxes)."""
     labels: list[LabelSource] = Field(min_length=1, max_length=names.MAX_ANNOTATION_FILE_URIS)
+    """1 to 10 COCO files (the service's ``annotationFileUris``)."""
     custom_properties: dict[str, str] = Field(default_factory=dict)
+    """At most 10 string key/value pairs stored on the dataset."""
     authentication: AuthenticationKind | None = None
     """How the service reads the blobs; SAS tokens are never kept in specs."""
     protect: bool = False
@@ -111,9 +132,13 @@ class ModelSpec(_Spec):
 
     kind: Literal["Model"]
     name: str
+    """The model's name on the service."""
     model_kind: ModelKind
+    """``Generic-Classifier``, ``Generic-Detector`` or (from 2023-04-01-preview) ``Product-Recognizer``."""
     training_dataset: str
+    """Name of the Dataset spec to train on (its annotationKind must suit ``modelKind``)."""
     test_dataset: str | None = None
+    """Name of the Dataset spec for the final metrics; without it the service holds out training images."""
     budget_hours: int = Field(ge=1)
     """``timeBudgetInHours``: compute hours, the most the run can bill."""
     protect: bool = False
@@ -134,10 +159,15 @@ class EvaluationSpec(_Spec):
 
     kind: Literal["Evaluation"]
     name: str
+    """The evaluation's name; unique per model, not globally."""
     model: str
+    """Name of the Model spec to evaluate."""
     dataset: str
+    """Name of the Dataset spec to evaluate on (same annotation kind as the model's)."""
     protect: bool = False
+    """Refuse deletion and replacement of this evaluation."""
     allow_replace: bool = False
+    """Allow apply to delete and re-create this evaluation when its model or dataset changes."""
 
     @field_validator("name", "model", "dataset")
     @classmethod
