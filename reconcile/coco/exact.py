@@ -91,6 +91,22 @@ def url_problems(url: Any, options: ValidationOptions) -> list[tuple[str, str]]:
     return out
 
 
+def set_limit_messages(c: Collector, options: ValidationOptions) -> None:
+    """Messages that name the limits in force (shared with the fast path so reports match)."""
+    lim = options.limits
+    what = f"{options.kind} {options.purpose}"
+    c.message("E_IMG_DIM_RANGE", f"width and height must be {lim.min_dim}..{lim.max_dim} pixels for {what}")
+    c.message(
+        "E_IMAGES_PER_CATEGORY", f"each used category needs at least {lim.min_images_per_category} images for {what}"
+    )
+    c.message(
+        "W_IMAGES_PER_CATEGORY",
+        f"the documented minimum is {lim.warn_min_images_per_category} training images per category",
+    )
+    c.message("E_IMAGE_COUNT", f"{what} allows {lim.min_images}..{lim.max_images} images")
+    c.message("E_CATEGORY_COUNT", f"{what} allows {lim.min_categories}..{lim.max_categories} categories")
+
+
 def _id(value: Any, path: str, c: Collector) -> int | None:
     """Return ``value`` if it is a valid id (a JSON integer >= 1); record the problem otherwise."""
     if value is None:
@@ -177,10 +193,6 @@ def validate_document(doc: Any, options: ValidationOptions, c: Collector) -> Coc
         else:
             for code, detail in url_problems(url, options):
                 c.add(code, f"{p}.{url_key}", detail)
-    c.message(
-        "E_IMG_DIM_RANGE",
-        f"width and height must be {lim.min_dim}..{lim.max_dim} pixels for {options.kind} {options.purpose}",
-    )
 
     # --- categories -------------------------------------------------------------
     cat_index: dict[int, int] = {}
@@ -288,14 +300,7 @@ def validate_document(doc: Any, options: ValidationOptions, c: Collector) -> Coc
             c.add("E_IMAGES_PER_CATEGORY", p, f"category id {cid} is on {n} image(s)")
         elif n < lim.warn_min_images_per_category:
             c.add("W_IMAGES_PER_CATEGORY", p, f"category id {cid} is on {n} image(s)")
-    c.message(
-        "E_IMAGES_PER_CATEGORY",
-        f"each used category needs at least {lim.min_images_per_category} images for {options.kind} {options.purpose}",
-    )
-    c.message(
-        "W_IMAGES_PER_CATEGORY",
-        f"the documented minimum is {lim.warn_min_images_per_category} training images per category",
-    )
+    set_limit_messages(c, options)
 
     # --- quotas -------------------------------------------------------------------
     if "images" in sections and not lim.min_images <= len(images) <= lim.max_images:

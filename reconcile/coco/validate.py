@@ -20,6 +20,7 @@ from typing import Iterator
 
 import msgspec
 
+from reconcile.coco import fast
 from reconcile.coco.collect import Collector
 from reconcile.coco.exact import validate_document
 from reconcile.coco.options import ValidationOptions
@@ -73,6 +74,7 @@ def _json_error(data: bytes | bytearray | memoryview, exc: BaseException, c: Col
 
 
 _BOM = b"\xef\xbb\xbf"
+_BLANK = re.compile(rb"\s*\Z")
 
 
 def _strip_bom(data: bytes | bytearray | memoryview) -> bytes | bytearray | memoryview:
@@ -86,7 +88,7 @@ def validate_exact(data: bytes | bytearray | memoryview, options: ValidationOpti
     """Validate with the exact pass only (the reference the fast path is tested against). Never raises on data."""
     c = Collector(options.max_examples)
     data = _strip_bom(data)
-    if not len(data) or not bytes(data).strip():
+    if _BLANK.match(data):
         c.add("E_JSON", "$", "the file is empty")
         return CocoReport(valid=False, problems=c.problems(), summary=None, source=source)
     with _gc_paused():
@@ -107,6 +109,11 @@ def validate_bytes(data: bytes | bytearray | memoryview, options: ValidationOpti
     input gives a report whose problems say what and where. ``source`` (a file
     name or URI) is only carried into the report for messages.
     """
+    data = _strip_bom(data)
+    with _gc_paused():
+        report = fast.validate_fast(data, options, source)
+    if report is not None:
+        return report
     return validate_exact(data, options, source)
 
 
