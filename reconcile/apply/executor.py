@@ -1,0 +1,381 @@
+"""Run a :class:`~reconcile.plan.model.Plan` against a backend.
+
+Contract:
+
+- **Exactly what was reviewed.** Before any write the live state is observed again
+  and every change's live fingerprint recomputed; any difference raises
+  :class:`~reconcile.errors.StalePlanError` and nothing is written.
+- **Guardrails first.** A replacement that is not allowed (spec ``allowReplace`` or
+  ``allow_replace``) raises :class:`~reconcile.errors.RefusedError` before any write.
+- **Dependency order.** Datasets, then models, then evaluations; within a phase,
+  changes run concurrently (bounded), under the client's rate limit.
+- **One write per change, idempotent.** A create that answers 409, or whose answer
+  was lost, is re-read and counts as done when the live object matches the request;
+  a model PUT is create-only by name, so a training run is never submitted twice.
+- **Submit, do not block.** Training is submitted and apply returns; evaluations of
+  models still training are *deferred* (the next apply, or ``--wait``, creates
+  them). :attr:`ApplyResult.exit_code` is 3 when work is left running.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from reconcile.apply.waiting import Progress, Waiter
+from reconcile.backends.base import Backend, DatasetRequest, EvaluationRequest, LiveState, ModelRequest
+from reconcile.errors import (
+    ConflictError,
+    FatalError,
+    PreconditionFailedError,
+    RefusedError,
+    ReconcileError,
+    ServiceUnavailableError,
+    StalePlanError,
+)
+from reconcile.plan import compute
+from reconcile.plan import normalize as N
+from reconcile.plan.model import LabelFile, Plan, ResourceChange
+
+#: Exit codes of ``reconcile apply`` (README "Exit codes").
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_RUNNING = 3
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyEvent:
+    address: str
+    status: str
+    """``start``, ``done``, ``adopted`` (already existed and matched), ``deferred`` or ``failed``."""
+    message: str = ""
+
+
+@dataclass(slots=True)
+class ApplyOptions:
+    allow_replace: bool = False
+    max_concurrency: int = 8
+    wait: bool = False
+    waiter: Waiter | None = None
+    """Used to wait for cancellations (replacements) and, with ``wait``, for training."""
+    on_event: Callable[[ApplyEvent], None] | None = None
+    upload_labels: Callable[[ResourceChange, LabelFile], None] | None = None
+    """Makes a local label file (and its images) available at ``LabelFile.uri``; must be idempotent."""
+    check_lock: Callable[[], None] | None = None
+    """Raises if the apply lock was lost; called before every write."""
+
+
+@dataclass(slots=True)
+class ApplyResult:
+    done: list[str] = field(default_factory=list)
+    adopted: list[str] = field(default_factory=list)
+    deferred: list[str] = field(default_factory=list)
+    running: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    unchanged: int = 0
+
+    @property
+    def exit_code(self) -> int:
+        if self.failed:
+            return EXIT_ERROR
+        if self.deferred or self.running:
+            return EXIT_RUNNING
+        return EXIT_OK
+
+
+def _dataset_request(c: ResourceChange) -> DatasetRequest:
+    d = c.desired
+    return DatasetRequest(
+        name=c.name,
+        annotation_kind=d["annotationKind"],
+        annotation_file_uris=tuple(d.get("annotationFileUris") or ()),
+        custom_properties=dict(d.get("customProperties") or {}),
+        authentication_kind=(d.get("authentication") or {}).get("kind"),
+    )
+
+
+def _model_request(c: ResourceChange) -> ModelRequest:
+    tp = c.desired["trainingParameters"]
+    return ModelRequest(
+        name=c.name,
+        model_kind=tp["modelKind"],
+        training_dataset=tp["trainingDatasetName"],
+        budget_hours=int(tp["timeBudgetInHours"]),
+        test_dataset=(c.desired.get("evaluationParameters") or {}).get("testDatasetName"),
+    )
+
+
+def _evaluation_request(c: ResourceChange) -> EvaluationRequest:
+    return EvaluationRequest(model=c.model or "", name=c.name,
+                             test_dataset=c.desired["evaluationParameters"]["testDatasetName"])
+
+
+def current_fingerprints(plan: Plan, live: LiveState) -> dict[str, str | None]:
+    """Recompute, from a fresh observation, the fingerprint of every resource in ``plan``."""
+    kinds = {c.name: c.desired.get("annotationKind") for c in plan.changes if c.kind == "Dataset"}
+    kinds.update({n: d.annotation_kind for n, d in live.datasets.items()})
+    out: dict[str, str | None] = {}
+    for c in plan.changes:
+        if c.kind == "Dataset":
+            out[c.address] = compute.dataset_fp(live.datasets.get(c.name))
+        elif c.kind == "Model":
+            out[c.address] = compute.model_fp(live.models.get(c.name), kinds)
+        else:
+            out[c.address] = compute.evaluation_fp(live.evaluations.get((c.model or "", c.name)))
+    return out
+
+
+def check_not_stale(plan: Plan, live: LiveState) -> None:
+    """Raise :class:`StalePlanError` naming every resource that changed since the plan was made."""
+    now = current_fingerprints(plan, live)
+    moved = [c.address for c in plan.changes if now.get(c.address) != c.live_fingerprint]
+    if moved:
+        raise StalePlanError(
+            "the live state changed since this plan was made: " + ", ".join(moved),
+            hint="run `reconcile plan` again, review the new plan, and apply that one",
+        )
+
+
+class Executor:
+    """Applies one plan. Not reusable across plans."""
+
+    def __init__(self, plan: Plan, backend: Backend, options: ApplyOptions | None = None) -> None:
+        self.plan = plan
+        self.backend = backend
+        self.options = options or ApplyOptions()
+        self.result = ApplyResult()
+        self._lock = threading.Lock()
+        self._failed_addresses: set[str] = set()
+
+    # --- public -----------------------------------------------------------------
+
+    def run(self) -> ApplyResult:
+        """Apply the plan. Raises StalePlanError/RefusedError before any write; per-change
+        failures are collected in the result (dependents of a failed change are skipped)."""
+        refused = [c for c in self.plan.changes
+                   if c.action == "replace" and not (c.replace_allowed or self.options.allow_replace)]
+        if refused:
+            raise RefusedError(
+                "the plan replaces resources whose replacement is not allowed: "
+                + "; ".join(f"{c.address} ({c.reason})" for c in refused),
+                hint="set `allowReplace: true` in the spec, or run apply with --allow-replace "
+                "(a model replacement retrains and bills again)",
+            )
+        names = {c.model for c in self.plan.changes if c.kind == "Evaluation" and c.model}
+        live = self.backend.observe(evaluations_of=frozenset(names))
+        check_not_stale(self.plan, live)
+        self.result.unchanged = sum(c.action == "no-op" for c in self.plan.changes)
+
+        for kind in ("Dataset", "Model", "Evaluation"):
+            todo = [c for c in self.plan.changes if c.kind == kind and c.action != "no-op"]
+            self._run_phase(todo, live)
+
+        if self.options.wait:
+            self._wait_all()
+        return self.result
+
+    # --- phases -----------------------------------------------------------------
+
+    def _run_phase(self, changes: list[ResourceChange], live: LiveState) -> None:
+        if not changes:
+            return
+        workers = max(1, min(self.options.max_concurrency, len(changes)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="apply") as pool:
+            list(pool.map(lambda c: self._run_one(c, live), changes))
+
+    def _run_one(self, c: ResourceChange, live: LiveState) -> None:
+        blocked = [d for d in c.depends_on if d in self._failed_addresses]
+        if blocked:
+            self._fail(c, f"skipped: depends on {', '.join(blocked)}, which failed")
+            return
+        self._emit(c.address, "start", c.action)
+        try:
+            if c.kind == "Dataset":
+                self._apply_dataset(c)
+            elif c.kind == "Model":
+                self._apply_model(c, live)
+            else:
+                self._apply_evaluation(c)
+        except (FatalError, ReconcileError) as exc:
+            self._fail(c, str(exc))
+
+    # --- datasets ---------------------------------------------------------------
+
+    def _apply_dataset(self, c: ResourceChange) -> None:
+        for lf in c.labels:
+            if lf.upload:
+                if self.options.upload_labels is None:
+                    raise FatalError(f"{c.address}: {lf.source} must be uploaded but no storage is configured")
+                self.options.upload_labels(c, lf)
+        req = _dataset_request(c)
+        if c.action == "create":
+            self._create(c, lambda: self.backend.create_dataset(req), lambda: self.backend.get_dataset(c.name),
+                         lambda live: _dataset_matches(live, req))
+        elif c.action == "update":
+            self._write_check()
+            try:
+                self.backend.update_dataset(req, etag=c.live_etag or "")
+            except (PreconditionFailedError, ServiceUnavailableError):
+                live = self.backend.get_dataset(c.name)
+                if live is None or not _dataset_matches(live, req):
+                    raise
+                self._record(c.address, "adopted", "already up to date (an earlier attempt went through)")
+                return
+            self._record(c.address, "done", "updated")
+        else:  # replace: the annotation kind changed
+            self._write_check()
+            self.backend.delete_dataset(c.name, etag=c.live_etag)
+            self._create(c, lambda: self.backend.create_dataset(req), lambda: self.backend.get_dataset(c.name),
+                         lambda live: _dataset_matches(live, req))
+
+    # --- models -----------------------------------------------------------------
+
+    def _apply_model(self, c: ResourceChange, live: LiveState) -> None:
+        req = _model_request(c)
+        if c.action == "replace":
+            self._remove_model(c.name, live)
+        self._create(c, lambda: self.backend.create_model(req), lambda: self.backend.get_model(c.name),
+                     lambda m: _model_matches(m, req), running=True)
+
+    def _remove_model(self, name: str, live: LiveState) -> None:
+        model = self.backend.get_model(name)
+        if model is None:
+            return
+        if not model.terminal:
+            self._write_check()
+            self._emit(f"model/{name}", "start", f"cancelling training ({model.status})")
+            if model.status != "cancelling":
+                self.backend.cancel_model(name)
+            result = self._waiter().wait(models=[name])
+            if result.timed_out:
+                raise FatalError(f"model/{name}: cancellation did not finish in time; run apply again later")
+        # Evaluations first: whether the service cascades is unknown (REFERENCE.md §3.3).
+        for (m, ev), e in sorted(live.evaluations.items()):
+            if m == name:
+                if not e.terminal:
+                    self._waiter().wait(evaluations=[(m, ev)])
+                self._write_check()
+                self.backend.delete_evaluation(m, ev)
+        self._write_check()
+        self.backend.delete_model(name)
+
+    # --- evaluations ------------------------------------------------------------
+
+    def _apply_evaluation(self, c: ResourceChange) -> None:
+        req = _evaluation_request(c)
+        model = self.backend.get_model(req.model)
+        if model is None or model.status != "succeeded":
+            if model is not None and model.terminal:
+                raise FatalError(f"model {req.model} ended {model.status} ({model.error_code or 'no code'}); "
+                                 "an evaluation needs a succeeded model")
+            if not self.options.wait:
+                self._record(c.address, "deferred", f"waiting for model {req.model} to finish training")
+                return
+            result = self._waiter().wait(models=[req.model])
+            model = result.models.get(req.model)
+            if model is None or model.status != "succeeded":
+                status = "still training" if result.timed_out else (model.status if model else "missing")
+                raise FatalError(f"model {req.model} is {status}; the evaluation was not created")
+        if c.action == "replace":
+            existing = self.backend.get_evaluation(req.model, req.name)
+            if existing is not None:
+                if not existing.terminal:
+                    self._waiter().wait(evaluations=[(req.model, req.name)])
+                self._write_check()
+                self.backend.delete_evaluation(req.model, req.name)
+        self._create(c, lambda: self.backend.create_evaluation(req),
+                     lambda: self.backend.get_evaluation(req.model, req.name),
+                     lambda e: e.test_dataset in (None, req.test_dataset), running=True)
+
+    # --- helpers ----------------------------------------------------------------
+
+    def _create(self, c: ResourceChange, create: Callable[[], Any], read: Callable[[], Any],
+                matches: Callable[[Any], bool], *, running: bool = False) -> None:
+        """One create; on 409 or a lost answer, re-read and adopt a matching object."""
+        self._write_check()
+        try:
+            create()
+            self._record(c.address, "done", "created", running=running)
+            return
+        except (ConflictError, ServiceUnavailableError) as exc:
+            live = read()
+            if live is not None and matches(live):
+                self._record(c.address, "adopted", "already existed with the planned fields", running=running)
+                return
+            if live is not None and isinstance(exc, ConflictError):
+                raise ConflictError(
+                    f"{c.address} already exists with different fields (created outside this plan)",
+                    status=409, hint="run `reconcile plan` again to see the difference",
+                ) from None
+            raise
+
+    def _record(self, address: str, status: str, message: str, *, running: bool = False) -> None:
+        with self._lock:
+            if status == "deferred":
+                self.result.deferred.append(address)
+            elif status == "adopted":
+                self.result.adopted.append(address)
+            else:
+                self.result.done.append(address)
+            if running:
+                self.result.running.append(address)
+        self._emit(address, status, message)
+
+    def _fail(self, c: ResourceChange, message: str) -> None:
+        with self._lock:
+            self.result.failed.append((c.address, message))
+            self._failed_addresses.add(c.address)
+        self._emit(c.address, "failed", message)
+
+    def _emit(self, address: str, status: str, message: str) -> None:
+        if self.options.on_event is not None:
+            self.options.on_event(ApplyEvent(address, status, message))
+
+    def _write_check(self) -> None:
+        if self.options.check_lock is not None:
+            self.options.check_lock()
+
+    def _waiter(self) -> Waiter:
+        return self.options.waiter or Waiter(self.backend)
+
+    def _wait_all(self) -> None:
+        # With ``wait`` nothing is deferred: evaluations waited for their models inline.
+        models = [a.split("/", 1)[1] for a in self.result.running if a.startswith("model/")]
+        evals = [(p[1], p[2]) for p in (a.split("/", 2) for a in self.result.running) if p[0] == "evaluation"]
+        final = self._waiter().wait(models=models, evaluations=evals)
+        pending = set(Progress(final.models, final.evaluations, 0.0).pending)
+        self.result.running = [a for a in self.result.running if a in pending]
+        for problem in final.failed:
+            address = problem.split(" ", 1)[0]
+            if address not in self._failed_addresses:
+                self.result.failed.append((address, problem))
+
+
+def _dataset_matches(live: Any, req: DatasetRequest) -> bool:
+    fields = N.dataset_fields(live)
+    return (
+        fields["annotationKind"] == req.annotation_kind
+        and fields["annotationFileUris"] == list(req.annotation_file_uris)
+        and all(live.custom_properties.get(k) == v for k, v in req.custom_properties.items())
+    )
+
+
+def _model_matches(live: Any, req: ModelRequest) -> bool:
+    kind = N.model_kind(live.model_kind) if live.model_kind else req.model_kind
+    return (
+        kind == req.model_kind
+        and live.training_dataset == req.training_dataset
+        and int(live.budget_hours) == req.budget_hours
+        and (req.test_dataset is None or live.test_dataset == req.test_dataset)
+    )
+
+
+def apply_plan(plan: Plan, backend: Backend, options: ApplyOptions | None = None) -> ApplyResult:
+    """Apply ``plan`` (see the module docstring for the contract)."""
+    return Executor(plan, backend, options).run()
+
+
+def labels_by_dataset(plan: Plan) -> Mapping[str, list[LabelFile]]:
+    return {c.name: list(c.labels) for c in plan.changes if c.kind == "Dataset"}

@@ -1,0 +1,226 @@
+"""Image Analysis 4.0 model customization (REFERENCE.md §3) behind the :class:`Backend` seam.
+
+This module only shapes requests and parses responses; transport, retries, the rate
+limit and the classification of failures belong to :mod:`reconcile.client`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+from urllib.parse import quote
+
+from reconcile.backends.base import (
+    DatasetRequest,
+    EvaluationRequest,
+    LiveDataset,
+    LiveEvaluation,
+    LiveModel,
+    LiveState,
+    ModelRequest,
+    PredictedObject,
+    PredictedTag,
+    Prediction,
+)
+from reconcile.errors import NotFoundError
+
+
+def _seg(name: str) -> str:
+    return quote(name, safe="")
+
+
+def parse_dataset(body: Mapping[str, Any]) -> LiveDataset:
+    auth = body.get("authentication") or {}
+    return LiveDataset(
+        name=str(body["name"]),
+        annotation_kind=str(body.get("annotationKind", "")),
+        annotation_file_uris=tuple(body.get("annotationFileUris") or ()),
+        custom_properties=dict(body.get("customProperties") or {}),
+        authentication_kind=auth.get("kind") if isinstance(auth, Mapping) else None,
+        etag=str(body.get("eTag", "")),
+        created=body.get("createdDateTime"),
+        updated=body.get("updatedDateTime"),
+    )
+
+
+def parse_model(body: Mapping[str, Any]) -> LiveModel:
+    tp = body.get("trainingParameters") or {}
+    ep = body.get("evaluationParameters") or {}
+    err = body.get("error") or {}
+    return LiveModel(
+        name=str(body["name"]),
+        status=str(body.get("status", "")),
+        training_dataset=str(tp.get("trainingDatasetName", "")),
+        budget_hours=int(tp.get("timeBudgetInHours", 0)),
+        model_kind=tp.get("modelKind"),
+        test_dataset=ep.get("testDatasetName"),
+        training_cost_minutes=body.get("trainingCostInMinutes"),
+        error_code=err.get("code"),
+        error_message=err.get("message"),
+        performance=body.get("modelPerformance"),
+        created=body.get("createdDateTime"),
+        updated=body.get("updatedDateTime"),
+    )
+
+
+def parse_evaluation(body: Mapping[str, Any], model: str) -> LiveEvaluation:
+    ep = body.get("evaluationParameters") or {}
+    err = body.get("error") or {}
+    return LiveEvaluation(
+        model=str(body.get("modelName") or model),
+        name=str(body["name"]),
+        status=str(body.get("status", "")),
+        test_dataset=ep.get("testDatasetName"),
+        error_code=err.get("code"),
+        error_message=err.get("message"),
+        performance=body.get("modelPerformance"),
+        created=body.get("createdDateTime"),
+        updated=body.get("updatedDateTime"),
+    )
+
+
+def dataset_body(request: DatasetRequest) -> dict[str, Any]:
+    """The full desired object; PATCH sends it whole, annotationKind unchanged (REFERENCE.md §9.2)."""
+    body: dict[str, Any] = {
+        "annotationKind": request.annotation_kind,
+        "annotationFileUris": list(request.annotation_file_uris),
+    }
+    if request.custom_properties:
+        body["customProperties"] = dict(sorted(request.custom_properties.items()))
+    if request.authentication_kind:
+        body["authentication"] = {"kind": request.authentication_kind}
+    return body
+
+
+def model_body(request: ModelRequest) -> dict[str, Any]:
+    # modelKind is always sent: its default when omitted is unknown (REFERENCE.md §9.7).
+    body: dict[str, Any] = {
+        "trainingParameters": {
+            "trainingDatasetName": request.training_dataset,
+            "timeBudgetInHours": request.budget_hours,
+            "modelKind": request.model_kind,
+        }
+    }
+    if request.test_dataset:
+        body["evaluationParameters"] = {"testDatasetName": request.test_dataset}
+    return body
+
+
+def parse_prediction(model: str, body: Mapping[str, Any]) -> Prediction:
+    meta = body.get("metadata") or {}
+    cmr = body.get("customModelResult") or {}
+    tags = tuple(
+        PredictedTag(str(t.get("name")), float(t.get("confidence", 0.0)))
+        for t in ((cmr.get("tagsResult") or {}).get("values") or ())
+    )
+    objects = []
+    for o in (cmr.get("objectsResult") or {}).get("values") or ():
+        box = o.get("boundingBox") or {}
+        objects.append(
+            PredictedObject(
+                x=int(box.get("x", 0)),
+                y=int(box.get("y", 0)),
+                w=int(box.get("w", 0)),
+                h=int(box.get("h", 0)),
+                tags=tuple(PredictedTag(str(t.get("name")), float(t.get("confidence", 0.0))) for t in o.get("tags") or ()),
+            )
+        )
+    return Prediction(
+        model=model,
+        width=int(meta.get("width", 0)),
+        height=int(meta.get("height", 0)),
+        tags=tags,
+        objects=tuple(objects),
+    )
+
+
+class VisionBackend:
+    """The Image Analysis 4.0 backend. ``client`` is a :class:`reconcile.client.http.VisionClient`."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    # --- observe ------------------------------------------------------------
+
+    def observe(self, *, evaluations_of: Iterable[str] | None = None) -> LiveState:
+        datasets = {d.name: d for d in map(parse_dataset, self.client.list("datasets"))}
+        models = {m.name: m for m in map(parse_model, self.client.list("models"))}
+        wanted = set(models) if evaluations_of is None else set(evaluations_of) & set(models)
+        evaluations: dict[tuple[str, str], LiveEvaluation] = {}
+        for model in sorted(wanted):
+            for body in self.client.list(f"models/{_seg(model)}/evaluations"):
+                ev = parse_evaluation(body, model)
+                evaluations[(model, ev.name)] = ev
+        return LiveState(datasets=datasets, models=models, evaluations=evaluations)
+
+    def get_dataset(self, name: str) -> LiveDataset | None:
+        try:
+            return parse_dataset(self.client.get(f"datasets/{_seg(name)}"))
+        except NotFoundError:
+            return None
+
+    def get_model(self, name: str) -> LiveModel | None:
+        try:
+            return parse_model(self.client.get(f"models/{_seg(name)}"))
+        except NotFoundError:
+            return None
+
+    def get_evaluation(self, model: str, name: str) -> LiveEvaluation | None:
+        try:
+            return parse_evaluation(self.client.get(f"models/{_seg(model)}/evaluations/{_seg(name)}"), model)
+        except NotFoundError:
+            return None
+
+    # --- write --------------------------------------------------------------
+
+    def create_dataset(self, request: DatasetRequest) -> LiveDataset:
+        return parse_dataset(self.client.put(f"datasets/{_seg(request.name)}", dataset_body(request)))
+
+    def update_dataset(self, request: DatasetRequest, *, etag: str) -> LiveDataset:
+        return parse_dataset(
+            self.client.patch(f"datasets/{_seg(request.name)}", dataset_body(request), if_match=etag)
+        )
+
+    def delete_dataset(self, name: str, *, etag: str | None = None) -> bool:
+        try:
+            self.client.delete(f"datasets/{_seg(name)}", if_match=etag)
+        except NotFoundError:
+            return False
+        return True
+
+    def create_model(self, request: ModelRequest) -> LiveModel:
+        return parse_model(self.client.put(f"models/{_seg(request.name)}", model_body(request)))
+
+    def cancel_model(self, name: str) -> None:
+        self.client.post(f"models/{_seg(name)}:cancel")
+
+    def delete_model(self, name: str) -> bool:
+        try:
+            self.client.delete(f"models/{_seg(name)}")
+        except NotFoundError:
+            return False
+        return True
+
+    def create_evaluation(self, request: EvaluationRequest) -> LiveEvaluation:
+        body = {"evaluationParameters": {"testDatasetName": request.test_dataset}}
+        path = f"models/{_seg(request.model)}/evaluations/{_seg(request.name)}"
+        return parse_evaluation(self.client.put(path, body), request.model)
+
+    def delete_evaluation(self, model: str, name: str) -> bool:
+        try:
+            self.client.delete(f"models/{_seg(model)}/evaluations/{_seg(name)}")
+        except NotFoundError:
+            return False
+        return True
+
+    def predict(self, model: str, *, image: bytes | None = None, url: str | None = None) -> Prediction:
+        params = {"model-name": model}
+        if url is not None:
+            body = self.client.post("imageanalysis:analyze", params=params, json={"url": url})
+        else:
+            body = self.client.post(
+                "imageanalysis:analyze", params=params, content=image or b"", content_type="application/octet-stream"
+            )
+        return parse_prediction(model, body or {})
+
+    def close(self) -> None:
+        self.client.close()

@@ -1,0 +1,325 @@
+"""The reconciler's commands: validate, plan, apply, wait, status, predict, schema, demo.
+
+Exit codes (README "Exit codes"): 0 success / no changes; 1 error; 2 changes present
+(``plan``) or usage error; 3 apply finished its writes but training or evaluations
+are still running (run ``reconcile wait`` or apply again later).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from reconcile.errors import InputError, UsageError
+
+EXIT_CHANGES = 2
+EXIT_RUNNING = 3
+
+
+def _console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def _env_options(f: Any) -> Any:
+    f = click.option("--env", "environment", metavar="NAME", help="Environment from vision-gitops.yaml "
+                     "(default: $VISION_GITOPS_ENV, then the file's defaultEnvironment).")(f)
+    f = click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+                     help="Project config file (default: vision-gitops.yaml in this folder or a parent).")(f)
+    return f
+
+
+def _config(config_path: Path | None, environment: str | None) -> Any:
+    from reconcile.specs.config import load_config
+
+    return load_config(config_path, environment=environment)
+
+
+def _session(config: Any) -> Any:
+    from reconcile.session import open_session
+
+    return open_session(config)
+
+
+def _exit(code: int) -> None:
+    if code:
+        raise click.exceptions.Exit(code)
+
+
+# --- validate -----------------------------------------------------------------
+
+
+@click.command()
+@_env_options
+def validate(config_path: Path | None, environment: str | None) -> None:
+    """Validate the config, every spec and every local COCO label file. Talks to no service."""
+    from reconcile.labels import validate_local_labels
+    from reconcile.workflow import load_desired
+
+    config = _config(config_path, environment)
+    specs = load_desired(config)
+    report = validate_local_labels(specs)
+    out = _console()
+    for line in report.lines():
+        out.print(line)
+    if not report.ok:
+        raise InputError(f"{report.error_count} label file(s) are invalid (see above)",
+                         hint="fix the files, or check one with `reconcile coco validate FILE --kind ...`")
+    out.print(f"[green]valid[/green]: {len(specs.datasets)} datasets, {len(specs.models)} models, "
+              f"{len(specs.evaluations)} evaluations ({config.name}, api-version {config.api_version})")
+
+
+# --- plan -------------------------------------------------------------------------
+
+
+@click.command()
+@_env_options
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), help="Save the plan (JSON) for `reconcile apply FILE`.")
+@click.option("--markdown", "md_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write the plan as Markdown.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan document (JSON) instead of text.")
+@click.option("--show-unchanged", is_flag=True, help="List up-to-date resources too.")
+@click.option("--detailed-exitcode", is_flag=True, help="Accepted for Terraform-style scripts: plan always exits 0 (no changes), 2 (changes) or 1 (error).")
+def plan(config_path: Path | None, environment: str | None, out_path: Path | None, md_path: Path | None,
+         as_json: bool, show_unchanged: bool, detailed_exitcode: bool) -> None:
+    """Show what apply would change. Exit 0: no changes; 2: changes; 1: error."""
+    from reconcile.plan import render
+    from reconcile.workflow import load_desired, make_plan
+
+    config = _config(config_path, environment)
+    specs = load_desired(config)
+    with _session(config) as session:
+        the_plan = make_plan(session, specs)
+    if out_path is not None:
+        out_path.write_text(the_plan.to_json())
+    if md_path is not None:
+        md_path.write_text(render.to_markdown(the_plan))
+    if as_json:
+        click.echo(the_plan.to_json(), nl=False)
+    else:
+        _console().print(render.to_rich(the_plan, show_unchanged=show_unchanged))
+        if out_path is not None:
+            _console().print(f"Saved the plan to {out_path}; apply exactly it with `reconcile apply {out_path}`.")
+    _exit(EXIT_CHANGES if the_plan.has_changes else 0)
+
+
+# --- apply --------------------------------------------------------------------------
+
+
+@click.command()
+@click.argument("plan_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@_env_options
+@click.option("--allow-replace", is_flag=True, help="Allow replacing models/evaluations whose immutable fields changed (retrains, bills again).")
+@click.option("--wait", "wait_", is_flag=True, help="Follow training and evaluations until they finish.")
+@click.option("--timeout", type=float, default=None, metavar="SECONDS", help="With --wait: give up waiting after this long (exit 3).")
+@click.option("--lock-timeout", type=float, default=0.0, metavar="SECONDS", help="Wait this long for another apply's lock.")
+def apply(plan_file: Path | None, config_path: Path | None, environment: str | None, allow_replace: bool,
+          wait_: bool, timeout: float | None, lock_timeout: float) -> None:
+    """Apply a saved plan (PLAN_FILE, refused if the live state changed since), or plan and apply.
+
+    Exit 0: done; 3: writes done, training still running; 1: error.
+    """
+    from reconcile.plan import render
+    from reconcile.plan.model import Plan
+    from reconcile.workflow import WaitSettings, load_desired, make_plan, run_apply
+
+    config = _config(config_path, environment)
+    err = _console(stderr=True)
+    saved: Plan | None = None
+    if plan_file is not None:
+        try:
+            saved = Plan.from_json(plan_file.read_bytes())
+        except FileNotFoundError:
+            raise UsageError(f"{plan_file}: no such plan file", hint="make one with `reconcile plan --out FILE`") from None
+        except ValueError as exc:
+            raise InputError(f"{plan_file}: not a vision-gitops plan ({str(exc).splitlines()[0]})",
+                             hint="make one with `reconcile plan --out FILE`") from None
+        if saved.environment != config.name:
+            raise InputError(f"{plan_file} was made for environment {saved.environment!r}, not {config.name!r}",
+                             hint=f"run `reconcile apply {plan_file} --env {saved.environment}`")
+    with _session(config) as session, _apply_lock(config, saved) as held:
+        the_plan = saved if saved is not None else make_plan(session, load_desired(config))
+        if not the_plan.has_changes:
+            _console().print("No changes. Nothing to apply.")
+            if not wait_:
+                return
+        else:
+            _console().print(render.to_rich(the_plan))
+
+        def show(event: Any) -> None:
+            style = {"failed": "red", "deferred": "yellow", "adopted": "cyan", "done": "green"}.get(event.status)
+            if event.status != "start":
+                err.print(f"{event.address}: [{style or ''}]{event.status}[/] {event.message}")
+
+        result = run_apply(session, the_plan, allow_replace=allow_replace, wait=wait_,
+                           wait_settings=WaitSettings(timeout=timeout), on_event=show,
+                           check_lock=getattr(held, "check", None))
+    out = _console()
+    out.print(f"Apply: {len(result.done)} done, {len(result.adopted)} already in place, "
+              f"{len(result.deferred)} deferred, {len(result.running)} running, {len(result.failed)} failed.")
+    for address, message in result.failed:
+        out.print(f"[red]failed[/red] {address}: {message}")
+    if result.exit_code == EXIT_RUNNING:
+        out.print("Training or evaluations are still running: follow them with `reconcile wait`, "
+                  "then run apply again to create deferred evaluations.")
+    _exit(result.exit_code)
+
+
+class _NoLock:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _apply_lock(config: Any, plan: Any) -> Any:
+    """The apply lock for this environment (see reconcile.lock); a no-op if that module is absent."""
+    try:
+        from reconcile.lock import LockInfo, lock_for
+    except ImportError:
+        return _NoLock()
+    lock = lock_for(config)
+    info = LockInfo.for_current_run(environment=config.name,
+                                    fingerprint=plan.live_fingerprint if plan is not None else "")
+    return lock.acquire(info)
+
+
+# --- wait / status / predict ----------------------------------------------------------
+
+
+@click.command()
+@_env_options
+@click.option("--timeout", type=float, default=None, metavar="SECONDS", help="Give up after this long (exit 3).")
+@click.option("--poll", type=float, default=10.0, metavar="SECONDS", help="Polling interval.")
+def wait(config_path: Path | None, environment: str | None, timeout: float | None, poll: float) -> None:
+    """Follow every spec'd model and evaluation that is still running. Exit 0 done, 3 timed out, 1 failed."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from reconcile.workflow import WaitSettings, load_desired, make_waiter, observe
+
+    config = _config(config_path, environment)
+    specs = load_desired(config)
+    with _session(config) as session:
+        live = observe(session, specs)
+        models = [n for n in specs.models if n in live.models and not live.models[n].terminal]
+        evals = [k for k in specs.evaluations if k in live.evaluations and not live.evaluations[k].terminal]
+        if not models and not evals:
+            _console().print("Nothing is running.")
+            return
+        waiter = make_waiter(session, WaitSettings(timeout=timeout, poll=poll))
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                      console=_console(stderr=True), transient=True) as bar:
+            task = bar.add_task("waiting", total=None)
+
+            def update(p: Any) -> None:
+                states = [f"{n}: {m.status}" for n, m in sorted(p.models.items())]
+                states += [f"{m}/{n}: {e.status}" for (m, n), e in sorted(p.evaluations.items())]
+                bar.update(task, description="; ".join(states) or "waiting")
+
+            result = waiter.wait(models=models, evaluations=evals, on_progress=update)
+    out = _console()
+    for name, m in sorted(result.models.items()):
+        out.print(f"model/{name}: {m.status}" + (f" ({m.error_code})" if m.error_code else ""))
+    for (mname, name), e in sorted(result.evaluations.items()):
+        out.print(f"evaluation/{mname}/{name}: {e.status}" + (f" ({e.error_code})" if e.error_code else ""))
+    if result.failed:
+        _exit(1)
+    if result.timed_out:
+        out.print("Timed out; still running.")
+        _exit(EXIT_RUNNING)
+
+
+@click.command()
+@_env_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+def status(config_path: Path | None, environment: str | None, as_json: bool) -> None:
+    """Show live datasets, models (state, cost, metrics) and evaluations."""
+    from reconcile.status import render_status, status_document
+
+    config = _config(config_path, environment)
+    with _session(config) as session:
+        live = session.backend.observe()
+    doc = status_document(live)
+    if as_json:
+        click.echo(json.dumps(doc, indent=2, sort_keys=True))
+    else:
+        render_status(doc, _console())
+
+
+@click.command()
+@click.argument("model")
+@click.argument("image")
+@_env_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def predict(model: str, image: str, config_path: Path | None, environment: str | None, as_json: bool) -> None:
+    """Run the custom MODEL on IMAGE (a local file or an http(s) URL) and print its tags or objects."""
+    from reconcile.status import prediction_document, render_prediction
+
+    config = _config(config_path, environment)
+    is_url = image.startswith(("http://", "https://"))
+    data = None
+    if not is_url:
+        path = Path(image)
+        if not path.is_file():
+            raise UsageError(f"{image}: no such image file", hint="give a local image path or an http(s) URL")
+        data = path.read_bytes()
+    with _session(config) as session:
+        prediction = session.backend.predict(model, image=data, url=image if is_url else None)
+    doc = prediction_document(prediction)
+    if as_json:
+        click.echo(json.dumps(doc, indent=2))
+    else:
+        render_prediction(doc, _console())
+
+
+# --- schema / demo --------------------------------------------------------------------
+
+
+@click.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("schemas"),
+              show_default=True, help="Folder to write the JSON Schemas to.")
+def schema(out_dir: Path) -> None:
+    """Write the JSON Schemas of specs, config and the plan document (for editors and CI)."""
+    from reconcile.specs.schema import write_schemas
+
+    written = write_schemas(out_dir)
+    for path in written:
+        click.echo(str(path))
+
+
+@click.command()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE")
+@click.option("--env", "environment", default="local", show_default=True, help="An environment with `endpoint: embedded`.")
+@click.option("--timeout", type=float, default=600.0, show_default=True, help="Seconds to wait for training.")
+def demo(config_path: Path | None, environment: str, timeout: float) -> None:
+    """validate -> plan -> apply --wait -> status on the embedded emulator, ending with trained models."""
+    config = _config(config_path, environment)
+    if not config.is_embedded:
+        raise UsageError(f"environment {config.name!r} is not embedded; the demo never touches a real service",
+                         hint="run `reconcile demo --env local`")
+    args = ["--env", config.name] + (["--config", str(config_path)] if config_path else [])
+    steps = [
+        ("validate", validate, args),
+        ("plan", plan, args),
+        ("apply --wait", apply, args + ["--wait", "--timeout", str(timeout)]),
+        ("status", status, args),
+    ]
+    out = _console()
+    for title, command, argv in steps:
+        out.rule(f"reconcile {title}")
+        try:
+            command.main(args=argv, prog_name=f"reconcile {title}", standalone_mode=False)
+        except click.exceptions.Exit as exc:
+            if title == "plan" and exc.exit_code == EXIT_CHANGES:
+                continue
+            if exc.exit_code:
+                raise
+    out.rule("done")
+    out.print("The models above were trained by the bundled emulator. Try: "
+              "`reconcile predict <model> data/shapes/classification/test/<image>.png --env local`.")
+    sys.stdout.flush()

@@ -1,0 +1,82 @@
+"""Live objects to comparable values.
+
+The service echoes fields in its own shape: ``modelKind`` may be absent (its
+default is derived from the dataset kind), enum casing may differ, property maps
+come in any order, and read-only fields (timestamps, status, cost, metrics) are
+never compared. Normalizing both sides through the same functions is what keeps
+a plan empty after an apply (the idempotence tests check exactly that).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from reconcile.api import versions
+from reconcile.backends.base import LiveDataset, LiveEvaluation, LiveModel
+
+#: customProperties keys this tool writes; they are compared like declared fields.
+MARKER_PREFIX = "vision-gitops."
+MANAGED_BY_KEY = "vision-gitops.managed-by"
+LABELS_DIGEST_KEY = "vision-gitops.labels-sha256"
+MANAGED_BY_VALUE = "vision-gitops"
+
+_ANNOTATION_KINDS = {k.lower(): k for k in versions.ANNOTATION_KINDS}
+_MODEL_KINDS = {k.lower(): k for k in versions.ANNOTATION_KIND_FOR_MODEL}
+_AUTH_KINDS = {k.lower(): k for k in versions.AUTHENTICATION_KINDS}
+
+
+def annotation_kind(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return _ANNOTATION_KINDS.get(value.lower(), value)
+
+
+def model_kind(value: str | None, *, dataset_kind: str | None = None) -> str | None:
+    """Canonical model kind; an absent kind defaults from the training dataset's kind."""
+    if value is None:
+        kind = annotation_kind(dataset_kind)
+        return versions.MODEL_KIND_FOR_ANNOTATION.get(kind) if kind else None
+    compact = value.lower().replace("-", "")
+    for canon in versions.ANNOTATION_KIND_FOR_MODEL:
+        if canon.lower().replace("-", "") == compact:
+            return canon
+    return value
+
+
+def auth_kind(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return _AUTH_KINDS.get(value.lower(), value)
+
+
+def dataset_fields(live: LiveDataset) -> dict[str, Any]:
+    """The comparable fields of a live dataset, in spec vocabulary."""
+    return {
+        "annotationKind": annotation_kind(live.annotation_kind),
+        "annotationFileUris": list(live.annotation_file_uris),
+        "customProperties": dict(sorted(live.custom_properties.items())),
+        "authentication": auth_kind(live.authentication_kind),
+    }
+
+
+def model_fields(live: LiveModel, *, dataset_kinds: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        "modelKind": model_kind(live.model_kind, dataset_kind=dataset_kinds.get(live.training_dataset)),
+        "trainingDataset": live.training_dataset,
+        "testDataset": live.test_dataset,
+        "budgetHours": int(live.budget_hours),
+    }
+
+
+def evaluation_fields(live: LiveEvaluation) -> dict[str, Any]:
+    return {"dataset": live.test_dataset}
+
+
+def dataset_fingerprint_fields(live: LiveDataset) -> dict[str, Any]:
+    """What a saved plan pins for a dataset: every compared field plus the eTag."""
+    return {**dataset_fields(live), "eTag": live.etag}
+
+
+def model_fingerprint_fields(live: LiveModel, *, dataset_kinds: Mapping[str, str]) -> dict[str, Any]:
+    # Status is deliberately left out: training progressing must not make a plan stale.
+    return model_fields(live, dataset_kinds=dataset_kinds)

@@ -1,0 +1,146 @@
+"""The plan as coloured text (terminal) and as Markdown (pull-request comments).
+
+Both renderings come from the same :class:`~reconcile.plan.model.Plan` and show
+the same facts: per resource the action, why, the fields that differ (and which
+force a replacement), the label diff, and the worst-case training hours.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from reconcile.plan.model import LabelDiffDoc, Plan, ResourceChange
+
+_SYMBOL = {"create": "+", "update": "~", "replace": "-/+", "no-op": " "}
+_STYLE = {"create": "green", "update": "yellow", "replace": "red", "no-op": "dim"}
+_VERB = {"create": "will be created", "update": "will be updated in place", "replace": "must be replaced",
+         "no-op": "is up to date"}
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "(absent)"
+    if isinstance(value, str):
+        return json.dumps(value)
+    return json.dumps(value, sort_keys=True)
+
+
+def _label_diff_lines(diff: LabelDiffDoc) -> list[str]:
+    lines: list[str] = []
+    if diff.note:
+        lines.append(diff.note)
+    if diff.categories_added:
+        lines.append("categories added: " + ", ".join(diff.categories_added))
+    if diff.categories_removed:
+        lines.append("categories removed: " + ", ".join(diff.categories_removed))
+    for old, new in diff.categories_renamed:
+        lines.append(f"category renamed: {old} -> {new}")
+    for c in diff.per_category:
+        if (c.images_before, c.boxes_before) != (c.images_after, c.boxes_after):
+            box = f", boxes {c.boxes_before} -> {c.boxes_after}" if (c.boxes_before or c.boxes_after) else ""
+            lines.append(f"{c.name}: images {c.images_before} -> {c.images_after}{box}")
+    if diff.images_added or diff.images_removed:
+        lines.append(f"images: +{diff.images_added} -{diff.images_removed}")
+        if diff.examples_added:
+            lines.append("  added e.g. " + ", ".join(diff.examples_added))
+        if diff.examples_removed:
+            lines.append("  removed e.g. " + ", ".join(diff.examples_removed))
+    return lines
+
+
+def _summary_line(plan: Plan) -> str:
+    s = plan.summary
+    if not plan.has_changes:
+        return f"No changes. {s.no_op} resources are up to date."
+    text = f"Plan: {s.create} to create, {s.update} to update, {s.replace} to replace, {s.no_op} unchanged."
+    if s.training_hours:
+        text += f" Worst-case training: {s.training_hours} compute hours."
+    return text
+
+
+def _change_detail(c: ResourceChange) -> list[str]:
+    out: list[str] = []
+    if c.reason and c.action != "no-op":
+        out.append(f"because {c.reason}")
+    for f in c.changes:
+        mark = "  # forces replacement" if f.forces_replacement else ""
+        out.append(f"{f.path}: {_fmt(f.before)} -> {_fmt(f.after)}{mark}")
+    if c.action == "replace":
+        allowed = "allowed (allowReplace)" if c.replace_allowed else "refused unless allowed (allowReplace: true or --allow-replace)"
+        out.append(f"replacement: {allowed}")
+        if c.kind == "Model" and c.live_status in ("notStarted", "training"):
+            out.append(f"the running training ({c.live_status}) is cancelled and awaited before deletion")
+    for lf in c.labels:
+        if lf.upload:
+            out.append(f"upload {lf.source} -> {lf.uri}")
+    if c.label_diff is not None:
+        out.extend("labels: " + line for line in _label_diff_lines(c.label_diff))
+    if c.training_hours and c.action in ("create", "replace"):
+        out.append(f"training budget: up to {c.training_hours} compute hours")
+    out.extend(f"note: {n}" for n in c.notes)
+    return out
+
+
+def to_text(plan: Plan, *, show_unchanged: bool = False) -> str:
+    """Plain text (no colour codes); the CLI colours it through :func:`to_rich`."""
+    lines = [f"Environment {plan.environment} ({plan.endpoint}, api-version {plan.api_version})", ""]
+    for c in plan.changes:
+        if c.action == "no-op" and not show_unchanged and not c.notes:
+            continue
+        lines.append(f"{_SYMBOL[c.action]:>3} {c.address} {_VERB[c.action]}")
+        lines.extend(f"      {d}" for d in _change_detail(c))
+    if lines[-1] != "":
+        lines.append("")
+    for w in plan.warnings:
+        lines.append(f"warning: {w}")
+    lines.append(_summary_line(plan))
+    return "\n".join(lines) + "\n"
+
+
+def to_rich(plan: Plan, *, show_unchanged: bool = False) -> Any:
+    """A rich renderable with the same content as :func:`to_text`."""
+    from rich.text import Text
+
+    text = Text()
+    text.append(f"Environment {plan.environment} ({plan.endpoint}, api-version {plan.api_version})\n\n", style="bold")
+    for c in plan.changes:
+        if c.action == "no-op" and not show_unchanged and not c.notes:
+            continue
+        text.append(f"{_SYMBOL[c.action]:>3} {c.address} ", style=f"bold {_STYLE[c.action]}")
+        text.append(_VERB[c.action] + "\n", style=_STYLE[c.action])
+        for d in _change_detail(c):
+            text.append(f"      {d}\n", style="red" if "forces replacement" in d else None)
+    text.append("\n")
+    for w in plan.warnings:
+        text.append(f"warning: {w}\n", style="yellow")
+    text.append(_summary_line(plan) + "\n", style="bold")
+    return text
+
+
+def to_markdown(plan: Plan) -> str:
+    """GitHub-flavoured Markdown: a summary table, then one section per change."""
+    out = [f"### vision-gitops plan: `{plan.environment}`", "", _summary_line(plan), ""]
+    changed = [c for c in plan.changes if c.action != "no-op"]
+    if changed:
+        out += ["| | resource | action | why |", "|---|---|---|---|"]
+        for c in changed:
+            why = (c.reason or "").replace("|", "\\|")
+            out.append(f"| `{_SYMBOL[c.action]}` | `{c.address}` | {c.action} | {why} |")
+        out.append("")
+        for c in changed:
+            out.append(f"<details><summary><code>{c.address}</code> {_VERB[c.action]}</summary>")
+            out.append("")
+            for d in _change_detail(c):
+                out.append(f"- {d}")
+            out += ["", "</details>", ""]
+    if plan.warnings:
+        out.append("**Warnings**")
+        out.append("")
+        out += [f"- {w}" for w in plan.warnings]
+        out.append("")
+    out.append(
+        f"<sub>api-version {plan.api_version} · plan format {plan.format_version} · "
+        f"live {plan.live_fingerprint[:12]} · vision-gitops {plan.tool_version}</sub>"
+    )
+    return "\n".join(out) + "\n"

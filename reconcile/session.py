@@ -1,0 +1,94 @@
+"""A session: everything one command needs, opened from the project config.
+
+It owns the resources it opens (the embedded emulator, the HTTP client, blob
+storage) and closes them in reverse order. Heavy modules are imported here, not
+at CLI start-up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from reconcile.errors import ConfigError
+
+#: The key the embedded emulator accepts; it guards nothing but loopback traffic.
+EMBEDDED_KEY = "embedded-emulator-key"
+
+
+@dataclass
+class Session:
+    config: Any
+    """The :class:`reconcile.specs.config.EnvironmentConfig` in force."""
+    endpoint: str
+    backend: Any
+    client: Any
+    emulator: Any | None = None
+    _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+
+    def close(self) -> None:
+        self._stack.close()
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def blob_store(self) -> Any:
+        """The blob store label files and images are uploaded to (opened on first use)."""
+        if not hasattr(self, "_store"):
+            from reconcile.storage import open_store
+
+            self._store = open_store(self.config, env=os.environ)
+            closer = getattr(self._store, "close", None)
+            if closer is not None:
+                self._stack.callback(closer)
+        return self._store
+
+
+def open_session(config: Any, *, env: Mapping[str, str] | None = None, transport: Any = None) -> Session:
+    """Open the backend for ``config``. Raises :class:`ConfigError` for a missing secret or endpoint."""
+    from reconcile.backends.vision import VisionBackend
+    from reconcile.client.auth import KeyAuth, auth_from_settings
+    from reconcile.client.http import VisionClient
+
+    env = os.environ if env is None else env
+    stack = contextlib.ExitStack()
+    emulator = None
+    try:
+        if config.is_embedded:
+            from reconcile.emulator.server import start_emulator
+
+            state = Path(config.state_dir) / "emulator"
+            state.mkdir(parents=True, exist_ok=True)
+            emulator = start_emulator(state_dir=state, speed=config.emulator_speed, key=EMBEDDED_KEY)
+            stack.callback(emulator.stop)
+            endpoint = emulator.endpoint
+            auth = KeyAuth(EMBEDDED_KEY)
+        else:
+            if not config.endpoint:
+                raise ConfigError(
+                    f"environment {config.name!r} has no endpoint",
+                    hint="set `endpoint:` or `stackOutputs:` for it in vision-gitops.yaml",
+                )
+            endpoint = config.endpoint
+            auth = auth_from_settings(config.auth.kind, config.auth.key_env, env)
+        client = VisionClient(
+            endpoint=endpoint,
+            api_version=config.api_version,
+            auth=auth,
+            rate_limit_tps=config.rate_limit_tps,
+            max_retries=config.max_retries,
+            timeout=config.timeout_seconds,
+            transport=transport,
+        )
+        stack.callback(client.close)
+        backend = VisionBackend(client)
+    except BaseException:
+        stack.close()
+        raise
+    return Session(config=config, endpoint=endpoint, backend=backend, client=client, emulator=emulator, _stack=stack)
