@@ -114,14 +114,12 @@ def _evaluation_request(c: ResourceChange) -> EvaluationRequest:
 
 def current_fingerprints(plan: Plan, live: LiveState) -> dict[str, str | None]:
     """Recompute, from a fresh observation, the fingerprint of every resource in ``plan``."""
-    kinds = {c.name: c.desired.get("annotationKind") for c in plan.changes if c.kind == "Dataset"}
-    kinds.update({n: d.annotation_kind for n, d in live.datasets.items()})
     out: dict[str, str | None] = {}
     for c in plan.changes:
         if c.kind == "Dataset":
             out[c.address] = compute.dataset_fp(live.datasets.get(c.name))
         elif c.kind == "Model":
-            out[c.address] = compute.model_fp(live.models.get(c.name), kinds)
+            out[c.address] = compute.model_fp(live.models.get(c.name))
         else:
             out[c.address] = compute.evaluation_fp(live.evaluations.get((c.model or "", c.name)))
     return out

@@ -44,29 +44,21 @@ def dataset_fp(live: Any) -> str | None:
     return None if live is None else fingerprint(N.dataset_fingerprint_fields(live))
 
 
-def model_fp(live: Any, kinds: Mapping[str, str]) -> str | None:
-    return None if live is None else fingerprint(N.model_fingerprint_fields(live, dataset_kinds=kinds))
+def model_fp(live: Any) -> str | None:
+    return None if live is None else fingerprint(N.model_fingerprint_fields(live))
 
 
 def evaluation_fp(live: Any) -> str | None:
     return None if live is None else fingerprint(N.evaluation_fields(live))
 
 
-def live_kinds(specs: Any, live: LiveState) -> dict[str, str]:
-    """Dataset kinds for defaulting an absent modelKind: live first, specs as fallback."""
-    kinds = {name: s.annotation_kind for name, s in specs.datasets.items()}
-    kinds.update({name: d.annotation_kind for name, d in live.datasets.items()})
-    return kinds
-
-
 def resource_fingerprints(specs: Any, live: LiveState) -> dict[str, str | None]:
     """Per-address live fingerprints of every resource the specs name."""
-    kinds = live_kinds(specs, live)
     out: dict[str, str | None] = {}
     for name in specs.datasets:
         out[f"dataset/{name}"] = dataset_fp(live.datasets.get(name))
     for name in specs.models:
-        out[f"model/{name}"] = model_fp(live.models.get(name), kinds)
+        out[f"model/{name}"] = model_fp(live.models.get(name))
     for model, name in specs.evaluations:
         out[f"evaluation/{model}/{name}"] = evaluation_fp(live.evaluations.get((model, name)))
     return out
@@ -91,7 +83,6 @@ def compute_plan(
     (e.g. reserved customProperties); everything else was validated when loading.
     """
     label_diffs = label_diffs or {}
-    kinds = live_kinds(specs, live)
     changes: list[ResourceChange] = []
     updated_datasets: set[str] = set()
 
@@ -110,7 +101,7 @@ def compute_plan(
     for name in sorted(specs.models):
         spec = specs.models[name]
         src = _source_of(specs, "Model", name)
-        changes.append(_model_change(spec, live, kinds, src, updated_datasets))
+        changes.append(_model_change(spec, live, src, updated_datasets))
 
     replaced_models = {c.name for c in changes if c.kind == "Model" and c.action == "replace"}
     for key in sorted(specs.evaluations):
@@ -184,7 +175,7 @@ def _dataset_change(want: D.DesiredDataset, have: Any, src: str | None) -> Resou
     )
 
 
-def _model_change(spec: Any, live: LiveState, kinds: Mapping[str, str], src: str | None,
+def _model_change(spec: Any, live: LiveState, src: str | None,
                   updated_datasets: set[str]) -> ResourceChange:
     req = D.desired_model(spec)
     deps = [f"dataset/{spec.training_dataset}"] + ([f"dataset/{spec.test_dataset}"] if spec.test_dataset else [])
@@ -196,7 +187,7 @@ def _model_change(spec: Any, live: LiveState, kinds: Mapping[str, str], src: str
     if have is None:
         return ResourceChange(action="create", reason="does not exist", training_hours=spec.budget_hours, **common)
 
-    fields = N.model_fields(have, dataset_kinds=kinds)
+    fields = N.model_fields(have)
     wanted = {
         "modelKind": spec.model_kind,
         "trainingDataset": spec.training_dataset,
@@ -206,7 +197,9 @@ def _model_change(spec: Any, live: LiveState, kinds: Mapping[str, str], src: str
     diffs = [
         FieldChange(path=k, before=fields[k], after=wanted[k], forces_replacement=True)
         for k in MODEL_IMMUTABLE
-        if not (k == "testDataset" and wanted[k] is None) and fields[k] != wanted[k]
+        # Undeclared testDataset and an un-echoed modelKind are not compared.
+        if not (k == "testDataset" and wanted[k] is None) and not (k == "modelKind" and fields[k] is None)
+        and fields[k] != wanted[k]
     ]
     notes: list[str] = []
     if have.status == "failed":
@@ -216,7 +209,7 @@ def _model_change(spec: Any, live: LiveState, kinds: Mapping[str, str], src: str
     if spec.training_dataset in updated_datasets and not diffs:
         notes.append(f"dataset {spec.training_dataset} changes in this plan; the model keeps its old training data "
                      "(models are immutable: rename it or set allowReplace to retrain)")
-    fp = model_fp(have, kinds)
+    fp = model_fp(have)
     if not diffs:
         return ResourceChange(action="no-op", live_fingerprint=fp, live_status=have.status, notes=notes, **common)
     forced = [d.path for d in diffs]

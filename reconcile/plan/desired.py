@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Sequence
 
 from reconcile.api import names
 from reconcile.backends.base import DatasetRequest, EvaluationRequest, ModelRequest
@@ -83,6 +83,3 @@ def uri_labels(spec: DatasetSpec) -> list[LabelFile]:
     """Label files of a dataset whose labels are all blob URIs (no I/O needed)."""
     return [LabelFile(source=lf.uri or "", uri=lf.uri or "", sha256=lf.sha256) for lf in spec.labels]
 
-
-def dataset_kinds(specs: Mapping[str, DatasetSpec]) -> dict[str, str]:
-    return {name: s.annotation_kind for name, s in specs.items()}

@@ -1,7 +1,7 @@
 """Live objects to comparable values.
 
-The service echoes fields in its own shape: ``modelKind`` may be absent (its
-default is derived from the dataset kind), enum casing may differ, property maps
+The service echoes fields in its own shape: ``modelKind`` may be absent (then it
+is not compared), enum casing may differ, property maps
 come in any order, and read-only fields (timestamps, status, cost, metrics) are
 never compared. Normalizing both sides through the same functions is what keeps
 a plan empty after an apply (the idempotence tests check exactly that).
@@ -9,7 +9,7 @@ a plan empty after an apply (the idempotence tests check exactly that).
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any
 
 from reconcile.api import versions
 from reconcile.backends.base import LiveDataset, LiveEvaluation, LiveModel
@@ -31,11 +31,15 @@ def annotation_kind(value: str | None) -> str | None:
     return _ANNOTATION_KINDS.get(value.lower(), value)
 
 
-def model_kind(value: str | None, *, dataset_kind: str | None = None) -> str | None:
-    """Canonical model kind; an absent kind defaults from the training dataset's kind."""
+def model_kind(value: str | None) -> str | None:
+    """Canonical model kind (``GenericDetector`` -> ``Generic-Detector``).
+
+    ``None`` stays ``None``: the service may not echo modelKind and its default is
+    unknown (REFERENCE.md §9.7), and guessing it from the dataset would make a
+    Product-Recognizer look like a Generic-Detector and plan a paid retrain.
+    """
     if value is None:
-        kind = annotation_kind(dataset_kind)
-        return versions.MODEL_KIND_FOR_ANNOTATION.get(kind) if kind else None
+        return None
     compact = value.lower().replace("-", "")
     for canon in versions.ANNOTATION_KIND_FOR_MODEL:
         if canon.lower().replace("-", "") == compact:
@@ -59,9 +63,9 @@ def dataset_fields(live: LiveDataset) -> dict[str, Any]:
     }
 
 
-def model_fields(live: LiveModel, *, dataset_kinds: Mapping[str, str]) -> dict[str, Any]:
+def model_fields(live: LiveModel) -> dict[str, Any]:
     return {
-        "modelKind": model_kind(live.model_kind, dataset_kind=dataset_kinds.get(live.training_dataset)),
+        "modelKind": model_kind(live.model_kind),
         "trainingDataset": live.training_dataset,
         "testDataset": live.test_dataset,
         "budgetHours": int(live.budget_hours),
@@ -77,6 +81,6 @@ def dataset_fingerprint_fields(live: LiveDataset) -> dict[str, Any]:
     return {**dataset_fields(live), "eTag": live.etag}
 
 
-def model_fingerprint_fields(live: LiveModel, *, dataset_kinds: Mapping[str, str]) -> dict[str, Any]:
+def model_fingerprint_fields(live: LiveModel) -> dict[str, Any]:
     # Status is deliberately left out: training progressing must not make a plan stale.
-    return model_fields(live, dataset_kinds=dataset_kinds)
+    return model_fields(live)
