@@ -86,12 +86,12 @@ class LockInfo:
 
     def describe(self, *, now: datetime | None = None) -> str:
         """One line naming the holder: ``alice@box since 2026-01-01T10:00:00Z (5 min ago), run URL, plan fp``."""
-        parts = [self.who]
+        head = self.who
         if self.acquired_at is not None:
-            since = self.acquired_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+            head += " since " + self.acquired_at.strftime("%Y-%m-%dT%H:%M:%SZ")
             if now is not None:
-                since += f" ({_ago((now - self.acquired_at).total_seconds())})"
-            parts.append(f"since {since}")
+                head += f" ({_ago((now - self.acquired_at).total_seconds())})"
+        parts = [head]
         if self.run_url:
             parts.append(f"run {self.run_url}")
         if self.fingerprint:
