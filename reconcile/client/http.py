@@ -281,7 +281,8 @@ class VisionClient:
         else:
             path = _display_path(target)
             query = {"api-version": self.api_version, **(params or {})}
-            url = self._base.join(target.lstrip("/")).copy_merge_params(query)
+            # Concatenate rather than join: "imageanalysis:analyze" would parse as a URL scheme.
+            url = httpx.URL(str(self._base) + target.lstrip("/")).copy_merge_params(query)
         body: bytes | None = content
         base_headers = {"Content-Type": "application/json", "x-ms-client-request-id": str(uuid.uuid4())}
         if json is not None:

@@ -58,7 +58,9 @@ class TokenBucket:
             tat = max(self._tat, now)
             grant = max(now, tat - self._tolerance)
             self._tat = tat + self._interval
-            return grant - now
+            wait = grant - now
+            # Float residue of tat arithmetic must not turn a free slot into a 1e-12 s sleep.
+            return wait if wait > 1e-9 else 0.0
 
     def acquire(self) -> float:
         """Wait until a request may start; return the seconds waited."""

@@ -1,0 +1,130 @@
+"""The client-side token bucket: never more than the limit in any window, shared by threads."""
+
+from __future__ import annotations
+
+import bisect
+import threading
+
+import httpx
+import pytest
+
+from reconcile.client.http import PACING_FRACTION
+from reconcile.client.ratelimit import TokenBucket
+from reconcile.errors import ConfigError
+from tests.client.fakes import Script, VirtualClock, error, make_client
+
+
+def max_in_window(times: list[float], window: float) -> int:
+    """The largest number of ``times`` inside any half-open window ``[t, t + window)``."""
+    times = sorted(times)
+    return max(bisect.bisect_left(times, t + window - 1e-9) - i for i, t in enumerate(times))
+
+
+def grant_times(bucket: TokenBucket, clock: VirtualClock, n: int) -> list[float]:
+    out = []
+    for _ in range(n):
+        bucket.acquire()
+        out.append(clock.now)
+    return out
+
+
+@pytest.mark.parametrize(("rate", "burst"), [(20.0, 1.0), (20.0, 5.0), (20.0, 20.0), (3.5, 2.0), (100.0, 1.0)])
+def test_no_window_exceeds_burst_plus_rate(rate: float, burst: float) -> None:
+    clock = VirtualClock()
+    bucket = TokenBucket(rate, burst, monotonic=clock.monotonic, sleep=clock.sleep)
+    times = grant_times(bucket, clock, 500)
+    for window in (0.1, 0.5, 1.0, 3.0):
+        assert max_in_window(times, window) <= burst + rate * window + 1e-6
+    # Sustained rate: 500 grants take (500 - burst) / rate seconds.
+    assert times[-1] - times[0] == pytest.approx((500 - burst) / rate)
+
+
+def test_idle_time_refills_at_most_the_burst() -> None:
+    clock = VirtualClock()
+    bucket = TokenBucket(10.0, 3.0, monotonic=clock.monotonic, sleep=clock.sleep)
+    grant_times(bucket, clock, 10)
+    clock.now += 3600.0  # an hour idle
+    start = clock.now
+    times = grant_times(bucket, clock, 6)
+    assert times[:3] == pytest.approx([start] * 3)
+    assert times[3:] == pytest.approx([start + 0.1, start + 0.2, start + 0.3])
+
+
+def test_pause_holds_every_grant_then_resumes_without_burst() -> None:
+    clock = VirtualClock()
+    bucket = TokenBucket(10.0, 5.0, monotonic=clock.monotonic, sleep=clock.sleep)
+    start = clock.now
+    bucket.pause(2.0)
+    times = grant_times(bucket, clock, 3)
+    assert times == pytest.approx([start + 2.0, start + 2.1, start + 2.2])
+
+
+def test_threads_share_one_schedule() -> None:
+    # A frozen clock: each reservation's wait is its scheduled offset; no two threads get the same slot.
+    clock = VirtualClock()
+    bucket = TokenBucket(20.0, 1.0, monotonic=clock.monotonic, sleep=lambda s: None)
+    waits: list[float] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        for _ in range(50):
+            w = bucket.reserve()
+            with lock:
+                waits.append(w)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(waits) == pytest.approx([i / 20.0 for i in range(400)])
+
+
+@pytest.mark.parametrize(("rate", "burst"), [(0, 1), (-1, 1), (20, 0.5), (20, 21), (0.5, 2)])
+def test_invalid_bucket(rate: float, burst: float) -> None:
+    with pytest.raises(ValueError):
+        TokenBucket(rate, burst)
+
+
+def test_client_paces_requests_under_the_service_limit() -> None:
+    # N calls in T virtual seconds never exceed rate_limit_tps in any 1-second window.
+    clock = VirtualClock()
+    sent: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(clock.now)
+        return httpx.Response(200, json={})
+
+    client = make_client(Script([handler]), clock, rate_limit_tps=20.0, rate_limit_burst=1.0)
+    with client:
+        for i in range(200):
+            client.get(f"datasets/d{i}")
+        stats = client.stats
+    assert max_in_window(sent, 1.0) <= 20
+    assert max_in_window(sent, 1.0) >= int(20 * PACING_FRACTION)  # and does not crawl
+    assert stats.throttled_waits == 199
+    assert stats.throttle_wait_s == pytest.approx(199 / (20 * PACING_FRACTION))
+
+
+def test_server_429_with_retry_after_pauses_the_whole_client() -> None:
+    clock = VirtualClock()
+    sent: list[float] = []
+    answers = iter([error(429, retry_after="4")])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(clock.now)
+        return next(answers, httpx.Response(200, json={}))
+
+    with make_client(Script([handler]), clock) as client:
+        client.get("datasets/a")
+        client.get("datasets/b")
+    # The retry of a and the first attempt of b both start after the 4 s pause.
+    assert sent[1] - sent[0] >= 4.0
+    assert sent[2] - sent[0] >= 4.0
+
+
+def test_client_rejects_bad_rate() -> None:
+    with pytest.raises(ConfigError):
+        make_client(Script([httpx.Response(200)]), rate_limit_tps=0)
+    with pytest.raises(ConfigError):
+        make_client(Script([httpx.Response(200)]), rate_limit_burst=0.2)
