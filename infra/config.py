@@ -298,7 +298,9 @@ class _Parser:
     def named(self, key: str, check: Callable[[str], str | None], *, required: bool, default: str | None = None) -> str:
         value = self.text(key, default)
         if value is None:
-            if required:
+            raw = self.values.get(key)
+            # A wrong type or a secret was reported already; only an absent (or blank) value is "required".
+            if required and (raw is None or (isinstance(raw, str) and not raw.strip())):
                 self.problem(key, f"is required: run `pulumi config set {key} <value>` ({KEYS[key]})")
             return ""
         if (why := check(value)) is not None:
