@@ -58,8 +58,9 @@ class Lock(ABC, Generic[H]):
     """One environment's apply lock.
 
     ``clock`` is wall-clock seconds (lock expiry and holder times are compared
-    across processes); ``monotonic`` and ``sleep`` drive waiting and renewal.
-    All three are injectable so tests need no real waiting.
+    across processes); ``monotonic`` and ``sleep`` drive waiting and renewal
+    bookkeeping. All three are injectable so tests need no real waiting.
+    ``renew_every`` defaults to a third of ``duration``.
     """
 
     def __init__(
@@ -70,6 +71,7 @@ class Lock(ABC, Generic[H]):
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Any] = time.sleep,
+        renew_every: float | None = None,
     ) -> None:
         if not MIN_DURATION <= duration <= MAX_DURATION:
             raise ConfigError(
@@ -81,6 +83,11 @@ class Lock(ABC, Generic[H]):
         self._clock = clock
         self._monotonic = monotonic
         self._sleep = sleep
+        # A third of the duration, so two renewals may fail before the lease expires.
+        self.renew_every = float(renew_every) if renew_every is not None else self.duration / 3
+        if not 0 < self.renew_every < self.duration:
+            raise ConfigError(f"lock renewal interval {self.renew_every:g} s must be between 0 and the "
+                              f"duration ({self.duration:g} s)", hint="leave it unset: a third of the duration")
 
     # --- public contract ---------------------------------------------------------
 
@@ -160,8 +167,8 @@ class HeldLock(Generic[H]):
 
     @property
     def interval(self) -> float:
-        """Seconds between renewals: a third of the duration, so two renewals may fail before expiry."""
-        return self.lock.duration / 3
+        """Seconds between renewals (the lock's ``renew_every``)."""
+        return self.lock.renew_every
 
     def check(self) -> None:
         """Raise :class:`LockLostError` if the lock was lost; call before each write."""
