@@ -132,8 +132,7 @@ def test_from_json_dict_rejects_missing_empty_and_extra_keys():
         StackOutputs.from_json_dict({**data, "storageKey": "x"})
 
 
-def test_handoff_file_from_the_mocked_stack(tmp_path: Path):
-    """The dev stack's outputs, written where docs/infra.md tells the deploy job to write them."""
+def _mocked_dev_outputs() -> StackOutputs:
     captured: list[StackOutputs] = []
 
     @pulumi.runtime.test
@@ -143,13 +142,74 @@ def test_handoff_file_from_the_mocked_stack(tmp_path: Path):
 
     session()
     assert len(captured) == 1
-    path = write_outputs_json(captured[0], tmp_path / "infra" / "outputs" / "dev.json")
+    return captured[0]
+
+
+def test_handoff_file_from_the_mocked_stack(tmp_path: Path):
+    """The dev stack's outputs, written where docs/infra.md tells the deploy job to write them."""
+    outputs = _mocked_dev_outputs()
+    path = write_outputs_json(outputs, tmp_path / "infra" / "outputs" / "dev.json")
     data = json.loads(path.read_text(encoding="utf-8"))
     assert sorted(data) == sorted(EXPECTED_KEYS)
     assert all(isinstance(v, str) and v for v in data.values())
     assert data["visionEndpoint"] == f"https://{data['visionSubdomain']}.cognitiveservices.azure.com/"
     assert data["containerUrl"] == data["blobEndpoint"] + data["containerName"]
-    assert StackOutputs.from_json_dict(data) == captured[0]
+    assert StackOutputs.from_json_dict(data) == outputs
+
+
+class _StaticCredential:
+    """A TokenCredential stand-in: the emulator checks the bearer token, not Entra ID."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.scopes: list[str] = []
+
+    def get_token(self, scope: str) -> tuple[str, float]:
+        self.scopes.append(scope)
+        return self.token, 4102444800.0  # 2100-01-01
+
+
+def test_reconciler_config_reads_the_stack_outputs_and_reaches_the_emulator(tmp_path: Path):
+    """Hand-off: the mocked stack's outputs file -> reconcile.specs.config -> an Entra-style call to the emulator."""
+    from reconcile.client.auth import BearerAuth
+    from reconcile.client.http import VisionClient
+    from reconcile.emulator.server import start_emulator
+    from reconcile.specs.config import STACK_OUTPUT_KEYS, load_config
+
+    assert list(STACK_OUTPUT_KEYS) == EXPECTED_KEYS
+    outputs = _mocked_dev_outputs()
+    write_outputs_json(outputs, tmp_path / "infra" / "outputs" / "dev.json")
+    config_file = tmp_path / "vision-gitops.yaml"
+    config_file.write_text(
+        "environments:\n"
+        "  dev:\n"
+        "    stackOutputs: infra/outputs/dev.json\n"
+        "    auth: {kind: entra}\n",
+        encoding="utf-8",
+    )
+    config = load_config(config_file, environment="dev", env={})
+    assert config.endpoint == "https://vision-gitops-dev.cognitiveservices.azure.com"
+    assert config.auth.kind == "entra" and config.auth.scope == "https://cognitiveservices.azure.com/.default"
+    assert config.storage.kind == "azure"
+    assert config.storage.account_url == "https://visiongitopsdev.blob.core.windows.net"
+    assert config.storage.container == "training"
+    assert config.stack_outputs is not None
+    assert config.stack_outputs.model_dump(by_alias=True) == outputs.to_json_dict()
+
+    # Azure's endpoint is not reachable here: send the same Entra-style (bearer) calls to the emulator.
+    credential = _StaticCredential("entra-token-for-tests")
+    with start_emulator(key=None, token=credential.token) as emulator:
+        client = VisionClient(
+            endpoint=emulator.endpoint,
+            api_version=config.api_version,
+            auth=BearerAuth(credential, scope=config.auth.scope),
+            rate_limit_tps=config.rate_limit_tps,
+            max_retries=0,
+            timeout=config.timeout_seconds,
+        )
+        with client:
+            assert list(client.list("datasets")) == []
+    assert credential.scopes == [config.auth.scope]
 
 
 # --- the real entry point (infra/__main__.py), run as the Pulumi CLI runs it ---------------------------
