@@ -1,0 +1,1 @@
+"""Helpers the GitHub Actions workflows call (``python -m reconcile.ci.<module>``)."""
