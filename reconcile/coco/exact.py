@@ -1,94 +1,32 @@
-"""The exact pass: checks a parsed COCO document record by record.
+"""The exact pass: every rule, every occurrence, with JSON paths.
 
-It is the reference implementation of every rule in :mod:`reconcile.coco.rules`:
-slow-ish (one Python loop per record) but complete, and it never raises on any
-JSON value. The fast path (:mod:`reconcile.coco.fast`) must agree with it on
-every file it accepts; when the fast path sees anything wrong it defers here.
+It takes a document decoded into plain JSON values (so it can describe any
+shape of wrongness) and never raises on any JSON value. Records are checked in
+chunks: a chunk that converts into the typed Structs of
+:mod:`reconcile.coco.schema` (and passes the column checks) cannot break a
+per-field rule, so only chunks that fail are walked record by record. Rules
+across records (duplicates, references, counts per image and per category) run
+over numpy columns. Examples are always listed in file order.
 """
 
 from __future__ import annotations
 
-import math
-import re
+from operator import attrgetter
 from typing import Any
-from urllib.parse import urlsplit
 
+import numpy as np
+
+from reconcile.coco import schema
 from reconcile.coco.collect import Collector
 from reconcile.coco.options import ValidationOptions
 from reconcile.coco.report import CategoryCount, CocoSummary
+from reconcile.coco.rules import Limits
+from reconcile.coco.urls import redact_url, url_problems  # noqa: F401  (re-exported for callers)
+from reconcile.coco.values import is_number, jtype, show
 
 SECTIONS = ("images", "annotations", "categories")
-
-_BAD_URL_CHARS = re.compile(r"[\x00-\x20\x7f]")
-
-
-def jtype(value: Any) -> str:
-    """The JSON type name of a decoded value, for messages."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
-
-
-def show(value: Any, limit: int = 60) -> str:
-    """A short rendering of a JSON value for an example's detail."""
-    if isinstance(value, str):
-        text = repr(value)
-    elif isinstance(value, (dict, list)):
-        text = f"{jtype(value)} of {len(value)}"
-    elif isinstance(value, bool) or value is None:
-        text = "true" if value is True else "false" if value is False else "null"
-    else:
-        text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def redact_url(url: str) -> str:
-    """``url`` without its query string: SAS tokens must never reach output."""
-    base, sep, _query = url.partition("?")
-    return base + ("?<redacted>" if sep else "")
-
-
-def url_problems(url: Any, options: ValidationOptions) -> list[tuple[str, str]]:
-    """Return ``(code, detail)`` for each problem of one image URL (empty when it is fine)."""
-    if not isinstance(url, str):
-        return [("E_IMG_URL", f"found {jtype(url)}, expected a URI string")]
-    shown = show(redact_url(url), 120)
-    if _BAD_URL_CHARS.search(url):
-        return [("E_IMG_URL", f"{shown} contains whitespace or control characters")]
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return [("E_IMG_URL", f"{shown} is not a valid URI")]
-    scheme = parts.scheme.lower()
-    if not scheme or "://" not in url:
-        return [("E_IMG_URL", f"{shown} is not an absolute URI (scheme://host/path)")]
-    if scheme not in options.allowed_schemes:
-        allowed = ", ".join(sorted(options.allowed_schemes))
-        return [("E_IMG_URL", f"{shown}: scheme {scheme!r} is not allowed (allowed: {allowed})")]
-    if scheme != "file" and not parts.netloc:
-        return [("E_IMG_URL", f"{shown} has no host")]
-    out: list[tuple[str, str]] = []
-    if "#" in url:
-        out.append(("E_IMG_URL", f"{shown} has a #fragment"))
-    if not parts.path.strip("/") or parts.path.endswith("/"):
-        out.append(("E_IMG_URL", f"{shown} names no blob (empty path or trailing '/')"))
-    if "?" in url:
-        out.append(("W_IMG_URL_QUERY", f"{shown} has a query string"))
-    if options.storage_prefix is not None and not url.startswith(options.storage_prefix):
-        out.append(("E_IMG_URL_PREFIX", f"{shown} is not under {options.storage_prefix}"))
-    return out
+CHUNK = 4096
+_INT64_MAX = 2**63 - 1
 
 
 def set_limit_messages(c: Collector, options: ValidationOptions) -> None:
@@ -107,27 +45,177 @@ def set_limit_messages(c: Collector, options: ValidationOptions) -> None:
     c.message("E_CATEGORY_COUNT", f"{what} allows {lim.min_categories}..{lim.max_categories} categories")
 
 
-def _id(value: Any, path: str, c: Collector) -> int | None:
-    """Return ``value`` if it is a valid id (a JSON integer >= 1); record the problem otherwise."""
+# --- per-record field rules (used for chunks that did not convert cleanly) ---------
+
+
+def _id(value: Any, path: str, c: Collector) -> int:
+    """``value`` if it is a valid id (a JSON integer in 1..2^63-1), else 0 after recording why."""
     if value is None:
         c.add("E_FIELD_MISSING", path, "missing or null")
-        return None
+        return 0
     if type(value) is not int:
         c.add("E_ID_TYPE", path, f"found {jtype(value)} {show(value)}")
-        return None
-    if value < 1:
-        c.add("E_ID_RANGE", path, f"found {value}")
-        return None
+        return 0
+    if value < 1 or value > _INT64_MAX:
+        c.add("E_ID_RANGE", path, f"found {show(value)}")
+        return 0
     return value
 
 
-def _number(value: Any) -> bool:
-    return (type(value) is int or type(value) is float) and math.isfinite(value)
+def _image_fields(rec: Any, i: int, options: ValidationOptions, lim: Limits, c: Collector) -> tuple[int, str | None]:
+    p = f"images[{i}]"
+    if not isinstance(rec, dict):
+        c.add("E_RECORD_TYPE", p, f"found {jtype(rec)}")
+        return 0, None
+    iid = _id(rec.get("id"), p + ".id", c)
+    name = rec.get("file_name")
+    if name is None:
+        c.add("E_FIELD_MISSING", p + ".file_name", "missing or null")
+    elif not isinstance(name, str) or not name:
+        c.add("E_FILE_NAME", p + ".file_name", f"found {jtype(name)} {show(name)}")
+        name = None
+    for dim in ("width", "height"):
+        v = rec.get(dim)
+        dp = f"{p}.{dim}"
+        if v is None:
+            c.add("E_FIELD_MISSING", dp, "missing or null")
+        elif not is_number(v) or v != int(v):
+            c.add("E_IMG_DIM_TYPE", dp, f"found {jtype(v)} {show(v)}")
+        elif not lim.min_dim <= v <= lim.max_dim:
+            c.add("E_IMG_DIM_RANGE", dp, f"{show(v)} not in {lim.min_dim}..{lim.max_dim}")
+    url_key = "absolute_url" if rec.get("absolute_url") is not None else "coco_url"
+    url = rec.get(url_key)
+    if url is None:
+        if options.require_urls:
+            c.add("E_IMG_URL_MISSING", p, "no absolute_url or coco_url")
+    else:
+        for code, detail in url_problems(url, options):
+            c.add(code, f"{p}.{url_key}", detail)
+    return iid, name
+
+
+def _annotation_fields(rec: Any, k: int, detection: bool, tol: float, c: Collector) -> tuple[int, int, int]:
+    p = f"annotations[{k}]"
+    if not isinstance(rec, dict):
+        c.add("E_RECORD_TYPE", p, f"found {jtype(rec)}")
+        return 0, 0, 0
+    aid = _id(rec.get("id"), p + ".id", c)
+    img = _id(rec.get("image_id"), p + ".image_id", c)
+    cat = _id(rec.get("category_id"), p + ".category_id", c)
+    bbox = rec.get("bbox")
+    bp = p + ".bbox"
+    if detection:
+        if bbox is None:
+            c.add("E_BBOX_MISSING", bp, "missing or null")
+        else:
+            _check_bbox(bbox, bp, tol, c)
+    elif bbox is not None:
+        c.add("E_BBOX_FORBIDDEN", bp, f"found {jtype(bbox)} {show(bbox)}")
+    area = rec.get("area")
+    if area is not None and (not is_number(area) or area < 0):
+        c.add("W_AREA", p + ".area", f"found {jtype(area)} {show(area)}")
+    return aid, img, cat
+
+
+def _check_bbox(bbox: Any, p: str, tol: float, c: Collector) -> None:
+    if not isinstance(bbox, list) or len(bbox) != 4:
+        what = f"array of {len(bbox)}" if isinstance(bbox, list) else jtype(bbox)
+        c.add("E_BBOX_SHAPE", p, f"found {what}, expected [left, top, width, height]")
+        return
+    ok = True
+    for n, v in enumerate(bbox):
+        if not is_number(v):
+            c.add("E_BBOX_SHAPE", f"{p}[{n}]", f"found {jtype(v)} {show(v)}, expected a number")
+            ok = False
+    if not ok:
+        return
+    left, top, width, height = bbox
+    for n, v, label in ((0, left, "left"), (1, top, "top")):
+        if not 0 <= v < 1:
+            c.add("E_BBOX_RANGE", f"{p}[{n}]", f"{label} = {show(v)}, must be in [0, 1)")
+            ok = False
+    for n, v, label in ((2, width, "width"), (3, height, "height")):
+        if not 0 < v <= 1:
+            c.add("E_BBOX_RANGE", f"{p}[{n}]", f"{label} = {show(v)}, must be in (0, 1]")
+            ok = False
+    if not ok:
+        return
+    for n, a, b, label in ((2, left, width, "left + width"), (3, top, height, "top + height")):
+        s = a + b
+        if s > 1 + tol:
+            c.add("E_BBOX_RANGE", f"{p}[{n}]", f"{label} = {s!r} > 1 (pixels instead of fractions?)")
+        elif s > 1:
+            c.add("W_BBOX_TOLERANCE", f"{p}[{n}]", f"{label} = {s!r}, within tolerance {tol!r}")
+
+
+# --- columns ---------------------------------------------------------------------------
+
+
+class _Ids:
+    """Valid ids of one section (0 = invalid) with duplicates and first occurrences resolved."""
+
+    def __init__(self, ids: list[int]) -> None:
+        self.ids = np.array(ids, dtype=np.int64) if ids else np.zeros(0, dtype=np.int64)
+        idx = np.flatnonzero(self.ids > 0)
+        vals = self.ids[idx]
+        order = np.argsort(vals, kind="stable")
+        sv, si = vals[order], idx[order]
+        new = np.ones(sv.size, dtype=bool)
+        if sv.size > 1:
+            np.not_equal(sv[1:], sv[:-1], out=new[1:])
+        run = np.cumsum(new) - 1
+        self.unique = sv[new]  # sorted
+        self.first = si[new]  # file index of each unique id's first record
+        dup = ~new
+        dup_idx, dup_first = si[dup], self.first[run[dup]]
+        o = np.argsort(dup_idx, kind="stable")
+        self.dup_idx, self.dup_first = dup_idx[o], dup_first[o]
+        self.all_valid = idx.size == self.ids.size
+        self.ok = self.all_valid and self.dup_idx.size == 0
+
+    def report_dups(self, c: Collector, code: str, section: str) -> None:
+        ex = [
+            (f"{section}[{i}].id", f"id {int(self.ids[i])} is also {section}[{f}]")
+            for i, f in zip(self.dup_idx[: c.max_examples].tolist(), self.dup_first[: c.max_examples].tolist())
+        ]
+        c.add_many(code, int(self.dup_idx.size), ex)
+
+    def lookup(self, refs: np.ndarray) -> np.ndarray:
+        """Index into :attr:`unique` of each ref, -1 where the ref is 0 or names no record."""
+        out = np.full(refs.size, -1, dtype=np.int64)
+        if self.unique.size == 0 or refs.size == 0:
+            return out
+        where = np.searchsorted(self.unique, refs)
+        where[where >= self.unique.size] = 0
+        hit = (self.unique[where] == refs) & (refs > 0)
+        out[hit] = where[hit]
+        return out
+
+
+def _report_refs(c: Collector, code: str, field: str, refs: np.ndarray, pos: np.ndarray, what: str) -> None:
+    bad = np.flatnonzero((refs > 0) & (pos < 0))
+    ex = [(f"annotations[{k}].{field}", f"no {what} has id {int(refs[k])}") for k in bad[: c.max_examples].tolist()]
+    c.add_many(code, int(bad.size), ex)
+
+
+def _distinct_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (a, b) pairs of two equal-length int arrays."""
+    if a.size == 0:
+        return a, b
+    order = np.lexsort((b, a))
+    a, b = a[order], b[order]
+    new = np.ones(a.size, dtype=bool)
+    new[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+    return a[new], b[new]
+
+
+# --- the pass --------------------------------------------------------------------------
 
 
 def validate_document(doc: Any, options: ValidationOptions, c: Collector) -> CocoSummary | None:
     """Check a decoded JSON value against every rule; return a summary when the three sections are lists."""
     lim = options.limits
+    set_limit_messages(c, options)
     if options.inline and not options.version.inline_annotation_data:
         c.add("E_INLINE_UNSUPPORTED", "$", f"api-version {options.api_version}")
     if not isinstance(doc, dict):
@@ -147,162 +235,144 @@ def validate_document(doc: Any, options: ValidationOptions, c: Collector) -> Coc
     categories = sections.get("categories", [])
     detection = options.detection
 
-    # --- images ---------------------------------------------------------------
-    image_index: dict[int, int] = {}  # id -> index of its first record
-    image_ids_ok = True
-    file_names: list[str] = []
-    seen_names: dict[str, int] = {}
-    for i, rec in enumerate(images):
-        p = f"images[{i}]"
-        if not isinstance(rec, dict):
-            c.add("E_RECORD_TYPE", p, f"found {jtype(rec)}")
-            image_ids_ok = False
-            continue
-        iid = _id(rec.get("id"), p + ".id", c)
-        if iid is None:
-            image_ids_ok = False
-        elif iid in image_index:
-            c.add("E_IMG_ID_DUP", p + ".id", f"id {iid} is also images[{image_index[iid]}]")
-            image_ids_ok = False
+    # --- images: fields per chunk, then ids and file names over columns --------------
+    img_col: list[int] = []
+    names_col: list[str | None] = []
+    for start in range(0, len(images), CHUNK):
+        chunk = images[start : start + CHUNK]
+        structs = schema.convert_or_none(chunk, list[schema.Image])
+        if structs is not None and schema.images_clean(structs, options, lim):
+            img_col.extend(map(attrgetter("id"), structs))
+            names_col.extend(map(attrgetter("file_name"), structs))
         else:
-            image_index[iid] = i
-        name = rec.get("file_name")
-        if name is None:
-            c.add("E_FIELD_MISSING", p + ".file_name", "missing or null")
-        elif not isinstance(name, str) or not name:
-            c.add("E_FILE_NAME", p + ".file_name", f"found {jtype(name)} {show(name)}")
-        else:
-            file_names.append(name)
-            first = seen_names.setdefault(name, i)
-            if first != i:
-                c.add("E_FILE_NAME_DUP", p + ".file_name", f"{show(name)} is also images[{first}]")
-        for dim in ("width", "height"):
-            v = rec.get(dim)
-            dp = f"{p}.{dim}"
-            if v is None:
-                c.add("E_FIELD_MISSING", dp, "missing or null")
-            elif not _number(v) or v != int(v):
-                c.add("E_IMG_DIM_TYPE", dp, f"found {jtype(v)} {show(v)}")
-            elif not lim.min_dim <= v <= lim.max_dim:
-                c.add("E_IMG_DIM_RANGE", dp, f"{show(v)} not in {lim.min_dim}..{lim.max_dim}")
-        url_key = "absolute_url" if rec.get("absolute_url") is not None else "coco_url"
-        url = rec.get(url_key)
-        if url is None:
-            if options.require_urls:
-                c.add("E_IMG_URL_MISSING", p, "no absolute_url or coco_url")
-        else:
-            for code, detail in url_problems(url, options):
-                c.add(code, f"{p}.{url_key}", detail)
+            for i, rec in enumerate(chunk, start):
+                iid, name = _image_fields(rec, i, options, lim, c)
+                img_col.append(iid)
+                names_col.append(name)
+    img_ids = _Ids(img_col)
+    img_ids.report_dups(c, "E_IMG_ID_DUP", "images")
+    valid_names = [n for n in names_col if n is not None]
+    file_names = tuple(valid_names)
+    if len(set(valid_names)) != len(valid_names):
+        seen: dict[str, int] = {}
+        for i, name in enumerate(names_col):
+            if name is not None:
+                first = seen.setdefault(name, i)
+                if first != i:
+                    c.add("E_FILE_NAME_DUP", f"images[{i}].file_name", f"{show(name)} is also images[{first}]")
+    del valid_names, names_col
 
-    # --- categories -------------------------------------------------------------
-    cat_index: dict[int, int] = {}
-    cat_ids_ok = True
-    cat_names: dict[int, str] = {}
+    # --- categories (few): record by record ------------------------------------------
+    cat_col: list[int] = []
+    cat_name_col: list[str | None] = []
     seen_cat_names: dict[str, int] = {}
     for j, rec in enumerate(categories):
         p = f"categories[{j}]"
         if not isinstance(rec, dict):
             c.add("E_RECORD_TYPE", p, f"found {jtype(rec)}")
-            cat_ids_ok = False
+            cat_col.append(0)
+            cat_name_col.append(None)
             continue
-        cid = _id(rec.get("id"), p + ".id", c)
-        if cid is None:
-            cat_ids_ok = False
-        elif cid in cat_index:
-            c.add("E_CAT_ID_DUP", p + ".id", f"id {cid} is also categories[{cat_index[cid]}]")
-            cat_ids_ok = False
-            cid = None
-        else:
-            cat_index[cid] = j
+        cat_col.append(_id(rec.get("id"), p + ".id", c))
         name = rec.get("name")
         if name is None:
             c.add("E_FIELD_MISSING", p + ".name", "missing or null")
         elif not isinstance(name, str) or not name.strip():
             c.add("E_CAT_NAME", p + ".name", f"found {jtype(name)} {show(name)}")
+            name = None
         else:
             first = seen_cat_names.setdefault(name, j)
             if first != j:
                 c.add("W_CAT_NAME_DUP", p + ".name", f"{show(name)} is also categories[{first}]")
-            if cid is not None:
-                cat_names[cid] = name
+        cat_name_col.append(name)
+    cat_ids = _Ids(cat_col)
+    cat_ids.report_dups(c, "E_CAT_ID_DUP", "categories")
 
-    # --- annotations ------------------------------------------------------------
-    ann_seen: dict[int, int] = {}
-    ann_ids_ok = True
-    per_image: dict[int, int] = {}  # image id -> number of annotations
-    cat_images: dict[int, set[int]] = {}  # category id -> image ids
-    cat_boxes: dict[int, int] = {}
-    check_img_refs = "images" in sections
-    check_cat_refs = "categories" in sections
+    # --- annotations: fields per chunk, references over columns -----------------------
+    ann_col: list[int] = []
+    ref_img: list[int] = []
+    ref_cat: list[int] = []
+    typ = list[schema.DetAnnotation] if detection else list[schema.ClsAnnotation]
     tol = options.bbox_tolerance
-    for k, rec in enumerate(annotations):
-        p = f"annotations[{k}]"
-        if not isinstance(rec, dict):
-            c.add("E_RECORD_TYPE", p, f"found {jtype(rec)}")
-            ann_ids_ok = False
-            continue
-        aid = _id(rec.get("id"), p + ".id", c)
-        if aid is None:
-            ann_ids_ok = False
-        elif aid in ann_seen:
-            c.add("E_ANN_ID_DUP", p + ".id", f"id {aid} is also annotations[{ann_seen[aid]}]")
-            ann_ids_ok = False
+    for start in range(0, len(annotations), CHUNK):
+        chunk = annotations[start : start + CHUNK]
+        structs = schema.convert_or_none(chunk, typ)
+        if structs is not None:
+            ann_col.extend(map(attrgetter("id"), structs))
+            ref_img.extend(map(attrgetter("image_id"), structs))
+            ref_cat.extend(map(attrgetter("category_id"), structs))
         else:
-            ann_seen[aid] = k
-        img = _id(rec.get("image_id"), p + ".image_id", c)
-        if img is not None and check_img_refs and img not in image_index:
-            c.add("E_ANN_IMG_REF", p + ".image_id", f"no image has id {img}")
-            img = None
-        cat = _id(rec.get("category_id"), p + ".category_id", c)
-        if cat is not None and check_cat_refs and cat not in cat_index:
-            c.add("E_ANN_CAT_REF", p + ".category_id", f"no category has id {cat}")
-            cat = None
-        bbox = rec.get("bbox")
-        bp = p + ".bbox"
-        if detection:
-            if bbox is None:
-                c.add("E_BBOX_MISSING", bp, "missing or null")
-            else:
-                _check_bbox(bbox, bp, tol, c)
-        elif bbox is not None:
-            c.add("E_BBOX_FORBIDDEN", bp, f"found {jtype(bbox)} {show(bbox)}")
-        area = rec.get("area")
-        if area is not None and (not _number(area) or area < 0):
-            c.add("W_AREA", p + ".area", f"found {jtype(area)} {show(area)}")
-        if img is not None:
-            per_image[img] = per_image.get(img, 0) + 1
-        if cat is not None:
-            cat_boxes[cat] = cat_boxes.get(cat, 0) + 1
-            if img is not None:
-                cat_images.setdefault(cat, set()).add(img)
+            for k, rec in enumerate(chunk, start):
+                aid, img, cat = _annotation_fields(rec, k, detection, tol, c)
+                ann_col.append(aid)
+                ref_img.append(img)
+                ref_cat.append(cat)
+    ann_ids = _Ids(ann_col)
+    ann_ids.report_dups(c, "E_ANN_ID_DUP", "annotations")
+    del ann_col
 
-    # --- per image ----------------------------------------------------------------
-    no_ann = 0
-    for iid, i in image_index.items():
-        n = per_image.get(iid, 0)
-        p = f"images[{i}]"
-        if n == 0:
-            no_ann += 1
-            c.add("W_IMG_NO_ANN" if detection else "E_IC_NO_LABEL", p, f"image id {iid} has no annotation")
-        elif not detection and n > 1:
-            c.add("E_IC_MULTI_LABEL", p, f"image id {iid} has {n} labels")
-        elif detection and n > lim.max_regions_per_image:
-            c.add("E_REGIONS_PER_IMAGE", p, f"image id {iid} has {n} regions (max {lim.max_regions_per_image})")
+    img_refs = np.array(ref_img, dtype=np.int64) if ref_img else np.zeros(0, dtype=np.int64)
+    cat_refs = np.array(ref_cat, dtype=np.int64) if ref_cat else np.zeros(0, dtype=np.int64)
+    del ref_img, ref_cat
+    img_pos = img_ids.lookup(img_refs)
+    cat_pos = cat_ids.lookup(cat_refs)
+    if "images" in sections:
+        _report_refs(c, "E_ANN_IMG_REF", "image_id", img_refs, img_pos, "image")
+        img_key = img_pos  # -1 = unusable
+    else:  # nothing to resolve against: keep the raw ids so per-category counts still mean something
+        img_key = np.where(img_refs > 0, img_refs, -1)
+    if "categories" in sections:
+        _report_refs(c, "E_ANN_CAT_REF", "category_id", cat_refs, cat_pos, "category")
 
-    # --- per category -------------------------------------------------------------
-    for cid, j in cat_index.items():
-        n = len(cat_images.get(cid, ()))
+    # --- per image -----------------------------------------------------------------------
+    by_file = np.argsort(img_ids.first, kind="stable")  # unique images in file order
+    per_image = np.bincount(img_pos[img_pos >= 0], minlength=img_ids.unique.size)[by_file]
+    firsts, uids = img_ids.first[by_file], img_ids.unique[by_file]
+    zero = np.flatnonzero(per_image == 0)
+    no_ann = int(zero.size)
+    c.add_many(
+        "W_IMG_NO_ANN" if detection else "E_IC_NO_LABEL",
+        no_ann,
+        [(f"images[{firsts[u]}]", f"image id {uids[u]} has no annotation") for u in zero[: c.max_examples].tolist()],
+    )
+    if detection:
+        over = np.flatnonzero(per_image > lim.max_regions_per_image)
+        c.add_many(
+            "E_REGIONS_PER_IMAGE",
+            int(over.size),
+            [
+                (f"images[{firsts[u]}]", f"image id {uids[u]} has {per_image[u]} regions (max {lim.max_regions_per_image})")
+                for u in over[: c.max_examples].tolist()
+            ],
+        )
+    else:
+        multi = np.flatnonzero(per_image > 1)
+        c.add_many(
+            "E_IC_MULTI_LABEL",
+            int(multi.size),
+            [(f"images[{firsts[u]}]", f"image id {uids[u]} has {per_image[u]} labels") for u in multi[: c.max_examples].tolist()],
+        )
+
+    # --- per category ----------------------------------------------------------------------
+    n_ucat = cat_ids.unique.size
+    has_cat = cat_pos >= 0
+    boxes_u = np.bincount(cat_pos[has_cat], minlength=n_ucat)
+    both = has_cat & (img_key >= 0)
+    pair_cat, _pair_img = _distinct_pairs(cat_pos[both], img_key[both])
+    images_u = np.bincount(pair_cat, minlength=n_ucat)
+    cat_by_file = np.argsort(cat_ids.first, kind="stable")
+    for u in cat_by_file.tolist():
+        j, cid, n = int(cat_ids.first[u]), int(cat_ids.unique[u]), int(images_u[u])
         p = f"categories[{j}]"
         if n == 0:
-            if cid not in cat_boxes:
+            if boxes_u[u] == 0:
                 c.add("W_CAT_UNUSED", p, f"category id {cid} is used by no annotation")
         elif n < lim.min_images_per_category:
             c.add("E_IMAGES_PER_CATEGORY", p, f"category id {cid} is on {n} image(s)")
         elif n < lim.warn_min_images_per_category:
             c.add("W_IMAGES_PER_CATEGORY", p, f"category id {cid} is on {n} image(s)")
-    set_limit_messages(c, options)
 
-    # --- quotas -------------------------------------------------------------------
+    # --- quotas ------------------------------------------------------------------------------
     if "images" in sections and not lim.min_images <= len(images) <= lim.max_images:
         c.add("E_IMAGE_COUNT", "images", f"{len(images)} images, allowed {lim.min_images}..{lim.max_images}")
     if "categories" in sections:
@@ -312,21 +382,26 @@ def validate_document(doc: Any, options: ValidationOptions, c: Collector) -> Coc
         elif n > lim.warn_max_categories:
             c.add("W_CATEGORY_COUNT", "categories", f"{n} categories; some sources allow only {lim.warn_max_categories}")
 
-    # --- ids 1..N (only when every id of the section is valid and unique) ---------
-    for key, ok, ids, n in (
-        ("images", image_ids_ok, image_index, len(images)),
-        ("annotations", ann_ids_ok, ann_seen, len(annotations)),
-        ("categories", cat_ids_ok, cat_index, len(categories)),
-    ):
-        if key in sections and ok and n and (min(ids) != 1 or max(ids) != n):
-            c.add("W_IDS_NOT_DENSE", key, f"{key} ids run {min(ids)}..{max(ids)}, not 1..{n}")
+    # --- ids 1..N (only when every id of the section is valid and unique) ---------------------
+    for key, ids in (("images", img_ids), ("annotations", ann_ids), ("categories", cat_ids)):
+        n = ids.ids.size
+        if key in sections and ids.ok and n:
+            lo, hi = int(ids.unique[0]), int(ids.unique[-1])
+            if lo != 1 or hi != n:
+                c.add("W_IDS_NOT_DENSE", key, f"{key} ids run {lo}..{hi}, not 1..{n}")
 
     if len(sections) != 3:
         return None
+    cat_names: dict[int, str] = {}
     per_category: dict[str, CategoryCount] = {}
-    for cid, name in cat_names.items():
-        imgs = len(cat_images.get(cid, ()))
-        boxes = cat_boxes.get(cid, 0) if detection else 0
+    for u in cat_by_file.tolist():
+        j, cid = int(cat_ids.first[u]), int(cat_ids.unique[u])
+        name = cat_name_col[j]
+        if name is None or cat_col[j] != cid:
+            continue
+        cat_names[cid] = name
+        imgs = int(images_u[u])
+        boxes = int(boxes_u[u]) if detection else 0
         prev = per_category.get(name)
         if prev is not None:
             imgs, boxes = imgs + prev.images, boxes + prev.boxes
@@ -338,36 +413,5 @@ def validate_document(doc: Any, options: ValidationOptions, c: Collector) -> Coc
         per_category=per_category,
         images_without_annotations=no_ann,
         category_names=cat_names,
-        file_names=tuple(file_names),
+        file_names=file_names,
     )
-
-
-def _check_bbox(bbox: Any, p: str, tol: float, c: Collector) -> None:
-    if not isinstance(bbox, list) or len(bbox) != 4:
-        what = f"array of {len(bbox)}" if isinstance(bbox, list) else jtype(bbox)
-        c.add("E_BBOX_SHAPE", p, f"found {what}, expected [left, top, width, height]")
-        return
-    ok = True
-    for n, v in enumerate(bbox):
-        if not _number(v):
-            c.add("E_BBOX_SHAPE", f"{p}[{n}]", f"found {jtype(v)} {show(v)}, expected a number")
-            ok = False
-    if not ok:
-        return
-    left, top, width, height = bbox
-    for n, v, label in ((0, left, "left"), (1, top, "top")):
-        if not 0 <= v < 1:
-            c.add("E_BBOX_RANGE", f"{p}[{n}]", f"{label} = {v!r}, must be in [0, 1)")
-            ok = False
-    for n, v, label in ((2, width, "width"), (3, height, "height")):
-        if not 0 < v <= 1:
-            c.add("E_BBOX_RANGE", f"{p}[{n}]", f"{label} = {v!r}, must be in (0, 1]")
-            ok = False
-    if not ok:
-        return
-    for n, a, b, label in ((2, left, width, "left + width"), (3, top, height, "top + height")):
-        s = a + b
-        if s > 1 + tol:
-            c.add("E_BBOX_RANGE", f"{p}[{n}]", f"{label} = {s!r} > 1 (pixels instead of fractions?)")
-        elif s > 1:
-            c.add("W_BBOX_TOLERANCE", f"{p}[{n}]", f"{label} = {s!r}, within tolerance {tol!r}")

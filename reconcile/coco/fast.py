@@ -20,91 +20,20 @@ Why these choices:
 
 from __future__ import annotations
 
-import re
-from itertools import repeat
 from operator import attrgetter
-from typing import Annotated
 
 import msgspec
 import numpy as np
-from msgspec import Meta, Struct
 
 from reconcile.coco.collect import Collector
-from reconcile.coco.exact import set_limit_messages, show, url_problems
+from reconcile.coco.exact import set_limit_messages
 from reconcile.coco.options import ValidationOptions
 from reconcile.coco.report import CategoryCount, CocoReport, CocoSummary
-
-Id = Annotated[int, Meta(ge=1)]
-NonEmpty = Annotated[str, Meta(min_length=1)]
-Unit0 = Annotated[float, Meta(ge=0, lt=1)]
-Unit1 = Annotated[float, Meta(gt=0, le=1)]
-
-
-class _Reject(ValueError):
-    """Raised inside decoding hooks to hand the file to the exact pass."""
-
-
-class BBox(Struct, array_like=True, gc=False):
-    left: Unit0
-    top: Unit0
-    width: Unit1
-    height: Unit1
-
-    def __post_init__(self) -> None:
-        # No tolerance here: a box saved only by the tolerance is a warning, which
-        # the exact pass reports.
-        if self.left + self.width > 1.0 or self.top + self.height > 1.0:
-            raise _Reject("box leaves the image")
-
-
-class Image(Struct, gc=False):
-    id: Id
-    width: int | float
-    height: int | float
-    file_name: NonEmpty
-    absolute_url: str | None = None
-    coco_url: str | None = None
-
-
-class Category(Struct, gc=False):
-    id: Id
-    name: NonEmpty
-
-
-class DetAnnotation(Struct, gc=False):
-    id: Id
-    image_id: Id
-    category_id: Id
-    bbox: BBox
-    area: Annotated[float, Meta(ge=0)] | None = None
-
-
-class ClsAnnotation(Struct, gc=False):
-    id: Id
-    image_id: Id
-    category_id: Id
-    bbox: None = None
-    area: Annotated[float, Meta(ge=0)] | None = None
-
-
-class DetCoco(Struct, gc=False):
-    images: list[Image]
-    annotations: list[DetAnnotation]
-    categories: list[Category]
-
-
-class ClsCoco(Struct, gc=False):
-    images: list[Image]
-    annotations: list[ClsAnnotation]
-    categories: list[Category]
-
+from reconcile.coco.schema import ClsCoco, DetCoco, images_clean
+from reconcile.coco.values import show
 
 _DET_DECODER = msgspec.json.Decoder(DetCoco)
 _CLS_DECODER = msgspec.json.Decoder(ClsCoco)
-
-# Characters that make the exact pass complain about a URL (joined with "\n").
-_URL_ODD = re.compile(r"[\x00-\x09\x0b-\x20\x7f?#]")
-_URL_ROOT = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^/]*/")
 
 
 def _ids(records: list, attr: str = "id") -> np.ndarray:
@@ -133,36 +62,6 @@ def _positions(sorted_ids: np.ndarray, order: np.ndarray, refs: np.ndarray) -> n
     if not bool((sorted_ids[where] == refs).all()):
         return None
     return order[where]
-
-
-def _urls_ok(images: list[Image], options: ValidationOptions) -> bool:
-    urls = [u for u in map(_url_of, images) if u is not None]
-    if len(urls) != len(images) and options.require_urls:
-        return False
-    if not urls:
-        return True
-    first = urls[0]
-    if url_problems(first, options):
-        return False
-    root = _URL_ROOT.match(first)
-    if root is None:
-        return False
-    prefix = root.group(0)
-    joined = "\n".join(urls)
-    if _URL_ODD.search(joined) or joined.count("\n") != len(urls) - 1:
-        return False
-    if joined.endswith("/") or "/\n" in joined:
-        return False
-    if min(map(len, urls)) <= len(prefix):
-        return False
-    if not all(map(str.startswith, urls, repeat(prefix))):
-        return False
-    sp = options.storage_prefix
-    return sp is None or all(map(str.startswith, urls, repeat(sp)))
-
-
-def _url_of(im: Image) -> str | None:
-    return im.absolute_url if im.absolute_url is not None else im.coco_url
 
 
 def validate_fast(data: bytes | bytearray | memoryview, options: ValidationOptions, source: str | None) -> CocoReport | None:
@@ -194,19 +93,10 @@ def _check(doc: DetCoco | ClsCoco, options: ValidationOptions, source: str | Non
     img_sorted = img_ids[img_order]
     if _has_duplicates(img_sorted):
         return None
-    for attr in ("width", "height"):
-        dims = np.fromiter(map(attrgetter(attr), images), dtype=np.float64, count=n_img)
-        if n_img and (
-            not bool(np.isfinite(dims).all())
-            or not bool((dims == np.floor(dims)).all())
-            or float(dims.min()) < lim.min_dim
-            or float(dims.max()) > lim.max_dim
-        ):
-            return None
+    if not images_clean(images, options, lim):
+        return None
     file_names = list(map(attrgetter("file_name"), images))
     if len(set(file_names)) != n_img:
-        return None
-    if not _urls_ok(images, options):
         return None
 
     # categories

@@ -58,7 +58,7 @@ RULES: Final[dict[str, Rule]] = dict(
         _r("E_INLINE_UNSUPPORTED", E, "inline annotationData exists only from api-version 2023-07-01-preview", "S07"),
         _r("E_FIELD_MISSING", E, "a required field is missing or null", "SAMP-CHECK"),
         _r("E_ID_TYPE", E, "ids must be JSON integers (not booleans, floats or strings)", "DOC-COCO"),
-        _r("E_ID_RANGE", E, "ids must be >= 1", "DOC-COCO"),
+        _r("E_ID_RANGE", E, "ids must be >= 1 (and fit in 64 bits)", "DOC-COCO"),
         _r("E_IMG_ID_DUP", E, "image ids must be unique", "SAMP-CHECK"),
         _r("E_ANN_ID_DUP", E, "annotation ids must be unique", "SAMP-CHECK"),
         _r("E_CAT_ID_DUP", E, "category ids must be unique", "SAMP-CHECK"),
