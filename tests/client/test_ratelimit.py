@@ -10,7 +10,7 @@ import pytest
 
 from reconcile.client.http import PACING_FRACTION
 from reconcile.client.ratelimit import TokenBucket
-from reconcile.errors import ConfigError
+from reconcile.errors import ConfigError, RateLimitedError
 from tests.client.fakes import Script, VirtualClock, error, make_client
 
 
@@ -107,6 +107,8 @@ def test_client_paces_requests_under_the_service_limit() -> None:
 
 
 def test_server_429_with_retry_after_pauses_the_whole_client() -> None:
+    # Call a gives up at once (max_retries=0); call b, e.g. from another thread, must still
+    # wait out the server's Retry-After because the bucket is shared.
     clock = VirtualClock()
     sent: list[float] = []
     answers = iter([error(429, retry_after="4")])
@@ -115,12 +117,13 @@ def test_server_429_with_retry_after_pauses_the_whole_client() -> None:
         sent.append(clock.now)
         return next(answers, httpx.Response(200, json={}))
 
-    with make_client(Script([handler]), clock) as client:
-        client.get("datasets/a")
+    with make_client(Script([handler]), clock, max_retries=0) as client:
+        with pytest.raises(RateLimitedError):
+            client.get("datasets/a")
         client.get("datasets/b")
-    # The retry of a and the first attempt of b both start after the 4 s pause.
-    assert sent[1] - sent[0] >= 4.0
-    assert sent[2] - sent[0] >= 4.0
+        stats = client.stats
+    assert sent[1] - sent[0] == pytest.approx(4.0)
+    assert stats.throttled_waits == 1 and stats.retries == 0
 
 
 def test_client_rejects_bad_rate() -> None:
