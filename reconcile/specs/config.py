@@ -67,6 +67,7 @@ ApiVersionName = Literal["2023-02-01-preview", "2023-04-01-preview", "2023-07-01
 AuthKind = Literal["key", "entra", "none"]
 StorageKind = Literal["local", "azurite", "azure"]
 
+_REDACTED = "<redacted>"
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _ENVIRONMENT_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 
@@ -386,13 +387,13 @@ def _blank_secrets(node: Any) -> None:
     if isinstance(node, dict):
         for k, v in node.items():
             if isinstance(v, str) and any(p.search(v) for p, _ in _SECRET_VALUES):
-                node[k] = "<redacted>"
+                node[k] = _REDACTED
             else:
                 _blank_secrets(v)
     elif isinstance(node, list):
         for i, v in enumerate(node):
             if isinstance(v, str) and any(p.search(v) for p, _ in _SECRET_VALUES):
-                node[i] = "<redacted>"
+                node[i] = _REDACTED
             else:
                 _blank_secrets(v)
 
@@ -426,14 +427,15 @@ def _check_environment(name: str, e: EnvironmentFile, lines: Lines, display: str
             add(("auth", "kind"), "a real endpoint needs credentials: use kind entra, or kind key with keyEnv")
         if e.storage is None and e.stack_outputs is None:
             add((), "add 'storage:' (where apply uploads label files), e.g. {kind: azure, accountUrl: https://<account>.blob.core.windows.net, container: datasets}, or 'stackOutputs: <file>'")
-        if e.storage is not None and e.storage.kind == "local":
+        if e.storage is not None and e.storage.kind == "local" and not _is_loopback(e.endpoint):
+            # An emulator on this machine reads file:// URIs; the real service cannot.
             add(("storage", "kind"), "the real service cannot read a local folder; use kind azure (or azurite for tests)")
         if e.endpoint is not None and e.auth is not None and e.auth.kind == "entra" and _regional(e.endpoint):
             add(("endpoint",), "Microsoft Entra ID needs the resource's custom-subdomain endpoint (https://<name>.cognitiveservices.azure.com), not a regional one")
     if e.auth is not None:
         if e.auth.kind == "key":
             key_env = e.auth.key_env or DEFAULT_KEY_ENV
-            if not _ENV_NAME.match(key_env):
+            if key_env != _REDACTED and not _ENV_NAME.match(key_env):
                 add(("auth", "keyEnv"), "keyEnv is the NAME of an environment variable (letters, digits, '_'), e.g. VISION_KEY")
         elif e.auth.key_env is not None:
             add(("auth", "keyEnv"), "keyEnv goes with kind key only; remove it")
@@ -456,9 +458,9 @@ def _check_storage(s: StorageFile, add: Any) -> None:
             add(("storage", field), f"'{field}' does not apply to storage kind {s.kind} (it takes {', '.join(sorted(allowed))}); remove it")
     if s.path is not None and Path(s.path).is_absolute():
         add(("storage", "path"), "write the path relative to the repository root")
-    if s.connection_string_env is not None and not _ENV_NAME.match(s.connection_string_env):
+    if s.connection_string_env not in (None, _REDACTED) and not _ENV_NAME.match(s.connection_string_env):
         add(("storage", "connectionStringEnv"), "connectionStringEnv is the NAME of an environment variable, e.g. AZURE_STORAGE_CONNECTION_STRING")
-    if s.account_url is not None and (p := account_url_problem(s.account_url)) is not None:
+    if s.account_url not in (None, _REDACTED) and (p := account_url_problem(s.account_url)) is not None:
         add(("storage", "accountUrl"), p)
     if s.container is not None and not re.fullmatch(r"[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]", s.container):
         add(("storage", "container"), "a container name is 3-63 lowercase letters, digits and single '-', starting and ending with a letter or digit")
@@ -665,3 +667,11 @@ def _json_key_line(text: str, key: str) -> int:
         if needle in line:
             return i
     return 1
+
+
+def _is_loopback(endpoint: str | None) -> bool:
+    """True for an http(s) endpoint on this machine (an emulator started by hand or by tests)."""
+    from urllib.parse import urlsplit
+
+    host = urlsplit(endpoint or "").hostname or ""
+    return host in ("127.0.0.1", "localhost", "::1")

@@ -21,6 +21,7 @@ from reconcile.specs.problems import Problems
 # libyaml is ~10x faster; both keep node start marks.
 _Composer = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _MAX_DEPTH = 64
 
 
@@ -159,6 +160,9 @@ def _convert(node: yaml.Node, constructor: yaml.SafeLoader, problems: Problems, 
             items.append(value)
             item_lines[i] = value_lines
         return items, Lines(line, item_lines)
+    if node.tag == _TIMESTAMP_TAG:
+        # Nothing in specs or config is a date; keep 2024-01-01 as the text the user wrote.
+        return node.value, Lines(line)
     try:
         return constructor.construct_object(node), Lines(line)
     except yaml.constructor.ConstructorError as exc:
