@@ -1,0 +1,9 @@
+"""Blob storage for label files and images.
+
+- :mod:`.base`: the :class:`~reconcile.storage.base.BlobStore` protocol and content-addressed names.
+- :mod:`.local`: a folder on disk (the embedded default; the emulator reads it through ``file://`` URIs).
+- :mod:`.azure`: Azure Blob Storage or Azurite (``azure-storage-blob``, imported lazily).
+- :mod:`.upload`: content-addressed, parallel, resumable uploads of images and COCO files.
+- :mod:`.fetch`: read a remote label file's bytes and digest (drift detection).
+- :mod:`.errors`: the one place storage exceptions become :mod:`reconcile.errors`.
+"""

@@ -1,0 +1,123 @@
+"""Azure Blob Storage (or Azurite) behind the :class:`~reconcile.storage.base.BlobStore` protocol.
+
+Two credential paths (design/pulumi-azure.md §5): a connection string (Azurite's
+well-known Shared Key account) or an account URL with ``DefaultAzureCredential``
+(production storage has Shared Key access disabled). ``azure-*`` packages are
+imported only when a store is opened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+from urllib.parse import quote, unquote, urlsplit
+
+from reconcile.errors import ConfigError, ReconcileError
+from reconcile.storage.errors import map_azure_error
+
+T = TypeVar("T")
+
+
+class AzureBlobStore:
+    """One blob container. Construct with :meth:`from_connection_string` or :meth:`from_account_url`."""
+
+    def __init__(self, container_client: Any) -> None:
+        self._container = container_client
+        self._prefix = container_client.url.rstrip("/") + "/"
+
+    @classmethod
+    def from_connection_string(cls, connection_string: str, container: str, *, create: bool = True) -> AzureBlobStore:
+        """A store from a connection string (Azurite, or accounts that allow Shared Key)."""
+        from azure.storage.blob import BlobServiceClient
+
+        try:
+            service = BlobServiceClient.from_connection_string(connection_string)
+        except ValueError:
+            # The string itself may hold a key: never echo it.
+            raise ConfigError("the storage connection string is malformed (its content is not shown)") from None
+        store = cls(service.get_container_client(container))
+        if create:
+            store.ensure_container()
+        return store
+
+    @classmethod
+    def from_account_url(
+        cls, account_url: str, container: str, *, credential: Any = None, create: bool = False
+    ) -> AzureBlobStore:
+        """A store for ``https://<account>.blob.core.windows.net`` with Entra ID (``DefaultAzureCredential``)."""
+        from azure.storage.blob import BlobServiceClient
+
+        if credential is None:
+            from azure.identity import DefaultAzureCredential
+
+            credential = DefaultAzureCredential()
+        service = BlobServiceClient(account_url=account_url, credential=credential)
+        store = cls(service.get_container_client(container))
+        if create:
+            store.ensure_container()
+        return store
+
+    def __repr__(self) -> str:
+        return f"AzureBlobStore({self._prefix!r})"
+
+    def _call(self, what: str, fn: Callable[[], T]) -> T:
+        try:
+            return fn()
+        except ReconcileError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - classified into the error tree right here
+            raise map_azure_error(exc, what) from None
+
+    def ensure_container(self) -> None:
+        from azure.core.exceptions import ResourceExistsError
+
+        def create() -> None:
+            try:
+                self._container.create_container()
+            except ResourceExistsError:
+                pass
+
+        self._call(f"create container {self._prefix}", create)
+
+    @property
+    def url_prefix(self) -> str:
+        return self._prefix
+
+    def url(self, name: str) -> str:
+        return self._prefix + quote(name, safe="/")
+
+    def name_for(self, uri: str) -> str | None:
+        base = uri.split("?", 1)[0]
+        if not base.startswith(self._prefix):
+            return None
+        return unquote(urlsplit(base).path)[len(unquote(urlsplit(self._prefix).path)) :] or None
+
+    def exists(self, name: str) -> bool:
+        return self._call(f"check blob {name}", lambda: self._container.get_blob_client(name).exists())
+
+    def list_names(self, prefix: str = "") -> Iterator[str]:
+        names = self._call(
+            f"list blobs under {prefix or '/'}", lambda: list(self._container.list_blob_names(name_starts_with=prefix or None))
+        )
+        yield from names
+
+    def put(self, name: str, data: bytes, *, content_type: str | None = None) -> bool:
+        from azure.core.exceptions import ResourceExistsError
+        from azure.storage.blob import ContentSettings
+
+        settings = ContentSettings(content_type=content_type) if content_type else None
+
+        def upload() -> bool:
+            try:
+                # overwrite=False sends If-None-Match: *, so two writers of the same
+                # content-addressed name cannot clobber each other; a block upload that
+                # is interrupted never commits, so no partial blob is ever visible.
+                self._container.upload_blob(name, data, overwrite=False, content_settings=settings)
+            except ResourceExistsError:
+                return False
+            return True
+
+        return self._call(f"upload blob {name}", upload)
+
+    def get(self, name: str) -> bytes:
+        return self._call(f"download blob {name}", lambda: self._container.download_blob(name).readall())
