@@ -50,8 +50,14 @@ class Session:
         return self._store
 
 
-def open_session(config: Any, *, env: Mapping[str, str] | None = None, transport: Any = None) -> Session:
-    """Open the backend for ``config``. Raises :class:`ConfigError` for a missing secret or endpoint."""
+def open_session(
+    config: Any, *, env: Mapping[str, str] | None = None, transport: Any = None, client_options: Mapping[str, Any] | None = None
+) -> Session:
+    """Open the backend for ``config``. Raises :class:`ConfigError` for a missing secret or endpoint.
+
+    ``transport`` and ``client_options`` (extra :class:`VisionClient` keywords such as
+    ``sleep``) exist for tests and benchmarks.
+    """
     from reconcile.backends.vision import VisionBackend
     from reconcile.client.auth import KeyAuth, auth_from_settings
     from reconcile.client.http import VisionClient
@@ -85,6 +91,7 @@ def open_session(config: Any, *, env: Mapping[str, str] | None = None, transport
             max_retries=config.max_retries,
             timeout=config.timeout_seconds,
             transport=transport,
+            **dict(client_options or {}),
         )
         stack.callback(client.close)
         backend = VisionBackend(client)

@@ -78,6 +78,7 @@ def run_apply(
     wait_settings: WaitSettings = WaitSettings(),
     on_event: Callable[[Any], None] | None = None,
     check_lock: Callable[[], None] | None = None,
+    waiter: Waiter | None = None,
 ) -> ApplyResult:
     """Apply ``plan`` through ``session`` (uploading local label files first)."""
     from reconcile.labels import uploader_for
@@ -86,7 +87,7 @@ def run_apply(
         allow_replace=allow_replace,
         max_concurrency=session.config.max_concurrency,
         wait=wait,
-        waiter=make_waiter(session, wait_settings),
+        waiter=waiter or make_waiter(session, wait_settings),
         on_event=on_event,
         upload_labels=uploader_for(session),
         check_lock=check_lock,

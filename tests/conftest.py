@@ -5,6 +5,6 @@ import pytest  # noqa: F401
 # Each fixtures module is owned by the component it serves; register new ones here.
 pytest_plugins = [
     m
-    for m in ("tests.fixtures.emulator", "tests.fixtures.azurite")
+    for m in ("tests.fixtures.emulator", "tests.fixtures.azurite", "tests.fixtures.project")
     if __import__("importlib.util").util.find_spec(m) is not None
 ]
