@@ -119,7 +119,7 @@ def service_error(response: httpx.Response) -> tuple[str | None, str | None]:
     return code, message
 
 
-def _annotate(
+def annotate(
     err: ReconcileError,
     *,
     status: int | None,
@@ -130,6 +130,7 @@ def _annotate(
     attempts: int,
     ambiguous_write: bool,
 ) -> ReconcileError:
+    """Set the call-context attributes (see the module docstring) on ``err``; return it."""
     # RetryableError's constructor does not take these; set them the same way on
     # every class so callers can read them without isinstance checks.
     err.status = status  # type: ignore[attr-defined]
@@ -203,7 +204,7 @@ def from_response(
         )
     else:
         err = RemoteError(text, **remote)
-    return _annotate(
+    return annotate(
         err,
         status=status,
         code=code,
@@ -251,7 +252,7 @@ def from_exception(
         )
     else:
         err = RemoteError(f"{method} {path} failed: {kind}: {detail}{suffix}", method=method, path=path)
-    return _annotate(
+    return annotate(
         err,
         status=None,
         code=None,

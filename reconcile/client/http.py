@@ -302,7 +302,19 @@ class VisionClient:
             if waited > 0:
                 self._counters.add(throttled_waits=1, throttle_wait_s=waited)
             send_headers = dict(base_headers)
-            send_headers.update(self._auth.headers())
+            try:
+                send_headers.update(self._auth.headers())
+            except ReconcileError as err:  # e.g. no Entra ID token could be obtained
+                raise classify.annotate(
+                    err,
+                    status=None,
+                    code=None,
+                    method=method,
+                    path=path,
+                    request_id=request_id,
+                    attempts=attempt,
+                    ambiguous_write=write and unknown_before,
+                ) from None
             t0 = self._monotonic()
             self._counters.add(requests=1)
             try:
@@ -451,9 +463,8 @@ def _display_path(path: str) -> str:
     return path.split("?", 1)[0].lstrip("/")
 
 
-def _shape_error(method: str, path: str, what: str) -> RemoteError:
-    err = RemoteError(f"{method} {path}: the service answered with {what}", method=method, path=path)
-    err.request_id = None  # type: ignore[attr-defined]
-    err.attempts = 1  # type: ignore[attr-defined]
-    err.ambiguous_write = False  # type: ignore[attr-defined]
-    return err
+def _shape_error(method: str, path: str, what: str) -> ReconcileError:
+    err = RemoteError(redact(f"{method} {path}: the service answered with {what}"), method=method, path=path)
+    return classify.annotate(
+        err, status=None, code=None, method=method, path=path, request_id=None, attempts=1, ambiguous_write=False
+    )

@@ -112,3 +112,16 @@ def test_azure_identity_is_imported_only_when_a_token_is_needed() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_token_failure_during_a_call_carries_the_call_context() -> None:
+    class Broken:
+        def get_token(self, scope: str):
+            raise RuntimeError("no credential configured")
+
+    script = Script([httpx.Response(200, json={})])
+    with make_client(script, auth=BearerAuth(Broken())) as client, pytest.raises(AuthError) as info:
+        client.put("datasets/d1", {})
+    err = info.value
+    assert (err.method, err.path, err.ambiguous_write, err.status) == ("PUT", "datasets/d1", False, None)
+    assert script.requests == []
