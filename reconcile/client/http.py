@@ -73,6 +73,32 @@ class ClientStats:
     """Timeouts and connection failures."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """One logical call, the same for each of its attempts."""
+
+    method: str
+    path: str
+    """Relative to ``/computervision/``, without the query: what messages and logs show."""
+    url: httpx.URL
+    body: bytes | None
+    headers: dict[str, str]
+    request_id: str
+    write: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Retryable:
+    """An attempt that failed in a way worth retrying."""
+
+    reason: str
+    unknown: bool
+    """The service may have applied it (matters for writes)."""
+    response: httpx.Response | None = None
+    exc: Exception | None = None
+    retry_after: float | None = None
+
+
 class _Counters:
     __slots__ = ("lock", "values")
 
@@ -283,14 +309,18 @@ class VisionClient:
             query = {"api-version": self.api_version, **(params or {})}
             # Concatenate rather than join: "imageanalysis:analyze" would parse as a URL scheme.
             url = httpx.URL(str(self._base) + target.lstrip("/")).copy_merge_params(query)
-        body: bytes | None = content
-        base_headers = {"Content-Type": "application/json", "x-ms-client-request-id": str(uuid.uuid4())}
+        body = content
         if json is not None:
             body = jsonlib.dumps(json, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-        if headers:
-            base_headers.update(headers)
-        request_id = base_headers["x-ms-client-request-id"]
-        write = classify.is_write(method)
+        call = _Call(
+            method=method,
+            path=path,
+            url=url,
+            body=body,
+            headers={"Content-Type": "application/json", **(headers or {})},
+            request_id=str(uuid.uuid4()),
+            write=classify.is_write(method),
+        )
         start = self._monotonic()
         unknown_before = False  # an earlier attempt of this call may have been applied
         auth_refreshed = False
@@ -298,125 +328,108 @@ class VisionClient:
         self._counters.add(calls=1)
         while True:
             attempt += 1
-            waited = self._bucket.acquire()
-            if waited > 0:
-                self._counters.add(throttled_waits=1, throttle_wait_s=waited)
-            send_headers = dict(base_headers)
-            try:
-                send_headers.update(self._auth.headers())
-            except ReconcileError as err:  # e.g. no Entra ID token could be obtained
-                raise classify.annotate(
-                    err,
-                    status=None,
-                    code=None,
-                    method=method,
-                    path=path,
-                    request_id=request_id,
-                    attempts=attempt,
-                    ambiguous_write=write and unknown_before,
-                ) from None
-            t0 = self._monotonic()
-            self._counters.add(requests=1)
-            try:
-                response = self._http.request(method, url, content=body, headers=send_headers)
-            except httpx.HTTPError as exc:
-                self._log(method, path, type(exc).__name__, t0, attempt, request_id)
-                if not classify.is_retryable_exception(exc):
-                    raise classify.from_exception(
-                        exc,
-                        method=method,
-                        path=path,
-                        request_id=request_id,
-                        attempts=attempt,
-                        ambiguous_write=write and unknown_before,
-                    ) from None
-                self._counters.add(transport_errors=1)
-                unknown_now = classify.outcome_unknown(exc=exc)
-                retry_after = None
-
-                def failure(exc: Exception = exc, unknown_now: bool = unknown_now) -> ReconcileError:
-                    return classify.from_exception(
-                        exc,
-                        method=method,
-                        path=path,
-                        request_id=request_id,
-                        attempts=attempt,
-                        ambiguous_write=write and (unknown_before or unknown_now),
-                    )
-
-                reason = type(exc).__name__
-            else:
-                status = response.status_code
-                self._log(method, path, str(status), t0, attempt, request_id)
-                if 200 <= status < 300:
-                    return response
-                if status == 401 and not auth_refreshed and self._auth.invalidate():
-                    # An expired or revoked token: fetch a new one once, without waiting.
-                    auth_refreshed = True
-                    self._counters.add(retries=1)
-                    continue
-                if not classify.is_retryable_status(status):
-                    raise classify.from_response(
-                        response,
-                        method=method,
-                        path=path,
-                        request_id=request_id,
-                        attempts=attempt,
-                        ambiguous_write=write and unknown_before,
-                    )
-                _code, message = classify.service_error(response)
-                retry_after = parse_retry_after(response.headers, message, now=self._wallclock)
-                if status == 429:
-                    self._counters.add(responses_429=1)
-                    if retry_after is not None:
-                        # The whole resource is throttled: hold back every thread of this client.
-                        self._bucket.pause(min(retry_after, self._policy.max_retry_after))
-                else:
-                    self._counters.add(responses_5xx=1)
-                unknown_now = classify.outcome_unknown(status=status)
-
-                def failure(
-                    response: httpx.Response = response, unknown_now: bool = unknown_now, ra: float | None = retry_after
-                ) -> ReconcileError:
-                    return classify.from_response(
-                        response,
-                        method=method,
-                        path=path,
-                        request_id=request_id,
-                        attempts=attempt,
-                        ambiguous_write=write and (unknown_before or unknown_now),
-                        retry_after=ra,
-                    )
-
-                reason = f"HTTP {status}"
-
+            outcome = self._attempt(
+                call, attempt, ambiguous=call.write and unknown_before, may_refresh_auth=not auth_refreshed
+            )
+            if isinstance(outcome, httpx.Response):
+                if outcome.status_code != 401:
+                    return outcome
+                # An expired or revoked token: a new one is fetched, once per call, without waiting.
+                auth_refreshed = True
+                self._counters.add(retries=1)
+                continue
+            ambiguous = call.write and (unknown_before or outcome.unknown)
             if attempt > self._policy.max_retries:
-                raise failure()
+                raise self._failure(call, outcome, attempt, ambiguous)
             with self._rng_lock:
-                wait = self._policy.wait(attempt, retry_after, self._rng)
+                wait = self._policy.wait(attempt, outcome.retry_after, self._rng)
             if self._monotonic() - start + wait > self._policy.deadline:
-                raise failure()
-            unknown_before = unknown_before or unknown_now
+                raise self._failure(call, outcome, attempt, ambiguous)
+            unknown_before = unknown_before or outcome.unknown
             self._counters.add(retries=1, retry_wait_s=wait)
             logger.info(
                 "retrying %s %s in %.2f s after %s (attempt %d of %d, id %s)",
                 method,
                 path,
                 wait,
-                reason,
+                outcome.reason,
                 attempt + 1,
                 self._policy.max_retries + 1,
-                request_id,
+                call.request_id,
             )
             if wait > 0:
                 self._sleep(wait)
 
+    def _attempt(
+        self, call: _Call, attempt: int, *, ambiguous: bool, may_refresh_auth: bool
+    ) -> httpx.Response | _Retryable:
+        """One paced attempt.
+
+        Returns the 2xx response, a 401 response after which a fresh credential may
+        help (only if ``may_refresh_auth``), or a :class:`_Retryable`; raises the
+        classified error otherwise, with ``ambiguous`` as its ``ambiguous_write``.
+        """
+        waited = self._bucket.acquire()
+        if waited > 0:
+            self._counters.add(throttled_waits=1, throttle_wait_s=waited)
+        context = dict(method=call.method, path=call.path, request_id=call.request_id, attempts=attempt)
+        headers = {**call.headers, "x-ms-client-request-id": call.request_id}
+        try:
+            headers.update(self._auth.headers())
+        except ReconcileError as err:  # e.g. no Entra ID token could be obtained
+            raise classify.annotate(err, status=None, code=None, ambiguous_write=ambiguous, **context) from None
+        t0 = self._monotonic()
+        self._counters.add(requests=1)
+        try:
+            response = self._http.request(call.method, call.url, content=call.body, headers=headers)
+        except httpx.HTTPError as exc:
+            self._log(call, type(exc).__name__, t0, attempt)
+            if not classify.is_retryable_exception(exc):
+                raise classify.from_exception(exc, ambiguous_write=ambiguous, **context) from None
+            self._counters.add(transport_errors=1)
+            return _Retryable(exc=exc, unknown=classify.outcome_unknown(exc=exc), reason=type(exc).__name__)
+        status = response.status_code
+        self._log(call, str(status), t0, attempt)
+        if 200 <= status < 300:
+            return response
+        if status == 401 and may_refresh_auth and self._auth.invalidate():
+            return response
+        if not classify.is_retryable_status(status):
+            raise classify.from_response(response, ambiguous_write=ambiguous, **context)
+        _code, message = classify.service_error(response)
+        retry_after = parse_retry_after(response.headers, message, now=self._wallclock)
+        if status == 429:
+            self._counters.add(responses_429=1)
+            if retry_after is not None:
+                # The whole resource is throttled: hold back every thread of this client.
+                self._bucket.pause(min(retry_after, self._policy.max_retry_after))
+        else:
+            self._counters.add(responses_5xx=1)
+        return _Retryable(
+            response=response,
+            retry_after=retry_after,
+            unknown=classify.outcome_unknown(status=status),
+            reason=f"HTTP {status}",
+        )
+
+    @staticmethod
+    def _failure(call: _Call, outcome: _Retryable, attempts: int, ambiguous: bool) -> ReconcileError:
+        context = dict(method=call.method, path=call.path, request_id=call.request_id, attempts=attempts)
+        if outcome.response is not None:
+            return classify.from_response(
+                outcome.response, ambiguous_write=ambiguous, retry_after=outcome.retry_after, **context
+            )
+        assert outcome.exc is not None
+        return classify.from_exception(outcome.exc, ambiguous_write=ambiguous, **context)
+
     # --- helpers -----------------------------------------------------------------
 
-    def _log(self, method: str, path: str, outcome: str, t0: float, attempt: int, request_id: str) -> None:
+    def _log(self, call: _Call, outcome: str, t0: float, attempt: int) -> None:
         if logger.isEnabledFor(logging.DEBUG):
             ms = (self._monotonic() - t0) * 1000.0
-            logger.debug("%s %s -> %s in %.0f ms (attempt %d, id %s)", method, path, outcome, ms, attempt, request_id)
+            logger.debug(
+                "%s %s -> %s in %.0f ms (attempt %d, id %s)", call.method, call.path, outcome, ms, attempt, call.request_id
+            )
 
     def _object(self, method: str, path: str, response: httpx.Response) -> dict[str, Any]:
         try:

@@ -125,3 +125,14 @@ def test_token_failure_during_a_call_carries_the_call_context() -> None:
     err = info.value
     assert (err.method, err.path, err.ambiguous_write, err.status) == ("PUT", "datasets/d1", False, None)
     assert script.requests == []
+
+
+def test_bearer_refresh_also_after_a_retry_but_only_once_per_call() -> None:
+    now = [1000.0]
+    auth = BearerAuth(FakeCredential(now), clock=lambda: now[0])
+    script = Script([error(503), error(401, "401", "expired"), error(401, "401", "expired")])
+    with make_client(script, auth=auth) as client, pytest.raises(AuthError) as info:
+        client.get("datasets/d1")
+    assert len(script.requests) == 3
+    assert auth.fetches == 2
+    assert info.value.attempts == 3
