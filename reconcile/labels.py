@@ -10,6 +10,7 @@ dataset's customProperties, so a changed file is a PATCH in the plan.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from reconcile.backends.base import LiveState
@@ -86,8 +87,26 @@ class ResolvedLabels:
     diffs: dict[str, LabelDiffDoc]
 
 
+def _validation_options(kind: str, purpose: str, api_version: str, store: Any) -> Any:
+    from urllib.parse import urlsplit
+
+    from reconcile.coco.validate import ValidationOptions
+
+    prefix = store.url_prefix
+    return ValidationOptions(kind=kind, purpose=purpose, api_version=api_version, storage_prefix=prefix,
+                             allowed_schemes=frozenset({"https", urlsplit(prefix).scheme}))
+
+
 def resolve_labels(specs: SpecSet, session: Any, live: LiveState) -> ResolvedLabels:
-    """Every dataset's label files with the URIs they will be registered under. Writes nothing."""
+    """Every dataset's label files with the URIs they will be registered under. Uploads nothing.
+
+    Local COCO files are built as they will be uploaded (image URLs filled from
+    content hashes) and validated for each purpose the dataset serves; an invalid
+    file raises :class:`~reconcile.errors.CocoError` naming it, before any write.
+    """
+    from reconcile.coco.validate import validate_bytes
+    from reconcile.errors import CocoError
+
     labels: dict[str, list[LabelFile]] = {}
     diffs: dict[str, LabelDiffDoc] = {}
     for name, spec in sorted(specs.datasets.items()):
@@ -95,32 +114,53 @@ def resolve_labels(specs: SpecSet, session: Any, live: LiveState) -> ResolvedLab
         for label in spec.labels:
             if label.uri is not None:
                 files.append(LabelFile(source=label.uri, uri=label.uri, sha256=label.sha256))
-            else:
-                from reconcile.storage.labels import prepare_local_labels
-
-                prepared = prepare_local_labels(specs.root / label.file, specs.root / label.images if label.images else None,
-                                                session.blob_store())
-                files.append(LabelFile(source=f"file:{label.file}", uri=prepared.uri, sha256=prepared.sha256,
-                                       images=label.images, upload=True))
+                continue
+            assert label.file is not None
+            store = session.blob_store()
+            build = _build(specs.root, label.file, label.images, store)
+            for purpose in purposes(specs, name):
+                report = validate_bytes(build.data, _validation_options(spec.annotation_kind, purpose,
+                                                                        specs.api_version, store))
+                if not report.valid:
+                    first = report.errors[0]
+                    where = f" at {first.examples[0].path}" if first.examples else ""
+                    raise CocoError(
+                        f"{label.file} (dataset {name}, {purpose}): {len(report.errors)} kind(s) of error, "
+                        f"first: {first.code}: {first.message}{where}",
+                        hint=f"see all of them with `reconcile validate` or `reconcile coco validate {label.file} "
+                        f"--kind {spec.annotation_kind} --purpose {purpose}`",
+                    )
+            files.append(LabelFile(source=f"file:{label.file}", uri=build.uri, sha256=build.sha256,
+                                   images=label.images, upload=True))
         labels[name] = files
     return ResolvedLabels(labels=labels, diffs=diffs)
 
 
+def _build(root: Path, file: str, images: str | None, store: Any) -> Any:
+    """The local COCO file ``file`` as it will be uploaded (see :func:`build_local_coco`)."""
+    from reconcile.storage.upload import build_local_coco
+
+    return build_local_coco((root / file).read_bytes(), root / images if images else None, store, source=file)
+
+
 def uploader_for(session: Any) -> Callable[[ResourceChange, LabelFile], None]:
-    """The apply hook that uploads one local label file (and its images); idempotent."""
+    """The apply hook that uploads one local label file and its images (content-addressed, idempotent).
+
+    Refuses with :class:`~reconcile.errors.StalePlanError` if the file changed since
+    the plan was made (its URI would differ from the reviewed one).
+    """
+    from reconcile.errors import StalePlanError
+    from reconcile.storage.upload import upload_local_coco
 
     def upload(change: ResourceChange, label: LabelFile) -> None:
-        from reconcile.storage.labels import upload_local_labels
-
-        root = session.config.root
+        store = session.blob_store()
         source = label.source.removeprefix("file:")
-        result = upload_local_labels(root / source, root / label.images if label.images else None, session.blob_store())
-        if result.uri != label.uri:
-            from reconcile.errors import StalePlanError
-
+        build = _build(session.config.root, source, label.images, store)
+        if build.uri != label.uri:
             raise StalePlanError(
-                f"{change.address}: {source} changed since the plan was made (now {result.uri})",
+                f"{change.address}: {source} changed since the plan was made",
                 hint="run `reconcile plan` again and review the new label diff",
             )
+        upload_local_coco(store, build, progress=False)
 
     return upload

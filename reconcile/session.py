@@ -28,6 +28,12 @@ class Session:
     client: Any
     emulator: Any | None = None
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+    _store: Any = None
+
+    @property
+    def display_endpoint(self) -> str:
+        """The endpoint as plans show it: ``embedded`` for the bundled emulator (its port changes per run)."""
+        return "embedded" if self.emulator is not None else self.endpoint
 
     def close(self) -> None:
         self._stack.close()
@@ -40,14 +46,28 @@ class Session:
 
     def blob_store(self) -> Any:
         """The blob store label files and images are uploaded to (opened on first use)."""
-        if not hasattr(self, "_store"):
-            from reconcile.storage import open_store
-
-            self._store = open_store(self.config, env=os.environ)
-            closer = getattr(self._store, "close", None)
-            if closer is not None:
-                self._stack.callback(closer)
+        if self._store is None:
+            self._store = store_for(self.config, os.environ)
         return self._store
+
+
+def store_for(config: Any, env: Mapping[str, str]) -> Any:
+    """Open the blob store ``config.storage`` names. Raises ConfigError for a missing setting or secret."""
+    from reconcile.storage.open import open_store
+
+    storage = config.storage
+    if storage.kind == "local":
+        return open_store(local_root=storage.path)
+    if storage.kind == "azurite":
+        name = storage.connection_string_env or "AZURITE_CONNECTION_STRING"
+        conn = env.get(name)
+        if not conn:
+            raise ConfigError(
+                f"environment variable {name} is not set (the Azurite connection string for {config.name!r})",
+                hint=f"export {name}='DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;...'",
+            )
+        return open_store(connection_string=conn, container=storage.container)
+    return open_store(account_url=storage.account_url, container=storage.container)
 
 
 def open_session(

@@ -49,7 +49,7 @@ def make_plan(session: Any, specs: SpecSet) -> Plan:
         labels=resolved.labels,
         label_diffs=resolved.diffs,
         environment=session.config.name,
-        endpoint=session.endpoint,
+        endpoint=session.display_endpoint,
         api_version=session.config.api_version,
         specs_fingerprint=specs_fingerprint(specs),
     )

@@ -23,7 +23,11 @@ EXIT_RUNNING = 3
 def _console(stderr: bool = False) -> Any:
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    console = Console(stderr=stderr, highlight=False, soft_wrap=True)
+    if not console.is_terminal:
+        # Logs and CI: wide enough that tables do not truncate names.
+        console = Console(stderr=stderr, highlight=False, soft_wrap=True, width=140)
+    return console
 
 
 def _env_options(f: Any) -> Any:
@@ -321,5 +325,5 @@ def demo(config_path: Path | None, environment: str, timeout: float) -> None:
                 raise
     out.rule("done")
     out.print("The models above were trained by the bundled emulator. Try: "
-              "`reconcile predict <model> data/shapes/classification/test/<image>.png --env local`.")
+              "`reconcile predict <model> data/shapes/classification/images/test-001.png --env local`.")
     sys.stdout.flush()

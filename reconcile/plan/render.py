@@ -84,7 +84,9 @@ def _change_detail(c: ResourceChange) -> list[str]:
 
 def to_text(plan: Plan, *, show_unchanged: bool = False) -> str:
     """Plain text (no colour codes); the CLI colours it through :func:`to_rich`."""
-    lines = [f"Environment {plan.environment} ({plan.endpoint}, api-version {plan.api_version})", ""]
+    lines = [f"Environment {plan.environment} ({plan.endpoint}, api-version {plan.api_version})"]
+    if plan.has_changes or any(c.notes for c in plan.changes) or show_unchanged:
+        lines.append("")
     for c in plan.changes:
         if c.action == "no-op" and not show_unchanged and not c.notes:
             continue
@@ -103,7 +105,9 @@ def to_rich(plan: Plan, *, show_unchanged: bool = False) -> Any:
     from rich.text import Text
 
     text = Text()
-    text.append(f"Environment {plan.environment} ({plan.endpoint}, api-version {plan.api_version})\n\n", style="bold")
+    text.append(f"Environment {plan.environment} ({plan.endpoint}, api-version {plan.api_version})\n", style="bold")
+    if plan.has_changes or any(c.notes for c in plan.changes) or show_unchanged:
+        text.append("\n")
     for c in plan.changes:
         if c.action == "no-op" and not show_unchanged and not c.notes:
             continue
@@ -111,7 +115,7 @@ def to_rich(plan: Plan, *, show_unchanged: bool = False) -> Any:
         text.append(_VERB[c.action] + "\n", style=_STYLE[c.action])
         for d in _change_detail(c):
             text.append(f"      {d}\n", style="red" if "forces replacement" in d else None)
-    text.append("\n")
+        text.append("\n")
     for w in plan.warnings:
         text.append(f"warning: {w}\n", style="yellow")
     text.append(_summary_line(plan) + "\n", style="bold")
