@@ -332,7 +332,8 @@ _SECRET_KEYS = {
 }  # fmt: skip
 _SECRET_VALUES = (
     (re.compile(r"^[0-9a-fA-F]{32}$"), "an Azure AI services key"),
-    (re.compile(r"^[A-Za-z0-9+/]{80,}={0,2}$"), "a storage account key"),
+    (re.compile(r"^[A-Za-z0-9]{84}$"), "an Azure AI services key"),
+    (re.compile(r"^[A-Za-z0-9+/]{86}==$"), "a storage account key"),
     (re.compile(r"AccountKey=|SharedAccessSignature=", re.IGNORECASE), "a connection string with a key"),
     (re.compile(r"[?&]sig=", re.IGNORECASE), "a SAS token"),
     (re.compile(r"^eyJ[\w-]+\.[\w-]+\."), "a bearer token"),

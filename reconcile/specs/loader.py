@@ -198,7 +198,7 @@ def _validate(doc: Document, problems: Problems) -> DatasetSpec | ModelSpec | Ev
             doc.display,
             doc.line,
             "kind",
-            f"missing; start the document with 'kind: {' | '.join(KINDS)}'",
+            f"missing or empty; start the document with 'kind: {' | '.join(KINDS)}'",
         )
         return None
     model = KINDS.get(kind) if isinstance(kind, str) else None

@@ -106,6 +106,11 @@ def read_documents(file: Path, display: str, problems: Problems, *, what: str = 
         detail = " ".join(p for p in (exc.context, exc.problem) if p)
         problems.add(display, line, None, f"YAML syntax error: {detail}; check indentation, quoting and colons near this line")
         return docs
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        problems.add(display, line, None, f"the file contains the control character {char!r} (U+{ord(char):04X}); remove it")
+        return docs
     except yaml.YAMLError as exc:
         problems.add(display, None, None, f"YAML error: {exc}")
         return docs
@@ -141,6 +146,10 @@ def _convert(node: yaml.Node, constructor: yaml.SafeLoader, problems: Problems, 
                 problems.add(display, key_line, None, "a key must be a plain word, not a list or mapping")
                 continue
             key = constructor.construct_object(key_node)
+            if not isinstance(key, str):
+                # YAML reads `1:`, `yes:` or `null:` as a number, boolean or null; fields are text.
+                problems.add(display, key_line, None, f"the key {key_node.value!r} is not text; quote it (\"{key_node.value}\":) or rename it")
+                continue
             if key in children:
                 problems.add(
                     display,

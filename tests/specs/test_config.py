@@ -159,6 +159,32 @@ def test_key_value_is_refused_without_echoing_it(repo: Path) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "value,what",
+    [
+        ("A" * 42 + "b1+/" * 11 + "==", "a storage account key"),
+        ("x9" * 42, "an Azure AI services key"),
+        ("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln", "a bearer token"),
+    ],
+)
+def test_secret_shaped_values_are_refused(repo: Path, value: str, what: str) -> None:
+    write(repo, "vision-gitops.yaml", CONFIG.replace("auth: {kind: key}", f"auth: {{kind: key, keyEnv: '{value}'}}"))
+    with pytest.raises(ConfigError) as info:
+        load_config(repo / "vision-gitops.yaml", env={})
+    assert value not in str(info.value)
+    assert info.value.problems == [
+        f"vision-gitops.yaml:8: environments.prod.auth.keyEnv: this value looks like {what}; never write secrets in "
+        "this file: put it in an environment variable and give the variable's NAME (keyEnv / connectionStringEnv), "
+        "or use auth: {kind: entra}"
+    ]
+
+
+def test_long_paths_are_not_mistaken_for_keys(repo: Path) -> None:
+    long_path = "specs/" + "/".join(["abcdefgh"] * 12)
+    write(repo, "vision-gitops.yaml", f"specs: [{long_path}]\n")
+    assert load_config(repo / "vision-gitops.yaml", env={}).specs == [repo.resolve() / long_path]
+
+
 def test_secret_keys_are_refused(repo: Path) -> None:
     write(repo, "vision-gitops.yaml", CONFIG.replace("auth: {kind: key}", "auth: {kind: key, key: hunter2}"))
     with pytest.raises(ConfigError) as info:

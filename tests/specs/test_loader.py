@@ -80,7 +80,7 @@ def test_unknown_kind_suggests(repo: Path) -> None:
 
 def test_missing_kind(repo: Path) -> None:
     write(repo, "specs/m.yaml", MODEL.replace("kind: Model\n", ""))
-    assert one_problem(repo).startswith("specs/m.yaml:1: kind: missing; start the document with 'kind:")
+    assert one_problem(repo).startswith("specs/m.yaml:1: kind: missing or empty; start the document with 'kind:")
 
 
 def test_wrong_model_kind_value(repo: Path) -> None:
@@ -223,7 +223,7 @@ def test_merge_keys_are_refused(repo: Path) -> None:
 
 def test_document_without_kind(repo: Path) -> None:
     write(repo, "specs/m.yaml", "base: &b {budgetHours: 1}\n---\n" + MODEL)
-    assert one_problem(repo).startswith("specs/m.yaml:1: kind: missing; start the document with 'kind: Dataset | Model | Evaluation'")
+    assert one_problem(repo).startswith("specs/m.yaml:1: kind: missing or empty; start the document with 'kind: Dataset | Model | Evaluation'")
 
 
 def test_every_problem_in_every_file_is_reported(repo: Path) -> None:
@@ -310,3 +310,47 @@ def test_example_specs_load_and_budgets_clear_the_minimum() -> None:
         train = specs.datasets[model.training_dataset]
         images = sum(len(json.loads((root / lab.file).read_text())["images"]) for lab in train.labels if lab.file)
         assert versions.min_budget_hours(model.model_kind, images) <= model.budget_hours <= 2
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("a: &x [*x]\n", "specs/x.yaml:1: nesting deeper than 64 levels (a recursive alias?); flatten it"),
+        ("kind: Model\n1: x\n", "specs/x.yaml:2: the key '1' is not text; quote it (\"1\":) or rename it"),
+        ("kind: Model\x00\n", "specs/x.yaml:1: the file contains the control character '\\x00' (U+0000); remove it"),
+        ("kind: !!python/object:os.system x\n", "specs/x.yaml:1: cannot read this value (could not determine a constructor"),
+        ("kind: Model\n\tname: x\n", "specs/x.yaml:2: YAML syntax error: while scanning a plain scalar found a tab character"),
+    ],
+)
+def test_hostile_yaml_gets_a_located_problem(repo: Path, text: str, expected: str) -> None:
+    write(repo, "specs/x.yaml", text)
+    assert any(p.startswith(expected) for p in problems(repo)), problems(repo)
+
+
+def test_byte_order_mark_is_accepted(repo: Path) -> None:
+    (repo / "specs/bom.yaml").write_text("\ufeff" + MODEL, encoding="utf-8")
+    assert "clf" in load(repo).models
+
+
+def test_dates_stay_text(repo: Path) -> None:
+    write(repo, "specs/d.yaml", "kind: Dataset\nname: x\nannotationKind: imageClassification\nlabels: [{uri: https://a/b.json}]\ncustomProperties: {since: 2024-01-01}\n")
+    assert load(repo).datasets["x"].custom_properties == {"since": "2024-01-01"}
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_yaml_ish = st.text(alphabet=st.sampled_from(list("kind:Model name-\n []{}&*!|>'\"#,?0123456789\t")), max_size=80)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=_yaml_ish)
+def test_any_text_gives_specset_or_spec_error(tmp_path_factory: pytest.TempPathFactory, text: str) -> None:
+    """Whatever the file holds, the loader answers with a SpecSet or a SpecError, never a traceback."""
+    root = tmp_path_factory.mktemp("fuzz")
+    write(root, "specs/f.yaml", "")
+    (root / "specs/f.yaml").write_text(text, encoding="utf-8")
+    try:
+        load(root)
+    except SpecError as exc:
+        assert exc.problems and all(p.startswith("specs/f.yaml") for p in exc.problems)
