@@ -145,7 +145,7 @@ def apply(plan_file: Path | None, config_path: Path | None, environment: str | N
         if saved.environment != config.name:
             raise InputError(f"{plan_file} was made for environment {saved.environment!r}, not {config.name!r}",
                              hint=f"run `reconcile apply {plan_file} --env {saved.environment}`")
-    with _session(config) as session, _apply_lock(config, saved) as held:
+    with _session(config) as session, _apply_lock(config, saved, lock_timeout) as held:
         the_plan = saved if saved is not None else make_plan(session, load_desired(config))
         if not the_plan.has_changes:
             _console().print("No changes. Nothing to apply.")
@@ -173,24 +173,12 @@ def apply(plan_file: Path | None, config_path: Path | None, environment: str | N
     _exit(result.exit_code)
 
 
-class _NoLock:
-    def __enter__(self) -> None:
-        return None
+def _apply_lock(config: Any, plan: Any, timeout: float) -> Any:
+    """The environment's apply lock (reconcile.lock), held while apply writes."""
+    from reconcile.lock import LockInfo, lock_for
 
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-def _apply_lock(config: Any, plan: Any) -> Any:
-    """The apply lock for this environment (see reconcile.lock); a no-op if that module is absent."""
-    try:
-        from reconcile.lock import LockInfo, lock_for
-    except ImportError:
-        return _NoLock()
-    lock = lock_for(config)
-    info = LockInfo.for_current_run(environment=config.name,
-                                    fingerprint=plan.live_fingerprint if plan is not None else "")
-    return lock.acquire(info)
+    info = LockInfo.for_current_run(config.name, fingerprint=plan.live_fingerprint if plan is not None else "")
+    return lock_for(config).acquire(info, timeout=timeout)
 
 
 # --- wait / status / predict ----------------------------------------------------------
