@@ -71,7 +71,7 @@ class LabelSource(_Spec):
     file: str | None = None
     """Path (relative to the repo root) of a COCO file kept in git; apply uploads it content-addressed."""
     images: str | None = None
-    """Local folder with the images the local COCO file names (by ``file_name``); only with ``file``."""
+    """Folder (relative to the repo root) holding the images the local COCO file names by ``file_name``; only with ``file``. Without it the file is uploaded as is (its images must carry ``absolute_url``)."""
     sha256: str | None = None
     """Pin the bytes behind ``uri``: plan reports drift when the blob's content no longer matches."""
 
