@@ -25,7 +25,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -306,6 +306,17 @@ def load_config(
     if project is not None:
         for name, env_file in project.environments.items():
             _check_environment(name, env_file, lines, display, problems)
+        known = set(project.environments) | {LOCAL}
+        if project.default_environment not in known:
+            guess = closest(project.default_environment, known)
+            problems.add(
+                display,
+                lines.line_of(("defaultEnvironment",)),
+                "defaultEnvironment",
+                f"no environment {project.default_environment!r}"
+                + (f"; did you mean {guess!r}?" if guess else "")
+                + f" ({known_names_text(known)}); name one of them or add it under 'environments'",
+            )
     if problems or project is None:
         _raise(problems)
 
@@ -316,7 +327,7 @@ def load_config(
     return result
 
 
-def _raise(problems: Problems) -> None:
+def _raise(problems: Problems) -> NoReturn:
     n = len(problems)
     raise ConfigError(
         f"{n} problem{'s' if n != 1 else ''} in the project config",
@@ -521,7 +532,6 @@ def _select(project: ProjectFile, environment: str | None, env: Mapping[str, str
     problems.add(display, line, "defaultEnvironment" if source == "defaultEnvironment" else "environments",
                  f"{message} ({known_names_text(names)}); pick one of them or add it under 'environments'")
     _raise(problems)
-    raise AssertionError("unreachable")
 
 
 def _resolve(

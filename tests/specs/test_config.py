@@ -133,6 +133,14 @@ def test_unknown_environment_suggests(repo: Path) -> None:
     )
 
 
+def test_default_environment_must_exist_even_when_not_selected(repo: Path) -> None:
+    write(repo, "vision-gitops.yaml", CONFIG.replace("defaultEnvironment: local", "defaultEnvironment: dve"))
+    assert one(repo / "vision-gitops.yaml", environment="prod") == (
+        "vision-gitops.yaml:1: defaultEnvironment: no environment 'dve'; did you mean 'dev'? (known: dev, local, prod); "
+        "name one of them or add it under 'environments'"
+    )
+
+
 def test_unknown_field_names_line_and_path(repo: Path) -> None:
     write(repo, "vision-gitops.yaml", CONFIG.replace("    rateLimitTps: 5", "    rateLimitTPS: 5"))
     assert one(repo / "vision-gitops.yaml") == (
