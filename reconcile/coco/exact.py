@@ -393,6 +393,7 @@ def validate_document(doc: Any, options: ValidationOptions, c: Collector) -> Coc
     if len(sections) != 3:
         return None
     cat_names: dict[int, str] = {}
+    cat_counts: dict[int, CategoryCount] = {}
     per_category: dict[str, CategoryCount] = {}
     for u in cat_by_file.tolist():
         j, cid = int(cat_ids.first[u]), int(cat_ids.unique[u])
@@ -402,6 +403,7 @@ def validate_document(doc: Any, options: ValidationOptions, c: Collector) -> Coc
         cat_names[cid] = name
         imgs = int(images_u[u])
         boxes = int(boxes_u[u]) if detection else 0
+        cat_counts[cid] = CategoryCount(images=imgs, boxes=boxes)
         prev = per_category.get(name)
         if prev is not None:
             imgs, boxes = imgs + prev.images, boxes + prev.boxes
@@ -413,5 +415,6 @@ def validate_document(doc: Any, options: ValidationOptions, c: Collector) -> Coc
         per_category=per_category,
         images_without_annotations=no_ann,
         category_names=cat_names,
+        category_counts=cat_counts,
         file_names=file_names,
     )

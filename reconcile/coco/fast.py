@@ -170,10 +170,12 @@ def _check(doc: DetCoco | ClsCoco, options: ValidationOptions, source: str | Non
 
     cat_names = {cat.id: cat.name for cat in categories}
     per_category: dict[str, CategoryCount] = {}
+    cat_counts: dict[int, CategoryCount] = {}
     img_counts = per_cat_images.tolist()
     box_counts = boxes.tolist() if detection else [0] * n_cat
     for j, cat in enumerate(categories):
         imgs, bx = img_counts[j], box_counts[j]
+        cat_counts[cat.id] = CategoryCount(images=imgs, boxes=bx)
         prev = per_category.get(cat.name)
         if prev is not None:
             imgs, bx = imgs + prev.images, bx + prev.boxes
@@ -185,6 +187,7 @@ def _check(doc: DetCoco | ClsCoco, options: ValidationOptions, source: str | Non
         per_category=per_category,
         images_without_annotations=no_ann,
         category_names=cat_names,
+        category_counts=cat_counts,
         file_names=tuple(file_names),
     )
     return CocoReport(valid=True, problems=c.problems(), summary=summary, source=source)

@@ -59,8 +59,9 @@ class CocoSummary:
 
     ``per_category`` is keyed by category name (categories sharing a name are
     merged; that is a warning of its own). ``category_names`` maps each category
-    id to its name; ``file_names`` lists the images' ``file_name`` in file order.
-    Both exist for :mod:`reconcile.coco.diff` and are left out of :meth:`to_dict`.
+    id to its name, ``category_counts`` gives the counts per id, and
+    ``file_names`` lists the images' ``file_name`` in file order. These exist for
+    :mod:`reconcile.coco.diff` and are left out of :meth:`to_dict`.
     """
 
     images: int
@@ -69,6 +70,8 @@ class CocoSummary:
     per_category: dict[str, CategoryCount]
     images_without_annotations: int = 0
     category_names: dict[int, str] = field(default_factory=dict, compare=True)
+    category_counts: dict[int, CategoryCount] = field(default_factory=dict, repr=False)
+    """Counts per category id (for categories with a valid id and name)."""
     file_names: tuple[str, ...] = field(default=(), repr=False)
 
     def to_dict(self) -> dict[str, Any]:
