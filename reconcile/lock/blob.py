@@ -16,15 +16,10 @@ from __future__ import annotations
 import urllib.parse
 from typing import TYPE_CHECKING, Any
 
-from reconcile.errors import (
-    AuthError,
-    NotFoundError,
-    ReconcileError,
-    RemoteError,
-    ServiceUnavailableError,
-)
+from reconcile.errors import ConfigError, ReconcileError
 from reconcile.lock.base import Acquired, Held, LeaseGone, Lock
 from reconcile.lock.info import FIELDS, LockInfo
+from reconcile.storage.errors import map_azure_error
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobLeaseClient, ContainerClient
@@ -62,7 +57,11 @@ class BlobLeaseLock(Lock["BlobLeaseClient"]):
         from azure.storage.blob import ContainerClient
 
         extra = {"api_version": api_version} if api_version else {}
-        client = ContainerClient.from_connection_string(connection_string, container, **extra)
+        try:
+            client = ContainerClient.from_connection_string(connection_string, container, **extra)
+        except ValueError:
+            # The string itself may hold a key: never echo it.
+            raise ConfigError("the storage connection string is malformed (its content is not shown)") from None
         return cls(client, environment, **kwargs)
 
     @classmethod
@@ -90,7 +89,7 @@ class BlobLeaseLock(Lock["BlobLeaseClient"]):
         except ResourceNotFoundError:
             return None
         except AzureError as exc:
-            raise _classify(exc, "read the lock blob", self.where()) from exc
+            raise _storage_error(exc, "read the lock blob", self.where()) from exc
         if props.lease.state not in ("leased", "breaking"):
             return None
         return self._holder(props.metadata)
@@ -109,7 +108,7 @@ class BlobLeaseLock(Lock["BlobLeaseClient"]):
         except ResourceNotFoundError:
             return None
         except AzureError as exc:
-            raise _classify(exc, "break the lease on the lock blob", self.where()) from exc
+            raise _storage_error(exc, "break the lease on the lock blob", self.where()) from exc
         return holder
 
     # --- backend hooks -------------------------------------------------------------
@@ -126,9 +125,9 @@ class BlobLeaseLock(Lock["BlobLeaseClient"]):
         except HttpResponseError as exc:
             if exc.status_code == 409:  # LeaseAlreadyPresent: someone holds it
                 return Held(self.current_or_unknown())
-            raise _classify(exc, "acquire the lease on the lock blob", self.where()) from exc
+            raise _storage_error(exc, "acquire the lease on the lock blob", self.where()) from exc
         except AzureError as exc:
-            raise _classify(exc, "acquire the lease on the lock blob", self.where()) from exc
+            raise _storage_error(exc, "acquire the lease on the lock blob", self.where()) from exc
         try:
             self._blob.set_blob_metadata(_encode(info.to_dict()), lease=lease)
         except AzureError as exc:
@@ -136,7 +135,7 @@ class BlobLeaseLock(Lock["BlobLeaseClient"]):
                 lease.release()
             except AzureError:
                 pass  # the lease expires by itself within one duration
-            raise _classify(exc, "record the holder on the lock blob", self.where()) from exc
+            raise _storage_error(exc, "record the holder on the lock blob", self.where()) from exc
         return Acquired(lease, info)
 
     def _renew(self, handle: "BlobLeaseClient") -> None:
@@ -203,20 +202,6 @@ def _decode(metadata: dict[str, str]) -> dict[str, str]:
     return {k: urllib.parse.unquote(lowered[k]) for k in FIELDS if k in lowered}
 
 
-def _classify(exc: Exception, doing: str, where: str) -> ReconcileError:
-    """Map an Azure SDK error to the project's error tree (message without secrets or bodies)."""
-    from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
-
-    status = getattr(exc, "status_code", None)
-    code = getattr(exc, "error_code", None)
-    detail = " ".join(str(x) for x in (status, code) if x) or type(exc).__name__
-    message = f"could not {doing} ({detail}) at {where}"
-    if isinstance(exc, ClientAuthenticationError) or status in (401, 403):
-        return AuthError(message, status=status, code=code,
-                         hint="the identity needs the 'Storage Blob Data Contributor' role on the state container")
-    if status == 404:
-        return NotFoundError(message, status=status, code=code,
-                             hint="check storage.account_url / storage.container in the project config")
-    if isinstance(exc, HttpResponseError) and status is not None and status < 500 and status != 408:
-        return RemoteError(message, status=status, code=code)
-    return ServiceUnavailableError(message, hint="blob storage is unreachable or failing; try again")
+def _storage_error(exc: Exception, doing: str, where: str) -> ReconcileError:
+    """Classify an Azure SDK error with the storage layer's one mapper (it scrubs credentials)."""
+    return map_azure_error(exc, f"could not {doing} ({where})")

@@ -159,3 +159,14 @@ def test_renewal_keeps_the_lease_past_its_duration(azurite, container: str) -> N
             other.acquire(info("bob@ci"))
         held.check()
     assert other.current() is None
+
+
+def test_a_wrong_key_is_an_auth_error_without_the_key(azurite, container: str) -> None:
+    from reconcile.errors import AuthError
+
+    wrong_key = "d3Jvbmcta2V5LW5vdC10aGUtcmVhbC1vbmU="
+    conn = azurite.connection_string.replace(azurite.connection_string.split("AccountKey=")[1].split(";")[0], wrong_key)
+    lock = BlobLeaseLock.from_connection_string(conn, container, "dev", duration=15)
+    with pytest.raises(AuthError) as caught:
+        lock.acquire(info("alice@box"))
+    assert wrong_key not in str(caught.value) and "lock blob" in str(caught.value)
