@@ -79,7 +79,9 @@ def cli() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning every error into a message and an exit code."""
     try:
-        cli.main(args=argv, prog_name="reconcile", standalone_mode=False)
+        # Without standalone mode click returns (not raises) the code of an Exit.
+        code = cli.main(args=argv, prog_name="reconcile", standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
     except ReconcileError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)

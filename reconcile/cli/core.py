@@ -304,13 +304,10 @@ def demo(config_path: Path | None, environment: str, timeout: float) -> None:
     out = _console()
     for title, command, argv in steps:
         out.rule(f"reconcile {title}")
-        try:
-            command.main(args=argv, prog_name=f"reconcile {title}", standalone_mode=False)
-        except click.exceptions.Exit as exc:
-            if title == "plan" and exc.exit_code == EXIT_CHANGES:
-                continue
-            if exc.exit_code:
-                raise
+        # Without standalone mode click returns the code of an Exit instead of raising it.
+        code = command.main(args=argv, prog_name=f"reconcile {title}", standalone_mode=False)
+        if isinstance(code, int) and code and not (title == "plan" and code == EXIT_CHANGES):
+            raise click.exceptions.Exit(code)
     out.rule("done")
     out.print("The models above were trained by the bundled emulator. Try: "
               "`reconcile predict <model> data/shapes/classification/images/test-001.png --env local`.")
