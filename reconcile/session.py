@@ -114,7 +114,7 @@ def open_session(
             **dict(client_options or {}),
         )
         stack.callback(client.close)
-        backend = VisionBackend(client)
+        backend = VisionBackend(client, max_concurrency=config.max_concurrency)
     except BaseException:
         stack.close()
         raise

@@ -6,6 +6,7 @@ limit and the classification of failures belong to :mod:`reconcile.client`.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterable, Mapping
 from urllib.parse import quote
 
@@ -136,21 +137,27 @@ def parse_prediction(model: str, body: Mapping[str, Any]) -> Prediction:
 class VisionBackend:
     """The Image Analysis 4.0 backend. ``client`` is a :class:`reconcile.client.http.VisionClient`."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, *, max_concurrency: int = 8) -> None:
         self.client = client
+        self.max_concurrency = max(1, max_concurrency)
 
     # --- observe ------------------------------------------------------------
 
     def observe(self, *, evaluations_of: Iterable[str] | None = None) -> LiveState:
         datasets = {d.name: d for d in map(parse_dataset, self.client.list("datasets"))}
         models = {m.name: m for m in map(parse_model, self.client.list("models"))}
-        wanted = set(models) if evaluations_of is None else set(evaluations_of) & set(models)
+        wanted = sorted(set(models) if evaluations_of is None else set(evaluations_of) & set(models))
         evaluations: dict[tuple[str, str], LiveEvaluation] = {}
-        for model in sorted(wanted):
-            for body in self.client.list(f"models/{_seg(model)}/evaluations"):
-                ev = parse_evaluation(body, model)
-                evaluations[(model, ev.name)] = ev
+        # One list per model: run them side by side (the client's rate limit still applies).
+        with ThreadPoolExecutor(max_workers=min(self.max_concurrency, max(1, len(wanted)))) as pool:
+            for model, bodies in zip(wanted, pool.map(self._list_evaluations, wanted)):
+                for body in bodies:
+                    ev = parse_evaluation(body, model)
+                    evaluations[(model, ev.name)] = ev
         return LiveState(datasets=datasets, models=models, evaluations=evaluations)
+
+    def _list_evaluations(self, model: str) -> list[dict[str, Any]]:
+        return list(self.client.list(f"models/{_seg(model)}/evaluations"))
 
     def get_dataset(self, name: str) -> LiveDataset | None:
         try:
