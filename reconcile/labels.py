@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 from reconcile.backends.base import LiveState
-from reconcile.plan.model import LabelDiffDoc, LabelFile, ResourceChange
+from reconcile.plan.model import CategoryDelta, LabelDiffDoc, LabelFile, ResourceChange
 from reconcile.specs.loader import SpecSet
 
 
@@ -109,6 +109,7 @@ def resolve_labels(specs: SpecSet, session: Any, live: LiveState) -> ResolvedLab
 
     labels: dict[str, list[LabelFile]] = {}
     diffs: dict[str, LabelDiffDoc] = {}
+    new_bytes: dict[str, bytes] = {}
     for name, spec in sorted(specs.datasets.items()):
         files: list[LabelFile] = []
         for label in spec.labels:
@@ -132,8 +133,47 @@ def resolve_labels(specs: SpecSet, session: Any, live: LiveState) -> ResolvedLab
                     )
             files.append(LabelFile(source=f"file:{label.file}", uri=build.uri, sha256=build.sha256,
                                    images=label.images, upload=True))
+            new_bytes[name] = build.data
         labels[name] = files
+        have = live.datasets.get(name)
+        if have is not None and list(have.annotation_file_uris) != [f.uri for f in files]:
+            diffs[name] = _diff_doc(have.annotation_file_uris, files, new_bytes.get(name), spec.annotation_kind,
+                                    session)
     return ResolvedLabels(labels=labels, diffs=diffs)
+
+
+def _diff_doc(old_uris: Sequence[str], new: Sequence[LabelFile], new_bytes: bytes | None, kind: str,
+              session: Any) -> LabelDiffDoc:
+    """The semantic label diff of a dataset whose label files change (single-file datasets).
+
+    Never fails the plan: an unreadable old file or a multi-file dataset gets a note instead.
+    """
+    from reconcile.coco.diff import label_diff
+    from reconcile.errors import ReconcileError
+    from reconcile.storage.fetch import fetch_label
+
+    if len(old_uris) != 1 or len(new) != 1:
+        return LabelDiffDoc(note=f"{len(old_uris)} label file(s) before, {len(new)} after; "
+                                 "per-category counts are shown for single-file datasets")
+    try:
+        store = session.blob_store() if session.config.storage is not None else None
+        old_bytes = fetch_label(old_uris[0], store).data
+        if new_bytes is None:
+            new_bytes = fetch_label(new[0].uri, store).data
+        d = label_diff(old_bytes, new_bytes, kind=kind)
+    except ReconcileError as exc:
+        return LabelDiffDoc(note=f"label diff unavailable: {exc.message}")
+    return LabelDiffDoc(
+        categories_added=[n for _, n in d.categories_added],
+        categories_removed=[n for _, n in d.categories_removed],
+        categories_renamed=[(a, b) for _, a, b in d.categories_renamed],
+        per_category=[CategoryDelta(name=c.name, images_before=c.images_before, images_after=c.images_after,
+                                    boxes_before=c.boxes_before, boxes_after=c.boxes_after) for c in d.per_category],
+        images_added=d.images_added,
+        images_removed=d.images_removed,
+        examples_added=list(d.images_added_examples),
+        examples_removed=list(d.images_removed_examples),
+    )
 
 
 def _build(root: Path, file: str, images: str | None, store: Any) -> Any:

@@ -1,0 +1,108 @@
+"""Labels in git: local COCO files are validated before any write, uploaded content-addressed
+(never twice), registered under their digest, and a change shows as a semantic label diff."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from reconcile.errors import CocoError
+from reconcile.plan import render
+
+SHAPES = Path(__file__).resolve().parents[2] / "data" / "shapes" / "classification"
+WRITES = {"PUT", "PATCH", "DELETE", "POST"}
+
+
+def _local_project(project) -> tuple:
+    proj = project([])
+    shutil.copytree(SHAPES, proj.root / "data")
+    proj.write_specs([
+        {"kind": "Dataset", "name": "shapes", "annotationKind": "imageClassification",
+         "labels": [{"file": "data/train.coco.json", "images": "data/images"}]},
+        {"kind": "Model", "name": "clf", "modelKind": "Generic-Classifier", "trainingDataset": "shapes", "budgetHours": 1},
+    ])
+    return proj, proj.root / "data" / "train.coco.json"
+
+
+def _blobs(root: Path) -> list[Path]:
+    return sorted(p for p in (root / ".blobs").rglob("*") if p.is_file())
+
+
+def test_local_labels_upload_once_and_train(project, emulator) -> None:
+    proj, _ = _local_project(project)
+    plan = proj.plan()
+    ds = next(c for c in plan.changes if c.address == "dataset/shapes")
+    assert ds.action == "create" and ds.labels[0].upload
+    assert ds.labels[0].uri.endswith(f"labels/{ds.labels[0].sha256}.coco.json")
+    assert not (proj.root / ".blobs").exists()  # planning uploads nothing
+
+    result = proj.apply(plan, wait=True)
+    assert result.exit_code == 0, result.failed
+    blobs = _blobs(proj.root)
+    images = [p for p in blobs if "images" in p.parts]
+    assert len(images) == len(json.loads((proj.root / "data/train.coco.json").read_text())["images"])
+    uploaded = json.loads(next(p for p in blobs if p.name.endswith(".coco.json")).read_text())
+    assert all(im["absolute_url"].startswith("file://") for im in uploaded["images"])
+    with proj.session() as s:
+        assert s.backend.get_model("clf").status == "succeeded"
+    assert not proj.plan().has_changes
+
+    # Re-applying the same content writes no blob and no dataset again.
+    mtimes = {p: p.stat().st_mtime_ns for p in blobs}
+    emulator.request_log.clear()
+    proj.apply()
+    assert {p: p.stat().st_mtime_ns for p in _blobs(proj.root)} == mtimes
+    assert not [r for r in emulator.request_log if r.method in WRITES]
+
+
+def test_changed_labels_are_a_patch_with_a_label_diff(project, emulator) -> None:
+    proj, coco = _local_project(project)
+    proj.apply()
+    doc = json.loads(coco.read_text())
+    # Rename category 1, add a category, drop two images and relabel two images to the new category.
+    old_name = doc["categories"][0]["name"]
+    doc["categories"][0]["name"] = "disc"
+    doc["categories"].append({"id": 4, "name": "star"})
+    dropped = {im["id"] for im in doc["images"][:2]}
+    doc["images"] = doc["images"][2:]
+    doc["annotations"] = [a for a in doc["annotations"] if a["image_id"] not in dropped]
+    doc["annotations"][0]["category_id"] = 4
+    doc["annotations"][1]["category_id"] = 4
+    coco.write_text(json.dumps(doc))
+
+    plan = proj.plan()
+    ds = next(c for c in plan.changes if c.address == "dataset/shapes")
+    assert ds.action == "update"
+    assert {f.path for f in ds.changes} == {"labels", "customProperties.vision-gitops.labels-sha256"}
+    diff = ds.label_diff
+    assert diff is not None and diff.note is None
+    assert diff.categories_added == ["star"]
+    assert diff.categories_renamed == [(old_name, "disc")]
+    assert diff.images_removed == 2 and diff.images_added == 0
+    assert any(c.name == "star" and (c.images_before, c.images_after) == (0, 2) for c in diff.per_category)
+    text, md = render.to_text(plan), render.to_markdown(plan)
+    for out in (text, md):
+        assert "categories added: star" in out and "images: +0 -2" in out
+    assert '"images"' not in md  # never a raw JSON diff
+
+    emulator.request_log.clear()
+    result = proj.apply(plan)
+    assert not result.failed
+    assert [f"{r.method} {r.path}" for r in emulator.request_log if r.method in WRITES] == [
+        "PATCH /computervision/datasets/shapes"]
+    assert not proj.plan().has_changes
+
+
+def test_invalid_local_labels_fail_the_plan_before_any_write(project, emulator) -> None:
+    proj, coco = _local_project(project)
+    doc = json.loads(coco.read_text())
+    doc["annotations"].append({"id": 999, "image_id": 1, "category_id": 2})  # a second label on image 1
+    coco.write_text(json.dumps(doc))
+    emulator.request_log.clear()
+    with pytest.raises(CocoError, match="data/train.coco.json"):
+        proj.plan()
+    assert not [r for r in emulator.request_log if r.method in WRITES]
+    assert not (proj.root / ".blobs").exists()
