@@ -29,6 +29,7 @@ from reconcile.coco.report import CocoReport
 __all__ = ["ValidationOptions", "validate_bytes", "validate_file", "validate_exact"]
 
 _BYTE_POS = re.compile(r"\(byte (\d+)\)")
+_HUGE_NUMBER = re.compile(rb"-?\d+(?:\.\d*)?[eE]\+?\d{3,}|-?\d{309,}(?:\.\d*)?")
 _JSON_PATH = re.compile(r" - at `(\$[^`]*)`")
 
 
@@ -66,6 +67,13 @@ def _json_error(data: bytes | bytearray | memoryview, exc: BaseException, c: Col
         text = _BYTE_POS.sub("", text).strip()
         c.add("E_JSON", "$", f"line {line} column {col}: {text}")
         return
+    if text.startswith("Number out of range"):
+        # msgspec's path shows object keys as [...]; find the number itself instead.
+        for num in _HUGE_NUMBER.finditer(data):
+            if float(num.group()) in (float("inf"), float("-inf")):
+                line, col = _line_col(data, num.start())
+                c.add("E_JSON", "$", f"line {line} column {col}: number {num.group()[:40].decode()} is beyond float range")
+                return
     m = _JSON_PATH.search(text)
     if m:
         c.add("E_JSON", m.group(1).removeprefix("$").lstrip(".") or "$", _JSON_PATH.sub("", text))
