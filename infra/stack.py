@@ -91,16 +91,13 @@ def build_stack(config: InfraConfig) -> VisionStack:
     )
     vision_principal_id = vision.identity.apply(_principal_id)
 
-    storage_rules: dict[str, object] = {
-        "default_action": net.default_action,
-        "bypass": storage.Bypass.AZURE_SERVICES,
-        "ip_rules": [storage.IPRuleArgs(i_p_address_or_range=rule, action=storage.Action.ALLOW) for rule in net.ip_rules],
-    }
-    if net.default_action == "Deny":
-        # The Vision service reads training data with its own identity; let exactly this account in.
-        storage_rules["resource_access_rules"] = [
-            storage.ResourceAccessRuleArgs(resource_id=vision.id, tenant_id=client.tenant_id)
-        ]
+    # With Deny, the Vision service still reads training data with its own identity: let exactly
+    # this account in (a resource-access rule), besides trusted Azure services.
+    resource_access_rules = (
+        [storage.ResourceAccessRuleArgs(resource_id=vision.id, tenant_id=client.tenant_id)]
+        if net.default_action == "Deny"
+        else None
+    )
     storage_account = storage.StorageAccount(
         "storage",
         account_name=config.storage_account_name,
@@ -115,7 +112,12 @@ def build_stack(config: InfraConfig) -> VisionStack:
         default_to_o_auth_authentication=not config.allow_shared_key_access,
         allow_cross_tenant_replication=False,
         public_network_access=net.public_network_access,
-        network_rule_set=storage.NetworkRuleSetArgs(**storage_rules),  # type: ignore[arg-type]
+        network_rule_set=storage.NetworkRuleSetArgs(
+            default_action=net.default_action,
+            bypass=storage.Bypass.AZURE_SERVICES,
+            ip_rules=[storage.IPRuleArgs(i_p_address_or_range=rule, action=storage.Action.ALLOW) for rule in net.ip_rules],
+            resource_access_rules=resource_access_rules,
+        ),
         tags=tags,
     )
 
