@@ -7,13 +7,15 @@ flags and prints. Tests call these functions directly against the emulator.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Mapping, Sequence
 
 from reconcile.apply.executor import ApplyOptions, ApplyResult, apply_plan
 from reconcile.apply.waiting import Waiter
 from reconcile.backends.base import LiveState
+from reconcile.inventory.journal import Journal
+from reconcile.inventory.records import Inventory
 from reconcile.plan.compute import compute_plan
-from reconcile.plan.model import Plan, fingerprint
+from reconcile.plan.model import LabelFile, Plan, fingerprint
 from reconcile.specs.config import EnvironmentConfig
 from reconcile.specs.loader import SpecSet, load_specs
 
@@ -32,27 +34,100 @@ def specs_fingerprint(specs: SpecSet) -> str:
     return fingerprint(items)
 
 
-def observe(session: Any, specs: SpecSet) -> LiveState:
-    """List the live state (list calls only) for the models the evaluation specs name."""
-    return session.backend.observe(evaluations_of=frozenset(m for m, _ in specs.evaluations))
+def observe(session: Any, specs: SpecSet, inventory: Inventory | None = None) -> LiveState:
+    """List the live state (list calls only), with the evaluations of the models the
+    evaluation specs name and of every model the inventory records."""
+    models = {m for m, _ in specs.evaluations}
+    if inventory is not None:
+        models |= {r.model or r.name for r in inventory.records.values() if r.kind in ("Model", "Evaluation")}
+    return session.backend.observe(evaluations_of=frozenset(models))
 
 
-def make_plan(session: Any, specs: SpecSet) -> Plan:
-    """Resolve label files, observe the service and compute the plan. Writes nothing."""
+def load_inventory(session: Any) -> Inventory:
+    """The environment's inventory as last written (empty before the first apply)."""
+    return state_store(session).load()
+
+
+def state_store(session: Any) -> Any:
+    from reconcile.inventory.store import state_store_for
+
+    store = getattr(session, "_state_store", None)
+    if store is None:
+        store = state_store_for(session.config)
+        session._state_store = store
+    return store
+
+
+def probe_label_digests(session: Any, labels: Mapping[str, Sequence[LabelFile]], live: LiveState,
+                        warnings: list[str]) -> dict[str, str]:
+    """sha256 of the bytes behind every label URI the specs or the live datasets use (read-only).
+
+    Content-addressed uploads are known without reading; other URIs are fetched
+    (:func:`reconcile.storage.fetch.fetch_label`). A URI that cannot be read is
+    left out (its drift is unknown) and named in ``warnings``.
+    """
+    from reconcile.errors import ReconcileError
+    from reconcile.storage.fetch import fetch_label
+
+    shas: dict[str, str] = {}
+    uris: set[str] = set()
+    for files in labels.values():
+        for lf in files:
+            if lf.upload and lf.sha256:
+                shas[lf.uri] = lf.sha256
+            else:
+                uris.add(lf.uri)
+    for name in labels:
+        if name in live.datasets:
+            uris.update(live.datasets[name].annotation_file_uris)
+    try:
+        store = session.blob_store()
+    except ReconcileError:
+        store = None
+    for uri in sorted(uris - set(shas)):
+        try:
+            shas[uri] = fetch_label(uri, store).sha256
+        except ReconcileError as exc:
+            warnings.append(f"cannot read {uri.split('?', 1)[0]} to check it for drift: {exc.message}")
+    return shas
+
+
+def make_plan(session: Any, specs: SpecSet, *, prune: bool = False) -> Plan:
+    """Resolve label files, observe the service and compute the plan. Writes nothing.
+
+    Label URIs are read to digest them: a URI label without a ``sha256`` pin is
+    registered with the digest of the bytes found now, so bytes changed behind the
+    same URI show up as a dataset update with ``labels-changed`` drift.
+    """
     from reconcile.labels import resolve_labels
 
-    live = observe(session, specs)
+    inventory = load_inventory(session)
+    live = observe(session, specs, inventory)
     resolved = resolve_labels(specs, session, live)
-    return compute_plan(
+    warnings: list[str] = []
+    shas = probe_label_digests(session, resolved.labels, live, warnings)
+    labels = {
+        name: [lf if lf.sha256 or lf.uri not in shas else lf.model_copy(update={"sha256": shas[lf.uri]})
+               for lf in files]
+        for name, files in resolved.labels.items()
+    }
+    plan = compute_plan(
         specs,
         live,
-        labels=resolved.labels,
+        labels=labels,
         label_diffs=resolved.diffs,
         environment=session.config.name,
         endpoint=session.display_endpoint,
         api_version=session.config.api_version,
         specs_fingerprint=specs_fingerprint(specs),
+        inventory=inventory,
+        prune=prune,
+        guardrails=session.config.guardrails,
+        label_shas=shas,
     )
+    if warnings:
+        plan = plan.model_copy(update={"warnings": plan.warnings + warnings})
+    return plan
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +154,13 @@ def run_apply(
     on_event: Callable[[Any], None] | None = None,
     check_lock: Callable[[], None] | None = None,
     waiter: Waiter | None = None,
+    approve_cost: bool = False,
+    confirm_deletions: int | None = None,
+    run_id: str = "",
 ) -> ApplyResult:
-    """Apply ``plan`` through ``session`` (uploading local label files first)."""
+    """Apply ``plan`` through ``session`` (uploading local label files first), recording
+    ownership in the environment's inventory. Guardrail refusals raise
+    :class:`~reconcile.errors.RefusedError` before any write."""
     from reconcile.labels import uploader_for
 
     options = ApplyOptions(
@@ -91,5 +171,9 @@ def run_apply(
         on_event=on_event,
         upload_labels=uploader_for(session),
         check_lock=check_lock,
+        approve_cost=approve_cost,
+        confirm_deletions=confirm_deletions,
+        journal=Journal(state_store(session)),
+        run_id=run_id,
     )
     return apply_plan(plan, session.backend, options)

@@ -6,9 +6,18 @@ Contract:
   and every change's live fingerprint recomputed; any difference raises
   :class:`~reconcile.errors.StalePlanError` and nothing is written.
 - **Guardrails first.** A replacement that is not allowed (spec ``allowReplace`` or
-  ``allow_replace``) raises :class:`~reconcile.errors.RefusedError` before any write.
-- **Dependency order.** Datasets, then models, then evaluations; within a phase,
-  changes run concurrently (bounded), under the client's rate limit.
+  ``allow_replace``), a protected resource replaced, a cost cap exceeded without
+  ``approve_cost``, or deletions over ``maxDeletions`` (or from an empty spec set)
+  without ``confirm_deletions`` equal to their number, raise
+  :class:`~reconcile.errors.RefusedError` before any write.
+- **Dependency order.** Datasets, then models, then evaluations; then deletions in
+  reverse (evaluations, models -- cancelled and awaited if training -- datasets).
+  Within a phase, changes run concurrently (bounded), under the client's rate limit.
+- **Ownership is recorded.** With a :class:`~reconcile.inventory.Journal`, an intent
+  record is saved before any model or evaluation PUT is sent; a later run that finds
+  an intent GETs the resource by name and adopts it instead of submitting again. At
+  the end every spec'd live resource is recorded (spec hash, live fingerprint, label
+  digest, protect), deleted ones are forgotten.
 - **One write per change, idempotent.** A create that answers 409, or whose answer
   was lost, is re-read and counts as done when the live object matches the request;
   a model PUT is create-only by name, so a training run is never submitted twice.
@@ -35,7 +44,10 @@ from reconcile.errors import (
     ServiceUnavailableError,
     StalePlanError,
 )
+from reconcile.inventory.journal import Journal
+from reconcile.inventory.records import Intent, ResourceRecord, utc_now
 from reconcile.plan import compute
+from reconcile.plan import guardrails as G
 from reconcile.plan import normalize as N
 from reconcile.plan.model import LabelFile, Plan, ResourceChange
 
@@ -49,7 +61,7 @@ EXIT_RUNNING = 3
 class ApplyEvent:
     address: str
     status: str
-    """``start``, ``done``, ``adopted`` (already existed and matched), ``deferred`` or ``failed``."""
+    """``start``, ``done``, ``adopted`` (already existed and matched), ``deferred``, ``deleted`` or ``failed``."""
     message: str = ""
 
 
@@ -65,6 +77,14 @@ class ApplyOptions:
     """Makes a local label file (and its images) available at ``LabelFile.uri``; must be idempotent."""
     check_lock: Callable[[], None] | None = None
     """Raises if the apply lock was lost; called before every write."""
+    approve_cost: bool = False
+    """Accept plans over the training-budget caps (``--approve-cost``)."""
+    confirm_deletions: int | None = None
+    """Accept this exact number of deletions over the limits (``--confirm-deletions N``)."""
+    journal: Journal | None = None
+    """The environment's inventory; ``None`` records nothing (ownership then rests on dataset markers)."""
+    run_id: str = ""
+    """Who runs this apply (written into intents)."""
 
 
 @dataclass(slots=True)
@@ -73,6 +93,7 @@ class ApplyResult:
     adopted: list[str] = field(default_factory=list)
     deferred: list[str] = field(default_factory=list)
     running: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     unchanged: int = 0
 
@@ -128,7 +149,7 @@ def current_fingerprints(plan: Plan, live: LiveState) -> dict[str, str | None]:
 def check_not_stale(plan: Plan, live: LiveState) -> None:
     """Raise :class:`StalePlanError` naming every resource that changed since the plan was made."""
     now = current_fingerprints(plan, live)
-    moved = [c.address for c in plan.changes if now.get(c.address) != c.live_fingerprint]
+    moved = [c.address for c in plan.changes if c.action != "unmanaged" and now.get(c.address) != c.live_fingerprint]
     if moved:
         raise StalePlanError(
             "the live state changed since this plan was made: " + ", ".join(moved),
@@ -146,6 +167,10 @@ class Executor:
         self.result = ApplyResult()
         self._lock = threading.Lock()
         self._failed_addresses: set[str] = set()
+        journal = self.options.journal
+        self._initial_intents = (
+            {a for a, r in journal.inventory.records.items() if r.intent is not None} if journal is not None else None
+        )
 
     # --- public -----------------------------------------------------------------
 
@@ -161,18 +186,96 @@ class Executor:
                 hint="set `allowReplace: true` in the spec, or run apply with --allow-replace "
                 "(a model replacement retrains and bills again)",
             )
+        blocked = G.refusals(self.plan, approve_cost=self.options.approve_cost,
+                             confirm_deletions=self.options.confirm_deletions)
+        if blocked:
+            raise RefusedError(
+                "the plan exceeds guardrails: " + "; ".join(blocked),
+                hint="review the plan; approve with the flag named for each limit, or change the specs",
+            )
         names = {c.model for c in self.plan.changes if c.kind == "Evaluation" and c.model}
+        names |= {c.name for c in self.plan.changes if c.kind == "Model" and c.action == "delete"}
         live = self.backend.observe(evaluations_of=frozenset(names))
         check_not_stale(self.plan, live)
         self.result.unchanged = sum(c.action == "no-op" for c in self.plan.changes)
 
+        writes = [c for c in self.plan.changes if c.action not in ("no-op", "unmanaged", "delete")]
         for kind in ("Dataset", "Model", "Evaluation"):
-            todo = [c for c in self.plan.changes if c.kind == kind and c.action != "no-op"]
+            todo = [c for c in writes if c.kind == kind]
+            self._record_intents(todo)
             self._run_phase(todo, live)
+        for kind in ("Evaluation", "Model", "Dataset"):
+            self._run_phase([c for c in self.plan.changes if c.kind == kind and c.action == "delete"], live)
 
         if self.options.wait:
             self._wait_all()
+        if self.options.journal is not None:
+            wrote = any(c.action not in ("no-op", "unmanaged") for c in self.plan.changes)
+            self._sync_inventory(self.backend.observe(evaluations_of=frozenset(names)) if wrote else live)
         return self.result
+
+    # --- inventory ----------------------------------------------------------------
+
+    def _record_intents(self, changes: list[ResourceChange]) -> None:
+        """Before models and evaluations are PUT: make it durable that they may come to exist."""
+        journal = self.options.journal
+        todo = [c for c in changes if c.kind != "Dataset" and c.action in ("create", "replace")]
+        if journal is None or not todo:
+            return
+        self._write_check()
+        digests = {c.name: c.labels_digest for c in self.plan.changes if c.kind == "Dataset"}
+        old = journal.inventory.records
+        now = utc_now()
+        records = []
+        for c in todo:
+            prev = old.get(c.address)
+            training = (c.desired.get("trainingParameters") or {}).get("trainingDatasetName")
+            records.append(ResourceRecord(
+                address=c.address, kind=c.kind, name=c.name, model=c.model, spec_hash=c.spec_hash,
+                labels_digest=digests.get(training) if training else None, protect=c.protected,
+                created_at=prev.created_at if prev else now,
+                intent=Intent(spec_hash=c.spec_hash or "", at=now, run=self.options.run_id),
+            ))
+        journal.put(records)
+
+    def _sync_inventory(self, live: LiveState) -> None:
+        """Record every spec'd resource that is live now; forget what was deleted or is gone."""
+        journal = self.options.journal
+        assert journal is not None
+        fps = current_fingerprints(self.plan, live)
+        digests = {c.name: c.labels_digest for c in self.plan.changes if c.kind == "Dataset"}
+        now = utc_now()
+
+        def change(records: dict[str, ResourceRecord]) -> None:
+            for c in self.plan.changes:
+                prev = records.get(c.address)
+                if c.action == "unmanaged":
+                    continue
+                if c.spec_hash is None:  # outside the specs: deleted now, or already gone
+                    if fps.get(c.address) is None:
+                        records.pop(c.address, None)
+                    continue
+                fp = fps.get(c.address)
+                if fp is None:
+                    continue  # not live: a pending intent stays until the resource is seen
+                if c.kind == "Dataset":
+                    digest = c.labels_digest
+                elif c.kind == "Model":
+                    trained_now = prev is None or prev.intent is not None or c.action in ("create", "replace")
+                    training = (c.desired.get("trainingParameters") or {}).get("trainingDatasetName")
+                    digest = (prev.labels_digest if prev is not None and prev.labels_digest else None)
+                    if digest is None and trained_now and training:
+                        digest = digests.get(training)
+                else:
+                    digest = None
+                records[c.address] = ResourceRecord(
+                    address=c.address, kind=c.kind, name=c.name, model=c.model, spec_hash=c.spec_hash,
+                    live_fingerprint=fp, labels_digest=digest, protect=c.protected,
+                    created_at=prev.created_at if prev else now, updated_at=now, intent=None,
+                )
+
+        self._write_check()
+        journal.update(change)
 
     # --- phases -----------------------------------------------------------------
 
@@ -190,7 +293,9 @@ class Executor:
             return
         self._emit(c.address, "start", c.action)
         try:
-            if c.kind == "Dataset":
+            if c.action == "delete":
+                self._delete(c, live)
+            elif c.kind == "Dataset":
                 self._apply_dataset(c)
             elif c.kind == "Model":
                 self._apply_model(c, live)
@@ -234,6 +339,12 @@ class Executor:
         req = _model_request(c)
         if c.action == "replace":
             self._remove_model(c.name, live)
+        elif self._had_intent(c):
+            # An earlier run announced this submission and may have crashed after sending it.
+            existing = self.backend.get_model(c.name)
+            if existing is not None and _model_matches(existing, req):
+                self._record(c.address, "adopted", "submitted by an interrupted earlier run", running=True)
+                return
         self._create(c, lambda: self.backend.create_model(req), lambda: self.backend.get_model(c.name),
                      lambda m: _model_matches(m, req), running=True)
 
@@ -258,6 +369,39 @@ class Executor:
                 self.backend.delete_evaluation(m, ev)
         self._write_check()
         self.backend.delete_model(name)
+
+    def _had_intent(self, c: ResourceChange) -> bool:
+        journal = self.options.journal
+        if journal is None or self._initial_intents is None:
+            return False
+        return c.address in self._initial_intents
+
+    # --- deletions --------------------------------------------------------------
+
+    def _delete(self, c: ResourceChange, live: LiveState) -> None:
+        if c.protected:
+            raise RefusedError(f"{c.address} is protected and was not deleted")
+        if c.kind == "Evaluation":
+            existing = self.backend.get_evaluation(c.model or "", c.name)
+            if existing is not None:
+                if not existing.terminal:
+                    self._waiter().wait(evaluations=[(c.model or "", c.name)])
+                self._write_check()
+                self.backend.delete_evaluation(c.model or "", c.name)
+            gone = [c.address]
+        elif c.kind == "Model":
+            self._remove_model(c.name, live)
+            gone = [c.address] + [f"evaluation/{m}/{e}" for (m, e) in live.evaluations if m == c.name]
+        else:
+            self._write_check()
+            self.backend.delete_dataset(c.name, etag=c.live_etag)
+            gone = [c.address]
+        if self.options.journal is not None:
+            self._write_check()
+            self.options.journal.forget(gone)
+        with self._lock:
+            self.result.deleted.append(c.address)
+        self._emit(c.address, "deleted", "deleted")
 
     # --- evaluations ------------------------------------------------------------
 

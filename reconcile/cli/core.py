@@ -1,8 +1,9 @@
 """The reconciler's commands: validate, plan, apply, wait, status, predict, schema, demo.
 
-Exit codes (README "Exit codes"): 0 success / no changes; 1 error; 2 changes present
-(``plan``) or usage error; 3 apply finished its writes but training or evaluations
-are still running (run ``reconcile wait`` or apply again later).
+Exit codes (README "Exit codes", docs/gitops.md): 0 success / no changes; 1 error
+(including a guardrail refusal and a held lock); 2 changes present (``plan``; with
+``--detailed-exitcode`` also drift) or usage error; 3 apply finished its writes but
+training or evaluations are still running (run ``reconcile wait`` or apply again later).
 """
 
 from __future__ import annotations
@@ -87,17 +88,18 @@ def validate(config_path: Path | None, environment: str | None) -> None:
 @click.option("--markdown", "md_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write the plan as Markdown.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan document (JSON) instead of text.")
 @click.option("--show-unchanged", is_flag=True, help="List up-to-date resources too.")
-@click.option("--detailed-exitcode", is_flag=True, help="Accepted for Terraform-style scripts: plan always exits 0 (no changes), 2 (changes) or 1 (error).")
+@click.option("--prune", is_flag=True, help="Plan the deletion of owned resources whose specs were removed.")
+@click.option("--detailed-exitcode", is_flag=True, help="For scheduled drift checks: exit 2 on changes *or drift*, 0 when clean, 1 on error.")
 def plan(config_path: Path | None, environment: str | None, out_path: Path | None, md_path: Path | None,
-         as_json: bool, show_unchanged: bool, detailed_exitcode: bool) -> None:
-    """Show what apply would change. Exit 0: no changes; 2: changes; 1: error."""
+         as_json: bool, show_unchanged: bool, prune: bool, detailed_exitcode: bool) -> None:
+    """Show what apply would change. Exit 0: no changes; 2: changes (or drift with --detailed-exitcode); 1: error."""
     from reconcile.plan import render
     from reconcile.workflow import load_desired, make_plan
 
     config = _config(config_path, environment)
     specs = load_desired(config)
     with _session(config) as session:
-        the_plan = make_plan(session, specs)
+        the_plan = make_plan(session, specs, prune=prune)
     if out_path is not None:
         out_path.write_text(the_plan.to_json())
     if md_path is not None:
@@ -108,7 +110,7 @@ def plan(config_path: Path | None, environment: str | None, out_path: Path | Non
         _console().print(render.to_rich(the_plan, show_unchanged=show_unchanged))
         if out_path is not None:
             _console().print(f"Saved the plan to {out_path}; apply exactly it with `reconcile apply {out_path}`.")
-    _exit(EXIT_CHANGES if the_plan.has_changes else 0)
+    _exit(EXIT_CHANGES if the_plan.has_changes or (detailed_exitcode and the_plan.has_drift) else 0)
 
 
 # --- apply --------------------------------------------------------------------------
@@ -121,11 +123,16 @@ def plan(config_path: Path | None, environment: str | None, out_path: Path | Non
 @click.option("--wait", "wait_", is_flag=True, help="Follow training and evaluations until they finish.")
 @click.option("--timeout", type=float, default=None, metavar="SECONDS", help="With --wait: give up waiting after this long (exit 3).")
 @click.option("--lock-timeout", type=float, default=0.0, metavar="SECONDS", help="Wait this long for another apply's lock.")
+@click.option("--prune", is_flag=True, help="Delete owned resources whose specs were removed (never protected or unmanaged ones).")
+@click.option("--confirm-deletions", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Confirm exactly N deletions when they exceed guardrails.maxDeletions or the spec set is empty.")
+@click.option("--approve-cost", is_flag=True, help="Accept training budgets over guardrails.maxBudgetHoursPerModel/PerApply.")
 def apply(plan_file: Path | None, config_path: Path | None, environment: str | None, allow_replace: bool,
-          wait_: bool, timeout: float | None, lock_timeout: float) -> None:
+          wait_: bool, timeout: float | None, lock_timeout: float, prune: bool, confirm_deletions: int | None,
+          approve_cost: bool) -> None:
     """Apply a saved plan (PLAN_FILE, refused if the live state changed since), or plan and apply.
 
-    Exit 0: done; 3: writes done, training still running; 1: error.
+    Exit 0: done; 3: writes done, training still running; 1: error (a guardrail refusal writes nothing).
     """
     from reconcile.plan import render
     from reconcile.plan.model import Plan
@@ -146,11 +153,10 @@ def apply(plan_file: Path | None, config_path: Path | None, environment: str | N
             raise InputError(f"{plan_file} was made for environment {saved.environment!r}, not {config.name!r}",
                              hint=f"run `reconcile apply {plan_file} --env {saved.environment}`")
     with _session(config) as session, _apply_lock(config, saved, lock_timeout) as held:
-        the_plan = saved if saved is not None else make_plan(session, load_desired(config))
+        the_plan = saved if saved is not None else make_plan(session, load_desired(config), prune=prune)
         if not the_plan.has_changes:
+            # Still run: apply records spec'd live resources in the inventory (and waits with --wait).
             _console().print("No changes. Nothing to apply.")
-            if not wait_:
-                return
         else:
             _console().print(render.to_rich(the_plan))
 
@@ -161,9 +167,13 @@ def apply(plan_file: Path | None, config_path: Path | None, environment: str | N
 
         result = run_apply(session, the_plan, allow_replace=allow_replace, wait=wait_,
                            wait_settings=WaitSettings(timeout=timeout), on_event=show,
-                           check_lock=getattr(held, "check", None))
+                           check_lock=getattr(held, "check", None), approve_cost=approve_cost,
+                           confirm_deletions=confirm_deletions, run_id=_run_id())
     out = _console()
-    out.print(f"Apply: {len(result.done)} done, {len(result.adopted)} already in place, "
+    if not the_plan.has_changes and not wait_:
+        return
+    deleted = f"{len(result.deleted)} deleted, " if result.deleted else ""
+    out.print(f"Apply: {len(result.done)} done, {len(result.adopted)} already in place, {deleted}"
               f"{len(result.deferred)} deferred, {len(result.running)} running, {len(result.failed)} failed.")
     for address, message in result.failed:
         out.print(f"[red]failed[/red] {address}: {message}")
@@ -171,6 +181,14 @@ def apply(plan_file: Path | None, config_path: Path | None, environment: str | N
         out.print("Training or evaluations are still running: follow them with `reconcile wait`, "
                   "then run apply again to create deferred evaluations.")
     _exit(result.exit_code)
+
+
+def _run_id() -> str:
+    """Who runs this apply, for intent records: the CI run URL, else user@host."""
+    from reconcile.lock import LockInfo
+
+    info = LockInfo.for_current_run("")
+    return info.run_url or info.who
 
 
 def _apply_lock(config: Any, plan: Any, timeout: float) -> Any:
@@ -280,8 +298,20 @@ def schema(out_dir: Path) -> None:
     from reconcile.specs.schema import write_schemas
 
     written = write_schemas(out_dir)
-    for path in written:
-        click.echo(str(path))
+    path = out_dir / PLAN_SCHEMA
+    path.write_text(plan_schema_text(), encoding="utf-8")
+    for p in [*written, path]:
+        click.echo(str(p))
+
+
+PLAN_SCHEMA = "plan.schema.json"
+
+
+def plan_schema_text() -> str:
+    """The exact text of schemas/plan.schema.json (kept current by tests/plan/test_schema.py)."""
+    from reconcile.plan.model import plan_json_schema
+
+    return json.dumps(plan_json_schema(), indent=2, ensure_ascii=False) + "\n"
 
 
 @click.command()

@@ -14,7 +14,10 @@ from typing import Any, Callable, Mapping, Sequence
 from reconcile import __version__
 from reconcile.backends.base import LiveState
 from reconcile.backends.vision import dataset_body, model_body
+from reconcile.inventory.records import Inventory
 from reconcile.plan import desired as D
+from reconcile.plan import drift as X
+from reconcile.plan import guardrails as G
 from reconcile.plan import normalize as N
 from reconcile.plan.model import (
     FieldChange,
@@ -75,16 +78,32 @@ def compute_plan(
     label_diffs: Mapping[str, LabelDiffDoc] | None = None,
     specs_fingerprint: str = "",
     now: Callable[[], _dt.datetime] = lambda: _dt.datetime.now(_dt.timezone.utc),
+    inventory: Inventory | None = None,
+    prune: bool = False,
+    guardrails: Any = None,
+    label_shas: Mapping[str, str] | None = None,
 ) -> Plan:
     """Compare ``specs`` (a :class:`reconcile.specs.loader.SpecSet`) with ``live``.
 
-    ``labels`` maps each dataset name to its resolved label files. Raises
+    ``labels`` maps each dataset name to its resolved label files. ``inventory``
+    (what earlier applies recorded) drives ownership, protection of removed specs
+    and drift; ``prune`` plans deletions of owned resources that left the specs;
+    ``guardrails`` (:class:`reconcile.specs.config.Guardrails`) fills
+    ``Plan.guardrails``; ``label_shas`` maps label URIs to the sha256 of the bytes
+    behind them now (labels-changed drift). Raises
     :class:`~reconcile.errors.SpecError` only for problems that need both sides
     (e.g. reserved customProperties); everything else was validated when loading.
     """
+    from reconcile.plan.ownership import outside_specs
+    from reconcile.specs.fingerprint import spec_hash
+
     label_diffs = label_diffs or {}
+    inventory = inventory or Inventory(environment=environment)
+    shas = dict(label_shas or {})
+    records = inventory.records
     changes: list[ResourceChange] = []
     updated_datasets: set[str] = set()
+    digests: dict[str, str | None] = {}
 
     for name in sorted(specs.datasets):
         spec = specs.datasets[name]
@@ -96,28 +115,51 @@ def compute_plan(
             updated_datasets.add(name)
             if name in label_diffs:
                 change = change.model_copy(update={"label_diff": label_diffs[name]})
-        changes.append(change)
+        rec = records.get(change.address)
+        digests[name] = D.labels_digest(want.labels)
+        drift = (X.deleted_in_service(rec, have) + X.changed_in_service(rec, spec_hash(spec), change.live_fingerprint)
+                 + X.labels_changed(spec, have, rec, shas))
+        changes.append(change.model_copy(update={
+            "spec_hash": spec_hash(spec), "protected": spec.protect, "labels_digest": digests[name], "drift": drift}))
 
     for name in sorted(specs.models):
         spec = specs.models[name]
         src = _source_of(specs, "Model", name)
-        changes.append(_model_change(spec, live, src, updated_datasets))
+        change = _model_change(spec, live, src, updated_datasets)
+        rec = records.get(change.address)
+        drift = (X.deleted_in_service(rec, live.models.get(name))
+                 + X.changed_in_service(rec, spec_hash(spec), change.live_fingerprint))
+        if change.action == "no-op":
+            drift += X.stale_model(rec, spec.training_dataset, digests.get(spec.training_dataset))
+        changes.append(change.model_copy(update={
+            "spec_hash": spec_hash(spec), "protected": spec.protect, "drift": drift}))
 
     replaced_models = {c.name for c in changes if c.kind == "Model" and c.action == "replace"}
     for key in sorted(specs.evaluations):
         spec = specs.evaluations[key]
         src = _source_of(specs, "Evaluation", key)
-        changes.append(_evaluation_change(spec, live, src, replaced_models))
+        change = _evaluation_change(spec, live, src, replaced_models)
+        rec = records.get(change.address)
+        drift = (X.deleted_in_service(rec, live.evaluations.get(key))
+                 + X.changed_in_service(rec, spec_hash(spec), change.live_fingerprint))
+        changes.append(change.model_copy(update={
+            "spec_hash": spec_hash(spec), "protected": spec.protect, "drift": drift}))
+
+    changes += outside_specs(specs, live, inventory, prune=prune)
 
     summary = Summary(
         create=sum(c.action == "create" for c in changes),
         update=sum(c.action == "update" for c in changes),
         replace=sum(c.action == "replace" for c in changes),
         noOp=sum(c.action == "no-op" for c in changes),
+        delete=sum(c.action == "delete" for c in changes),
+        unmanaged=sum(c.action == "unmanaged" for c in changes),
+        drifted=sum(bool(c.drift) for c in changes),
         training_hours=sum(c.training_hours or 0 for c in changes),
     )
-    fps = {c.address: c.live_fingerprint for c in changes}
+    fps = {c.address: c.live_fingerprint for c in changes if c.action != "unmanaged"}
     warnings = [f"{c.address}: {n}" for c in changes for n in c.notes]
+    violations = G.check(changes, G.Limits.of(guardrails), specs_empty=len(specs) == 0)
     return Plan(
         tool_version=__version__,
         created_at=now().isoformat(timespec="seconds").replace("+00:00", "Z"),
@@ -129,6 +171,8 @@ def compute_plan(
         changes=changes,
         summary=summary,
         warnings=warnings,
+        prune=prune,
+        guardrails=violations,
     )
 
 

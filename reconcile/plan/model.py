@@ -18,6 +18,27 @@ Actions:
   training) -> wait -> DELETE -> PUT. Refused unless allowed for the resource
   (``allowReplace: true`` in its spec) or by ``apply --allow-replace``.
 - ``no-op``    -- live matches the spec in every field the spec declares.
+- ``delete``   -- (``--prune`` only) a resource we own (dataset marker or inventory
+  record) whose spec was removed; evaluations go before their model, a running
+  training is cancelled and awaited first. Never planned for a protected resource.
+- ``unmanaged`` -- a live resource we do not own; listed, never touched
+  (``reconcile import`` adopts it).
+
+Format 1.1 added ``delete``/``unmanaged``, and per change ``drift`` (drift classes,
+below), ``protected``, ``specHash``, ``labelsDigest`` and ``owner``; per plan
+``prune``, ``guardrails`` (violated limits and the flag that overrides each) and
+summary counts ``delete``, ``unmanaged``, ``drifted``.
+
+Drift classes (``drift[].kind``):
+
+- ``changed-in-service`` -- the live object differs from what the inventory recorded
+  at the last apply while its spec did not change (someone edited it outside git).
+- ``deleted-in-service`` -- the inventory has it, the service does not.
+- ``labels-changed``     -- the label file's bytes behind the same URI no longer
+  match the digest registered (customProperties ``vision-gitops.labels-sha256``),
+  the spec's ``sha256`` pin or the inventory.
+- ``stale-model``        -- the model's training dataset's labels changed since the
+  model was trained (models are immutable: rename it or allow a replacement).
 """
 
 from __future__ import annotations
@@ -29,9 +50,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "1.1"
 
-Action = Literal["create", "update", "replace", "no-op"]
+Action = Literal["create", "update", "replace", "no-op", "delete", "unmanaged"]
+DriftKind = Literal["changed-in-service", "deleted-in-service", "labels-changed", "stale-model"]
+GuardrailRule = Literal["max-budget-hours-per-model", "max-budget-hours-per-apply", "max-deletions", "empty-specs",
+                        "protected"]
 ResourceKind = Literal["Dataset", "Model", "Evaluation"]
 
 
@@ -89,6 +113,26 @@ class LabelDiffDoc(_Doc):
     note: str | None = None
 
 
+class Drift(_Doc):
+    """One way the live resource moved away from what was applied."""
+
+    kind: DriftKind
+    detail: str
+    """A sentence for humans: what differs, and what to do."""
+
+
+class GuardrailViolation(_Doc):
+    """A limit this plan exceeds; apply refuses it (before any write) unless ``override`` is given."""
+
+    rule: GuardrailRule
+    limit: int | None = None
+    value: int | None = None
+    addresses: list[str] = Field(default_factory=list)
+    message: str
+    override: str | None = None
+    """The apply flag that accepts it (``--approve-cost``, ``--confirm-deletions N``); ``None``: cannot be overridden."""
+
+
 class ResourceChange(_Doc):
     """One resource's planned action."""
 
@@ -117,6 +161,16 @@ class ResourceChange(_Doc):
     """``file:line`` of the spec."""
     depends_on: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
+    drift: list[Drift] = Field(default_factory=list)
+    """Drift classes found for this resource (empty: none)."""
+    protected: bool = False
+    """``protect: true`` in the spec, or recorded in the inventory for a removed spec."""
+    spec_hash: str | None = None
+    """Hash of the spec (recorded in the inventory after apply)."""
+    labels_digest: str | None = None
+    """Datasets: the digest of the label bytes this plan registers (models trained now record it)."""
+    owner: Literal["marker", "inventory"] | None = None
+    """For ``delete``: why we own it (the dataset's marker, or an inventory record)."""
 
 
 class Summary(_Doc):
@@ -124,6 +178,10 @@ class Summary(_Doc):
     update: int = 0
     replace: int = 0
     no_op: int = Field(0, alias="noOp")
+    delete: int = 0
+    unmanaged: int = 0
+    drifted: int = 0
+    """Resources with at least one drift class."""
     training_hours: int = 0
     """Worst-case compute hours of all training runs this plan submits."""
 
@@ -142,10 +200,18 @@ class Plan(_Doc):
     changes: list[ResourceChange]
     summary: Summary
     warnings: list[str] = Field(default_factory=list)
+    prune: bool = False
+    """Whether owned resources that left the specs were planned for deletion."""
+    guardrails: list[GuardrailViolation] = Field(default_factory=list)
 
     @property
     def has_changes(self) -> bool:
-        return any(c.action != "no-op" for c in self.changes)
+        """True when apply would write something (``unmanaged`` resources are never written)."""
+        return any(c.action not in ("no-op", "unmanaged") for c in self.changes)
+
+    @property
+    def has_drift(self) -> bool:
+        return any(c.drift for c in self.changes)
 
     def to_json(self) -> str:
         return self.model_dump_json(by_alias=True, indent=2) + "\n"

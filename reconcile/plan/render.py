@@ -12,10 +12,16 @@ from typing import Any
 
 from reconcile.plan.model import LabelDiffDoc, Plan, ResourceChange
 
-_SYMBOL = {"create": "+", "update": "~", "replace": "-/+", "no-op": " "}
-_STYLE = {"create": "green", "update": "yellow", "replace": "red", "no-op": "dim"}
+_SYMBOL = {"create": "+", "update": "~", "replace": "-/+", "no-op": " ", "delete": "-", "unmanaged": "?"}
+_STYLE = {"create": "green", "update": "yellow", "replace": "red", "no-op": "dim", "delete": "red",
+          "unmanaged": "dim"}
 _VERB = {"create": "will be created", "update": "will be updated in place", "replace": "must be replaced",
-         "no-op": "is up to date"}
+         "no-op": "is up to date", "delete": "will be deleted (--prune)",
+         "unmanaged": "is not managed by vision-gitops (never touched; `reconcile import` adopts it)"}
+
+
+def _shown(c: ResourceChange, show_unchanged: bool) -> bool:
+    return c.action != "no-op" or show_unchanged or bool(c.notes) or bool(c.drift)
 
 
 def _fmt(value: Any) -> str:
@@ -53,10 +59,27 @@ def _summary_line(plan: Plan) -> str:
     s = plan.summary
     if not plan.has_changes:
         return f"No changes. {s.no_op} resources are up to date."
-    text = f"Plan: {s.create} to create, {s.update} to update, {s.replace} to replace, {s.no_op} unchanged."
+    text = f"Plan: {s.create} to create, {s.update} to update, {s.replace} to replace, "
+    if s.delete:
+        text += f"{s.delete} to delete, "
+    text += f"{s.no_op} unchanged."
     if s.training_hours:
         text += f" Worst-case training: {s.training_hours} compute hours."
     return text
+
+
+def _extra_lines(plan: Plan) -> list[str]:
+    """Drift, unmanaged and guardrail lines shown under the summary."""
+    s = plan.summary
+    out = []
+    if s.drifted:
+        out.append(f"Drift: {s.drifted} resource(s) drifted (see `drift:` above).")
+    if s.unmanaged:
+        out.append(f"Unmanaged: {s.unmanaged} live resource(s) are not ours and are never touched.")
+    for v in plan.guardrails:
+        how = f"apply refuses unless {v.override}" if v.override else "apply refuses"
+        out.append(f"Guardrail {v.rule}: {v.message} -- {how}.")
+    return out
 
 
 def _change_detail(c: ResourceChange) -> list[str]:
@@ -78,6 +101,11 @@ def _change_detail(c: ResourceChange) -> list[str]:
         out.extend("labels: " + line for line in _label_diff_lines(c.label_diff))
     if c.training_hours and c.action in ("create", "replace"):
         out.append(f"training budget: up to {c.training_hours} compute hours")
+    if c.protected and c.action in ("replace", "delete"):
+        out.append("protected: apply refuses this")
+    if c.action == "delete" and c.kind == "Model" and c.live_status in ("notStarted", "training"):
+        out.append(f"the running training ({c.live_status}) is cancelled and awaited before deletion")
+    out.extend(f"drift ({d.kind}): {d.detail}" for d in c.drift)
     out.extend(f"note: {n}" for n in c.notes)
     return out
 
@@ -85,10 +113,10 @@ def _change_detail(c: ResourceChange) -> list[str]:
 def to_text(plan: Plan, *, show_unchanged: bool = False) -> str:
     """Plain text (no colour codes); the CLI colours it through :func:`to_rich`."""
     lines = [f"Environment {plan.environment} ({plan.endpoint}, api-version {plan.api_version})"]
-    if plan.has_changes or any(c.notes for c in plan.changes) or show_unchanged:
+    if any(_shown(c, show_unchanged) for c in plan.changes):
         lines.append("")
     for c in plan.changes:
-        if c.action == "no-op" and not show_unchanged and not c.notes:
+        if not _shown(c, show_unchanged):
             continue
         lines.append(f"{_SYMBOL[c.action]:>3} {c.address} {_VERB[c.action]}")
         lines.extend(f"      {d}" for d in _change_detail(c))
@@ -97,6 +125,7 @@ def to_text(plan: Plan, *, show_unchanged: bool = False) -> str:
     for w in plan.warnings:
         lines.append(f"warning: {w}")
     lines.append(_summary_line(plan))
+    lines.extend(_extra_lines(plan))
     return "\n".join(lines) + "\n"
 
 
@@ -106,30 +135,36 @@ def to_rich(plan: Plan, *, show_unchanged: bool = False) -> Any:
 
     text = Text()
     text.append(f"Environment {plan.environment} ({plan.endpoint}, api-version {plan.api_version})\n", style="bold")
-    if plan.has_changes or any(c.notes for c in plan.changes) or show_unchanged:
+    if any(_shown(c, show_unchanged) for c in plan.changes):
         text.append("\n")
     for c in plan.changes:
-        if c.action == "no-op" and not show_unchanged and not c.notes:
+        if not _shown(c, show_unchanged):
             continue
         text.append(f"{_SYMBOL[c.action]:>3} {c.address} ", style=f"bold {_STYLE[c.action]}")
         text.append(_VERB[c.action] + "\n", style=_STYLE[c.action])
         for d in _change_detail(c):
-            text.append(f"      {d}\n", style="red" if "forces replacement" in d else None)
+            text.append(f"      {d}\n", style="red" if "forces replacement" in d or "protected" in d else None)
         text.append("\n")
     for w in plan.warnings:
         text.append(f"warning: {w}\n", style="yellow")
     text.append(_summary_line(plan) + "\n", style="bold")
+    for line in _extra_lines(plan):
+        text.append(line + "\n", style="red" if line.startswith("Guardrail") else "yellow")
     return text
 
 
 def to_markdown(plan: Plan) -> str:
     """GitHub-flavoured Markdown: a summary table, then one section per change."""
     out = [f"### vision-gitops plan: `{plan.environment}`", "", _summary_line(plan), ""]
-    changed = [c for c in plan.changes if c.action != "no-op"]
+    for line in _extra_lines(plan):
+        out += [f"> **{line}**" if line.startswith("Guardrail") else f"> {line}", ""]
+    changed = [c for c in plan.changes if c.action != "no-op" or c.drift]
     if changed:
         out += ["| | resource | action | why |", "|---|---|---|---|"]
         for c in changed:
             why = (c.reason or "").replace("|", "\\|")
+            if c.drift:
+                why = (why + "; " if why else "") + "drift: " + ", ".join(d.kind for d in c.drift)
             out.append(f"| `{_SYMBOL[c.action]}` | `{c.address}` | {c.action} | {why} |")
         out.append("")
         for c in changed:

@@ -1,0 +1,30 @@
+"""The inventory: what this tool created and owns, per environment (applyset-style).
+
+Datasets also carry an ownership marker in their customProperties; models and
+evaluations carry no metadata, so the inventory is the only record that they are
+ours. It also remembers, per resource, the spec hash and live fingerprint at the
+last apply (drift), the label digest a model was trained on (staleness), the
+``protect`` flag (which keeps protecting after the spec is removed) and, for
+training submissions, an *intent* written before the PUT (crash safety).
+
+- :mod:`reconcile.inventory.records` -- the typed, versioned state document.
+- :mod:`reconcile.inventory.store`   -- where it lives: a local file or a blob, with
+  generation/eTag checks so two writers cannot silently overwrite each other.
+- :mod:`reconcile.inventory.journal` -- the thread-safe writer apply uses.
+"""
+
+from reconcile.inventory.journal import Journal
+from reconcile.inventory.records import Intent, Inventory, ResourceRecord
+from reconcile.inventory.store import BlobStateStore, FileStateStore, MemoryStateStore, StateStore, state_store_for
+
+__all__ = [
+    "BlobStateStore",
+    "FileStateStore",
+    "Intent",
+    "Inventory",
+    "Journal",
+    "MemoryStateStore",
+    "ResourceRecord",
+    "StateStore",
+    "state_store_for",
+]
