@@ -99,7 +99,7 @@ class StorageFile(_File):
     """Where apply uploads local label files and images."""
 
     kind: StorageKind
-    """``local`` (a folder, for the embedded emulator), ``azurite`` (the Azurite emulator) or ``azure`` (a storage account, Entra ID)."""
+    """``local`` (a folder: for the embedded emulator or one on 127.0.0.1), ``azurite`` (the Azurite emulator) or ``azure`` (a storage account, Entra ID)."""
     path: str | None = None
     """``local`` only: folder relative to the repo root (default .vision-gitops/blobs)."""
     connection_string_env: str | None = None
@@ -485,8 +485,7 @@ def to_snake(camel: str) -> str:
 def endpoint_problem(url: str) -> str | None:
     """Why ``url`` is not a usable Vision endpoint, or None."""
     parts = urlsplit(url)
-    local = parts.hostname in ("127.0.0.1", "localhost", "::1")
-    if parts.scheme != "https" and not (parts.scheme == "http" and local):
+    if parts.scheme != "https" and not (parts.scheme == "http" and _is_loopback(url)):
         return f"the endpoint must be https:// (http:// only for 127.0.0.1), or '{EMBEDDED}'"
     if not parts.hostname:
         return "the endpoint has no host name; write https://<resource>.cognitiveservices.azure.com"
@@ -506,6 +505,12 @@ def account_url_problem(url: str) -> str | None:
     if parts.path not in ("", "/"):
         return "accountUrl is the account's blob endpoint without a path; put the container name in 'container'"
     return None
+
+
+def _is_loopback(endpoint: str | None) -> bool:
+    """True for an endpoint on this machine (an emulator started by hand or by tests)."""
+    host = urlsplit(endpoint or "").hostname or ""
+    return host in ("127.0.0.1", "localhost", "::1")
 
 
 def _regional(url: str) -> bool:
@@ -679,10 +684,3 @@ def _json_key_line(text: str, key: str) -> int:
             return i
     return 1
 
-
-def _is_loopback(endpoint: str | None) -> bool:
-    """True for an http(s) endpoint on this machine (an emulator started by hand or by tests)."""
-    from urllib.parse import urlsplit
-
-    host = urlsplit(endpoint or "").hostname or ""
-    return host in ("127.0.0.1", "localhost", "::1")

@@ -255,6 +255,17 @@ def test_cross_field_rules(repo: Path) -> None:
         assert any(p.startswith(start) for p in found), (start, found)
 
 
+def test_loopback_emulator_may_use_local_storage(repo: Path) -> None:
+    write(
+        repo,
+        "vision-gitops.yaml",
+        "environments:\n  test:\n    endpoint: http://127.0.0.1:8123/\n    auth: {kind: key, keyEnv: VISION_KEY}\n"
+        "    storage: {kind: local, path: .blobs}\n",
+    )
+    c = load_config(repo / "vision-gitops.yaml", environment="test", env={})
+    assert (c.endpoint, c.is_embedded, c.storage.path) == ("http://127.0.0.1:8123", False, repo.resolve() / ".blobs")
+
+
 def test_remote_environment_needs_auth_and_storage(repo: Path) -> None:
     write(repo, "vision-gitops.yaml", "environments:\n  x:\n    endpoint: https://x.cognitiveservices.azure.com\n")
     found = config_problems(repo / "vision-gitops.yaml")
