@@ -15,8 +15,6 @@ from reconcile.coco.options import ValidationOptions
 from reconcile.coco.values import jtype, show
 
 _BAD_URL_CHARS = re.compile(r"[\x00-\x20\x7f]")
-# Characters that make url_problems complain, in URLs joined with "\n".
-_URL_ODD = re.compile(r"[\x00-\x09\x0b-\x20\x7f?#]")
 _URL_ROOT = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^/]*/")
 
 
@@ -77,10 +75,14 @@ def urls_clean(urls: list[str | None], options: ValidationOptions) -> bool:
     if root is None:
         return False
     prefix = root.group(0)
-    joined = "\n".join(present)
-    if _URL_ODD.search(joined) or joined.count("\n") != len(present) - 1:
+    # Joined with "?" (a character the fast path refuses anyway): one count finds any
+    # "?" inside a URL, and isprintable() (a C loop) finds control characters; both
+    # are far faster than a regex over ~80 MB of URLs. Exotic Unicode that is not
+    # "printable" merely sends the file to the per-URL check.
+    joined = "?".join(present)
+    if joined.count("?") != len(present) - 1 or "#" in joined or " " in joined or not joined.isprintable():
         return False
-    if joined.endswith("/") or "/\n" in joined:
+    if joined.endswith("/") or "/?" in joined:
         return False
     if min(map(len, present)) <= len(prefix):
         return False
