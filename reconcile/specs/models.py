@@ -9,22 +9,26 @@ blob URIs or local COCO files in the repo (uploaded by apply; see
 Example::
 
     kind: Dataset
-    name: shapes-train
+    name: shapes-cls-train
     annotationKind: imageClassification
     labels:
-      - file: data/shapes/train.coco.json
-        images: data/shapes/images
+      - file: data/shapes/classification/train.coco.json
+        images: data/shapes/classification/images
     ---
     kind: Model
     name: shapes-classifier
     modelKind: Generic-Classifier
-    trainingDataset: shapes-train
+    trainingDataset: shapes-cls-train
+    testDataset: shapes-cls-test
     budgetHours: 1
     ---
     kind: Evaluation
-    name: shapes-holdout
+    name: holdout
     model: shapes-classifier
-    dataset: shapes-test
+    dataset: shapes-cls-test
+
+The full reference is docs/specs.md; :mod:`reconcile.specs.loader` adds the checks
+that need more than one document (references, unique names, api-version limits).
 """
 
 from __future__ import annotations

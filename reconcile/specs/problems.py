@@ -17,6 +17,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic.alias_generators import to_camel
 
+from reconcile.errors import Location
+
 
 @dataclass(frozen=True, slots=True, order=True)
 class Problem:
@@ -28,9 +30,7 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = self.file if self.line <= 0 else f"{self.file}:{self.line}"
-        if self.field:
-            return f"{where}: {self.field}: {self.message}"
+        where = Location(self.file, self.line if self.line > 0 else None, self.field or None)
         return f"{where}: {self.message}"
 
 
