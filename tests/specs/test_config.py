@@ -299,8 +299,11 @@ def test_bad_stack_outputs_file(repo: Path) -> None:
 
 
 def test_stack_output_keys_match_the_infra_contract() -> None:
-    outputs = pytest.importorskip("infra.outputs")
-    assert tuple(outputs.OUTPUT_KEYS) == STACK_OUTPUT_KEYS
+    from infra.outputs import OUTPUT_KEYS, StackOutputs
+
+    assert tuple(OUTPUT_KEYS) == STACK_OUTPUT_KEYS
+    # what the Pulumi program renders is what load_config reads
+    assert StackOutputs.from_json_dict(OUTPUTS).to_json_dict() == OUTPUTS
 
 
 def test_yaml_errors_in_config(repo: Path) -> None:
