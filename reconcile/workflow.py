@@ -177,3 +177,49 @@ def run_apply(
         run_id=run_id,
     )
     return apply_plan(plan, session.backend, options)
+
+
+def adopt_unmanaged(session: Any, target: Any, addresses: Sequence[str] = (), *, protect: bool = False) -> Any:
+    """``reconcile import``: append the specs of unmanaged live resources to ``target`` and record
+    them in the inventory. Returns a :class:`reconcile.inventory.adopt.Adoption`.
+
+    Raises :class:`~reconcile.errors.UsageError` if ``target`` is not read as a spec
+    file, and restores ``target`` if the written specs do not load (nothing is recorded then).
+    """
+    from pathlib import Path
+
+    import yaml
+
+    from reconcile.errors import UsageError
+    from reconcile.inventory.adopt import adopt
+
+    config = session.config
+    target = Path(target).resolve()
+    roots = [Path(p).resolve() for p in config.specs]
+    if not any(target == r or r in target.parents for r in roots) or target.suffix not in (".yaml", ".yml"):
+        raise UsageError(f"{target} is not inside the spec paths of {config.name!r} "
+                         f"({', '.join(str(r) for r in roots)}), or is not a .yaml file",
+                         hint="pass --out specs/<name>.yaml")
+    specs = load_desired(config)
+    plan = make_plan(session, specs)
+    inventory = load_inventory(session)
+    live = observe(session, specs, inventory)
+    result = adopt(plan, live, addresses, protect=protect)
+    if not result.docs:
+        return result
+    before = target.read_text(encoding="utf-8") if target.exists() else None
+    text = yaml.safe_dump_all(result.docs, sort_keys=False)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if before:
+        text = before.rstrip("\n") + "\n---\n" + text
+    target.write_text(text, encoding="utf-8")
+    try:
+        load_desired(config)
+    except BaseException:
+        if before is None:
+            target.unlink()
+        else:
+            target.write_text(before, encoding="utf-8")
+        raise
+    Journal(state_store(session)).put(result.records)
+    return result

@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "coco": ("reconcile.cli.coco", "coco", "COCO label files: validate."),
     "lock": ("reconcile.cli.lock", "lock", "Show or break the apply lock."),
     "emulator": ("reconcile.cli.emulator", "emulator", "Run the local emulator of the Vision API."),
+    "import": ("reconcile.cli.adopt", "import_", "Adopt unmanaged live resources: write their specs, record them as owned."),
 }
 
 

@@ -1,10 +1,13 @@
 """Golden plan cases: specs + live state -> plan.
 
-Each ``cases/*.yaml`` holds three documents: ``specs`` (the spec documents),
-``live`` (service JSON as the list calls return it: datasets, models,
-evaluations) and ``plan`` (per address: action, the changed field paths and the
-fields forcing replacement). Every case also checks that the plan's own desired
-state, fed back as live state, plans to nothing (the idempotence check).
+Each ``cases/*.yaml`` holds three documents: ``specs`` (the spec documents, and
+optionally ``inventory`` records, ``prune``, ``guardrails`` limits and
+``labelShas``: URI -> sha256 of the bytes found now), ``live`` (service JSON as
+the list calls return it: datasets, models, evaluations) and ``plan`` (per
+address: action, the changed field paths, the fields forcing replacement, the
+drift kinds and ``protected``; plus the violated ``guardrails`` rules). Every
+case also checks that the plan's own desired state, fed back as live state,
+plans to nothing (the idempotence check).
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ import yaml
 
 from reconcile.backends.base import LiveState
 from reconcile.backends.vision import parse_dataset, parse_evaluation, parse_model
+from reconcile.inventory.records import Inventory, ResourceRecord
 from reconcile.plan.compute import compute_plan
+from reconcile.plan.guardrails import Limits
 from reconcile.specs.loader import load_specs
 
 CASES = sorted((Path(__file__).parent / "cases").glob("*.yaml"))
@@ -35,29 +40,61 @@ def _live(doc: dict) -> LiveState:
 
 def _specs(tmp_path: Path, docs: list[dict], api_version: str):
     (tmp_path / "specs").mkdir()
-    (tmp_path / "specs" / "all.yaml").write_text(yaml.safe_dump_all(docs, sort_keys=False))
+    if docs:
+        (tmp_path / "specs" / "all.yaml").write_text(yaml.safe_dump_all(docs, sort_keys=False))
     return load_specs([tmp_path / "specs"], root=tmp_path, api_version=api_version)
 
 
-def _plan(specs, live):
-    return compute_plan(specs, live, labels={}, environment="test", endpoint="http://emulator", api_version=specs.api_version)
+def _plan(specs, live, doc: dict | None = None):
+    doc = doc or {}
+    from reconcile.plan.desired import uri_labels
+    from reconcile.specs.fingerprint import spec_hash
+
+    hashes = {f"dataset/{n}": spec_hash(s) for n, s in specs.datasets.items()}
+    hashes |= {f"model/{n}": spec_hash(s) for n, s in specs.models.items()}
+    hashes |= {f"evaluation/{m}/{n}": spec_hash(s) for (m, n), s in specs.evaluations.items()}
+    records = {}
+    for r in doc.get("inventory", []):
+        if r.get("specHash") == "CURRENT":  # the hash of the spec as written in the case
+            r = {**r, "specHash": hashes[r["address"]]}
+        records[r["address"]] = ResourceRecord.model_validate(r)
+    shas = doc.get("labelShas") or {}
+    # As workflow.make_plan does: URI labels without a pin take the digest of the bytes found now.
+    labels = {n: [lf if lf.sha256 or lf.uri not in shas else lf.model_copy(update={"sha256": shas[lf.uri]})
+                  for lf in uri_labels(s)] for n, s in specs.datasets.items()}
+    limits = Limits(**{k: v for k, v in (doc.get("guardrails") or {}).items()})
+    return compute_plan(specs, live, labels=labels, environment="test", endpoint="http://emulator",
+                        api_version=specs.api_version, prune=bool(doc.get("prune")),
+                        guardrails=limits, label_shas=shas, inventory=Inventory(records=records))
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
 def test_golden_plan(case: Path, tmp_path: Path) -> None:
     specs_doc, live_doc, expected = list(yaml.safe_load_all(case.read_text()))
     specs = _specs(tmp_path, specs_doc["specs"], specs_doc.get("apiVersion", "2023-04-01-preview"))
-    plan = _plan(specs, _live(live_doc or {}))
+    plan = _plan(specs, _live(live_doc or {}), specs_doc)
     got = {
         c.address: {
             "action": c.action,
             **({"changes": [f.path for f in c.changes]} if c.changes else {}),
             **({"replaceFields": c.replace_fields} if c.replace_fields else {}),
+            **({"drift": [d.kind for d in c.drift]} if c.drift else {}),
+            **({"protected": True} if c.protected else {}),
         }
         for c in plan.changes
     }
     assert got == expected["plan"]
-    assert plan.has_changes == any(v["action"] != "no-op" for v in expected["plan"].values())
+    assert [v.rule for v in plan.guardrails] == expected.get("guardrails", [])
+    assert plan.has_changes == any(v["action"] not in ("no-op", "unmanaged") for v in expected["plan"].values())
+    # Every rendering names every violated rule and every drift class.
+    from reconcile.plan import render
+
+    for text in (render.to_text(plan), render.to_markdown(plan)):
+        for v in plan.guardrails:
+            assert v.rule in text
+        for c in plan.changes:
+            for d in c.drift:
+                assert d.kind in text
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])

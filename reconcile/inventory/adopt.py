@@ -1,0 +1,129 @@
+"""Adopting unmanaged live resources (``reconcile import``): spec documents plus inventory records.
+
+Pure: takes a plan (whose ``unmanaged`` changes name the candidates) and the live
+state, returns the spec documents to write and the records to save. A model
+brings along its unmanaged datasets, an evaluation its model and dataset, so
+the written specs always load. SAS query strings are never written into specs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from reconcile.backends.base import LiveState
+from reconcile.errors import UsageError
+from reconcile.inventory.records import ResourceRecord, utc_now
+from reconcile.plan import normalize as N
+from reconcile.plan.model import Plan
+
+_MODEL_KIND_FOR = {"imageClassification": "Generic-Classifier", "imageObjectDetection": "Generic-Detector"}
+
+
+@dataclass(slots=True)
+class Adoption:
+    docs: list[dict[str, Any]] = field(default_factory=list)
+    """Spec documents (camelCase, as written to YAML), datasets first."""
+    records: list[ResourceRecord] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _dataset_doc(d: Any, notes: list[str], protect: bool) -> dict[str, Any]:
+    labels = []
+    for uri in d.annotation_file_uris:
+        base = uri.split("?", 1)[0]
+        if base != uri:
+            notes.append(f"dataset/{d.name}: the query string of a label URI was not written (secrets never go "
+                         "in specs); set `authentication` if the service needs it")
+        labels.append({"uri": base})
+    doc: dict[str, Any] = {"kind": "Dataset", "name": d.name, "annotationKind": N.annotation_kind(d.annotation_kind),
+                           "labels": labels}
+    props = {k: v for k, v in sorted(d.custom_properties.items()) if not k.startswith(N.MARKER_PREFIX)}
+    if props:
+        doc["customProperties"] = props
+    if d.authentication_kind:
+        doc["authentication"] = N.auth_kind(d.authentication_kind)
+    if protect:
+        doc["protect"] = True
+    return doc
+
+
+def adopt(plan: Plan, live: LiveState, addresses: Iterable[str] = (), *, protect: bool = False) -> Adoption:
+    """Spec documents and records for the unmanaged resources named (all of them when none is named).
+
+    Raises :class:`~reconcile.errors.UsageError` for a named address that is not unmanaged.
+    """
+    from reconcile.plan.compute import dataset_fp, evaluation_fp, model_fp
+    from reconcile.specs.fingerprint import spec_hash
+    from pydantic import TypeAdapter
+
+    from reconcile.specs.models import AnySpec
+
+    parse_spec = TypeAdapter(AnySpec).validate_python
+
+    candidates = {c.address: c for c in plan.changes if c.action == "unmanaged"}
+    wanted = list(addresses) or sorted(candidates)
+    unknown = [a for a in wanted if a not in candidates]
+    if unknown:
+        raise UsageError("not an unmanaged live resource: " + ", ".join(unknown),
+                         hint="`reconcile plan` lists them with `?` (is not managed by vision-gitops)")
+    chosen: set[str] = set()
+
+    def want(address: str) -> None:
+        if address in candidates and address not in chosen:
+            chosen.add(address)
+            c = candidates[address]
+            if c.kind == "Model":
+                m = live.models[c.name]
+                want(f"dataset/{m.training_dataset}")
+                if m.test_dataset:
+                    want(f"dataset/{m.test_dataset}")
+            elif c.kind == "Evaluation":
+                want(f"model/{c.model}")
+                e = live.evaluations[(c.model or "", c.name)]
+                if e.test_dataset:
+                    want(f"dataset/{e.test_dataset}")
+
+    for a in wanted:
+        want(a)
+
+    out = Adoption()
+    now = utc_now()
+    order = {"Dataset": 0, "Model": 1, "Evaluation": 2}
+    for address in sorted(chosen, key=lambda a: (order[candidates[a].kind], a)):
+        c = candidates[address]
+        if c.kind == "Dataset":
+            d = live.datasets[c.name]
+            doc = _dataset_doc(d, out.notes, protect)
+            fp = dataset_fp(d)
+        elif c.kind == "Model":
+            m = live.models[c.name]
+            kind = N.model_kind(m.model_kind)
+            if kind is None:
+                ds = live.datasets.get(m.training_dataset)
+                kind = _MODEL_KIND_FOR.get(N.annotation_kind(ds.annotation_kind) or "") if ds else None
+            if kind is None:
+                out.notes.append(f"{address}: its model kind is unknown (not echoed, training dataset gone); skipped")
+                continue
+            doc = {"kind": "Model", "name": m.name, "modelKind": kind, "trainingDataset": m.training_dataset,
+                   "budgetHours": int(m.budget_hours)}
+            if m.test_dataset:
+                doc["testDataset"] = m.test_dataset
+            if protect:
+                doc["protect"] = True
+            fp = model_fp(m)
+        else:
+            e = live.evaluations[(c.model or "", c.name)]
+            if not e.test_dataset:
+                out.notes.append(f"{address}: the service does not say which dataset it evaluated; skipped")
+                continue
+            doc = {"kind": "Evaluation", "name": e.name, "model": e.model, "dataset": e.test_dataset}
+            if protect:
+                doc["protect"] = True
+            fp = evaluation_fp(e)
+        out.docs.append(doc)
+        out.records.append(ResourceRecord(
+            address=address, kind=c.kind, name=c.name, model=c.model, spec_hash=spec_hash(parse_spec(doc)),
+            live_fingerprint=fp, protect=protect, created_at=now, updated_at=now,
+        ))
+    return out
