@@ -110,11 +110,13 @@ def resolve_labels(specs: SpecSet, session: Any, live: LiveState) -> ResolvedLab
     labels: dict[str, list[LabelFile]] = {}
     diffs: dict[str, LabelDiffDoc] = {}
     new_bytes: dict[str, bytes] = {}
+    counts: dict[str, tuple[int, int]] = {}  # dataset -> (images, annotations), when every file is local
     for name, spec in sorted(specs.datasets.items()):
         files: list[LabelFile] = []
         for label in spec.labels:
             if label.uri is not None:
                 files.append(LabelFile(source=label.uri, uri=label.uri, sha256=label.sha256))
+                counts[name] = (-1, -1)
                 continue
             assert label.file is not None
             store = session.blob_store()
@@ -134,12 +136,37 @@ def resolve_labels(specs: SpecSet, session: Any, live: LiveState) -> ResolvedLab
             files.append(LabelFile(source=f"file:{label.file}", uri=build.uri, sha256=build.sha256,
                                    images=label.images, upload=True))
             new_bytes[name] = build.data
+            if report.summary is not None and counts.get(name, (0, 0))[0] >= 0:
+                images, annotations = counts.get(name, (0, 0))
+                counts[name] = (images + report.summary.images, annotations + report.summary.annotations)
         labels[name] = files
         have = live.datasets.get(name)
         if have is not None and list(have.annotation_file_uris) != [f.uri for f in files]:
             diffs[name] = _diff_doc(have.annotation_file_uris, files, new_bytes.get(name), spec.annotation_kind,
                                     session)
+    check_budgets(specs, {k: v for k, v in counts.items() if v[0] > 0})
     return ResolvedLabels(labels=labels, diffs=diffs)
+
+
+def check_budgets(specs: SpecSet, counts: dict[str, tuple[int, int]]) -> None:
+    """Fail the plan, not the paid run: a budget under the service's minimum for the training
+    set's size would end ``failed: notEnoughBudget`` (REFERENCE.md §5). Raises SpecError."""
+    from reconcile.api.versions import min_budget_hours
+    from reconcile.errors import SpecError
+
+    problems = []
+    for name, model in sorted(specs.models.items()):
+        if model.training_dataset not in counts:
+            continue
+        images, annotations = counts[model.training_dataset]
+        need = min_budget_hours(model.model_kind, images, annotations / images if images else 1.0)
+        if model.budget_hours < need:
+            where = specs.source("Model", name, "budgetHours")
+            problems.append(f"{where}: budgetHours: {model.budget_hours} h is under the minimum of {need} h that "
+                            f"{model.model_kind} needs for {images} training images (the run would fail "
+                            f"notEnoughBudget); raise it to at least {need}")
+    if problems:
+        raise SpecError(f"{len(problems)} model budget(s) too small for their training data", problems=problems)
 
 
 def _diff_doc(old_uris: Sequence[str], new: Sequence[LabelFile], new_bytes: bytes | None, kind: str,

@@ -106,3 +106,39 @@ def test_invalid_local_labels_fail_the_plan_before_any_write(project, emulator) 
         proj.plan()
     assert not [r for r in emulator.request_log if r.method in WRITES]
     assert not (proj.root / ".blobs").exists()
+
+
+def test_budget_under_the_service_minimum_fails_the_plan(project, emulator) -> None:
+    """Pre-flight: a Generic-Detector needs 0.0066667 h per training image (REFERENCE.md §5);
+    210 images need 2 h, so a 1 h budget must fail the plan, not a paid run."""
+    from reconcile.errors import SpecError
+
+    proj = project([])
+    src = SHAPES.parent / "detection"
+    (proj.root / "det" / "images").mkdir(parents=True)
+    doc = json.loads((src / "train.coco.json").read_text())
+    base_images, base_anns = doc["images"], doc["annotations"]
+    doc["images"], doc["annotations"] = [], []
+    for copy in range(5):
+        for im in base_images:
+            new_id = len(doc["images"]) + 1
+            name = f"c{copy}-{im['file_name']}"
+            shutil.copy(src / "images" / im["file_name"], proj.root / "det" / "images" / name)
+            doc["images"].append({**im, "id": new_id, "file_name": name})
+            for a in base_anns:
+                if a["image_id"] == im["id"]:
+                    doc["annotations"].append({**a, "id": len(doc["annotations"]) + 1, "image_id": new_id})
+    (proj.root / "det" / "train.coco.json").write_text(json.dumps(doc))
+    proj.write_specs([
+        {"kind": "Dataset", "name": "det", "annotationKind": "imageObjectDetection",
+         "labels": [{"file": "det/train.coco.json", "images": "det/images"}]},
+        {"kind": "Model", "name": "detector", "modelKind": "Generic-Detector", "trainingDataset": "det",
+         "budgetHours": 1},
+    ])
+    emulator.request_log.clear()
+    with pytest.raises(SpecError) as exc:
+        proj.plan()
+    message = str(exc.value)
+    assert "specs/all.yaml:" in message and "budgetHours" in message and "notEnoughBudget" in message
+    assert "at least 2" in message
+    assert not [r for r in emulator.request_log if r.method in WRITES]
