@@ -251,7 +251,12 @@ class Service:
 
     def render_model(self, rec: ModelRecord, v: ApiVersion) -> dict[str, Any]:
         status, updated = lifecycle.model_state(rec, self.clock.now())
-        tp: dict[str, Any] = {"trainingDatasetName": rec.training_dataset_name, "timeBudgetInHours": rec.budget_hours}
+        # Rendered in the shape of the api-version asked for: an older version cannot express a
+        # budget above its maximum (288 h in 02-01) nor Product-Recognizer, so those are capped / left out.
+        tp: dict[str, Any] = {
+            "trainingDatasetName": rec.training_dataset_name,
+            "timeBudgetInHours": min(rec.budget_hours, v.max_budget_hours),
+        }
         if rec.model_kind is not None and rec.model_kind in v.model_kinds:
             tp["modelKind"] = rec.model_kind
         body: dict[str, Any] = {

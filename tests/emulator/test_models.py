@@ -325,3 +325,10 @@ def test_inline_annotation_data_trains_in_07_01(emulator):
         _model(c, "m", "inline")
         done = wait_for_status(emulator, c, "/models/m", {"succeeded", "failed"})
     assert done["status"] == "succeeded", done
+
+
+def test_older_api_version_renders_in_its_own_schema(emulator):
+    with api(emulator, "2023-04-01-preview") as c4, api(emulator, "2023-02-01-preview") as c2:
+        assert _model(c4, "big", "ds", budget=1344, kind="Generic-Detector").status_code == 201
+        assert c4.get("/models/big").json()["trainingParameters"]["timeBudgetInHours"] == 1344
+        assert c2.get("/models/big").json()["trainingParameters"]["timeBudgetInHours"] == 288
