@@ -11,9 +11,10 @@ over numpy columns. Examples are always listed in file order.
 
 from __future__ import annotations
 
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
+import msgspec
 import numpy as np
 
 from reconcile.coco import schema
@@ -60,6 +61,11 @@ def _id(value: Any, path: str, c: Collector) -> int:
         c.add("E_ID_RANGE", path, f"found {show(value)}")
         return 0
     return value
+
+
+def _plain(rec: Any) -> Any:
+    """A typed record as plain JSON values (so the per-record rules read it like a dict)."""
+    return msgspec.to_builtins(rec) if isinstance(rec, msgspec.Struct) else rec
 
 
 def _image_fields(rec: Any, i: int, options: ValidationOptions, lim: Limits, c: Collector) -> tuple[int, str | None]:
@@ -212,8 +218,22 @@ def _distinct_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarra
 # --- the pass --------------------------------------------------------------------------
 
 
-def validate_document(doc: Any, options: ValidationOptions, c: Collector) -> CocoSummary | None:
-    """Check a decoded JSON value against every rule; return a summary when the three sections are lists."""
+def validate_document(
+    doc: Any, options: ValidationOptions, c: Collector, *, trusted: dict[str, int] | None = None
+) -> CocoSummary | None:
+    """Check a decoded document against every rule; return a summary when the three sections are lists.
+
+    ``doc`` is plain JSON values, or a typed :class:`~reconcile.coco.schema.DetCoco` /
+    :class:`~reconcile.coco.schema.ClsCoco` whose records already passed the
+    per-field rules. ``trusted`` maps a section to how many of its leading
+    records passed them (the fast path's decoder got that far).
+    """
+    trusted = trusted or {}
+    if isinstance(doc, (schema.DetCoco, schema.ClsCoco)):
+        doc = {"images": doc.images, "annotations": doc.annotations, "categories": doc.categories}
+        trusted = {key: len(doc[key]) for key in SECTIONS}
+    elif isinstance(doc, schema.LooseCoco):
+        doc = {key: getattr(doc, key) for key in SECTIONS if getattr(doc, key) is not msgspec.UNSET}
     lim = options.limits
     set_limit_messages(c, options)
     if options.inline and not options.version.inline_annotation_data:
@@ -240,13 +260,16 @@ def validate_document(doc: Any, options: ValidationOptions, c: Collector) -> Coc
     names_col: list[str | None] = []
     for start in range(0, len(images), CHUNK):
         chunk = images[start : start + CHUNK]
-        structs = schema.convert_or_none(chunk, list[schema.Image])
+        if start + len(chunk) <= trusted.get("images", 0) and isinstance(chunk[0], schema.Image):
+            structs = chunk
+        else:
+            structs = schema.convert_or_none(chunk, list[schema.Image])
         if structs is not None and schema.images_clean(structs, options, lim):
             img_col.extend(map(attrgetter("id"), structs))
             names_col.extend(map(attrgetter("file_name"), structs))
         else:
             for i, rec in enumerate(chunk, start):
-                iid, name = _image_fields(rec, i, options, lim, c)
+                iid, name = _image_fields(_plain(rec), i, options, lim, c)
                 img_col.append(iid)
                 names_col.append(name)
     img_ids = _Ids(img_col)
@@ -267,6 +290,7 @@ def validate_document(doc: Any, options: ValidationOptions, c: Collector) -> Coc
     cat_name_col: list[str | None] = []
     seen_cat_names: dict[str, int] = {}
     for j, rec in enumerate(categories):
+        rec = _plain(rec)
         p = f"categories[{j}]"
         if not isinstance(rec, dict):
             c.add("E_RECORD_TYPE", p, f"found {jtype(rec)}")
@@ -296,6 +320,13 @@ def validate_document(doc: Any, options: ValidationOptions, c: Collector) -> Coc
     tol = options.bbox_tolerance
     for start in range(0, len(annotations), CHUNK):
         chunk = annotations[start : start + CHUNK]
+        if start + len(chunk) <= trusted.get("annotations", 0):
+            # Already decoded by the fast path's typed decoder: field rules hold.
+            get = attrgetter if isinstance(chunk[0], msgspec.Struct) else itemgetter
+            ann_col.extend(map(get("id"), chunk))
+            ref_img.extend(map(get("image_id"), chunk))
+            ref_cat.extend(map(get("category_id"), chunk))
+            continue
         structs = schema.convert_or_none(chunk, typ)
         if structs is not None:
             ann_col.extend(map(attrgetter("id"), structs))
@@ -303,7 +334,7 @@ def validate_document(doc: Any, options: ValidationOptions, c: Collector) -> Coc
             ref_cat.extend(map(attrgetter("category_id"), structs))
         else:
             for k, rec in enumerate(chunk, start):
-                aid, img, cat = _annotation_fields(rec, k, detection, tol, c)
+                aid, img, cat = _annotation_fields(_plain(rec), k, detection, tol, c)
                 ann_col.append(aid)
                 ref_img.append(img)
                 ref_cat.append(cat)

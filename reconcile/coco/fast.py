@@ -20,6 +20,8 @@ Why these choices:
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
 from operator import attrgetter
 
 import msgspec
@@ -64,19 +66,39 @@ def _positions(sorted_ids: np.ndarray, order: np.ndarray, refs: np.ndarray) -> n
     return order[where]
 
 
-def validate_fast(data: bytes | bytearray | memoryview, options: ValidationOptions, source: str | None) -> CocoReport | None:
-    """A complete report for files the fast path can vouch for; ``None`` means "run the exact pass"."""
+@dataclass(frozen=True, slots=True)
+class Miss:
+    """Why the fast path stepped aside, and what the exact pass may reuse.
+
+    ``typed`` is the decoded document when decoding succeeded (only a column or
+    cross-record check failed): the exact pass then works on these Structs and
+    never re-parses. Otherwise ``trusted`` gives, per section, how many leading
+    records did decode (so passed every per-field rule) before the failure.
+    """
+
+    typed: DetCoco | ClsCoco | None = None
+    trusted: dict[str, int] = field(default_factory=dict)
+
+
+_FAILED_AT = re.compile(r"`\$\.(images|annotations|categories)\[(\d+)\]")
+
+
+def validate_fast(
+    data: bytes | bytearray | memoryview, options: ValidationOptions, source: str | None
+) -> CocoReport | Miss:
+    """A complete report for files the fast path can vouch for; a :class:`Miss` means "run the exact pass"."""
     if options.inline and not options.version.inline_annotation_data:
-        return None
+        return Miss()
     decoder = _DET_DECODER if options.detection else _CLS_DECODER
     try:
         doc = decoder.decode(data)
+    except msgspec.ValidationError as exc:
+        m = _FAILED_AT.search(str(exc))
+        return Miss(trusted={m.group(1): int(m.group(2))} if m else {})
     except (msgspec.DecodeError, UnicodeDecodeError, RecursionError, ValueError):
-        return None
-    try:
-        return _check(doc, options, source)
-    except OverflowError:  # an id beyond int64: only the exact pass can describe it
-        return None
+        return Miss()
+    report = _check(doc, options, source)
+    return report if report is not None else Miss(typed=doc)
 
 
 def _check(doc: DetCoco | ClsCoco, options: ValidationOptions, source: str | None) -> CocoReport | None:

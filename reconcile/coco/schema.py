@@ -8,11 +8,11 @@ these are built at once and the cycle collector must not walk them.
 from __future__ import annotations
 
 from operator import attrgetter
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 import numpy as np
-from msgspec import Meta, Struct
+from msgspec import UNSET, Meta, Struct, UnsetType
 
 from reconcile.coco.options import ValidationOptions
 from reconcile.coco.rules import Limits
@@ -83,6 +83,40 @@ class ClsCoco(Struct, gc=False):
     categories: list[Category]
 
 
+# --- loose shapes: any JSON value per field, for the exact pass ---------------------------
+# Decoding into these instead of dicts is faster, and so is freeing them: the exact
+# pass uses them whenever the file has the right *shape* (an object of arrays of
+# objects). Missing fields decode as None, which the rules treat like null.
+
+
+class LooseImage(Struct, gc=False):
+    id: Any = None
+    width: Any = None
+    height: Any = None
+    file_name: Any = None
+    absolute_url: Any = None
+    coco_url: Any = None
+
+
+class LooseAnnotation(Struct, gc=False):
+    id: Any = None
+    image_id: Any = None
+    category_id: Any = None
+    bbox: Any = None
+    area: Any = None
+
+
+class LooseCategory(Struct, gc=False):
+    id: Any = None
+    name: Any = None
+
+
+class LooseCoco(Struct, gc=False):
+    images: list[LooseImage] | None | UnsetType = UNSET
+    annotations: list[LooseAnnotation] | None | UnsetType = UNSET
+    categories: list[LooseCategory] | None | UnsetType = UNSET
+
+
 def url_of(im: Image) -> str | None:
     """The image URL the service reads: ``absolute_url``, else ``coco_url``."""
     return im.absolute_url if im.absolute_url is not None else im.coco_url
@@ -111,6 +145,6 @@ def images_clean(images: list[Image], options: ValidationOptions, lim: Limits) -
 def convert_or_none(records: list, typ: type) -> list | None:
     """``records`` (decoded dicts) as typed Structs, or ``None`` if any record breaks a field rule."""
     try:
-        return msgspec.convert(records, typ)
+        return msgspec.convert(records, typ, from_attributes=True)
     except (msgspec.ValidationError, ValueError):
         return None

@@ -16,7 +16,7 @@ import gc
 import os
 import re
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Iterator
 
 import msgspec
 
@@ -25,9 +25,11 @@ from reconcile.coco.collect import Collector
 from reconcile.coco.exact import validate_document
 from reconcile.coco.options import ValidationOptions
 from reconcile.coco.report import CocoReport
+from reconcile.coco.schema import LooseCoco
 
 __all__ = ["ValidationOptions", "validate_bytes", "validate_file", "validate_exact"]
 
+_LOOSE_DECODER = msgspec.json.Decoder(LooseCoco)
 _BYTE_POS = re.compile(r"\(byte (\d+)\)")
 _HUGE_NUMBER = re.compile(rb"-?\d+(?:\.\d*)?[eE]\+?\d{3,}|-?\d{309,}(?:\.\d*)?")
 _JSON_PATH = re.compile(r" - at `(\$[^`]*)`")
@@ -92,8 +94,18 @@ def _strip_bom(data: bytes | bytearray | memoryview) -> bytes | bytearray | memo
     return data
 
 
-def validate_exact(data: bytes | bytearray | memoryview, options: ValidationOptions, source: str | None = None) -> CocoReport:
-    """Validate with the exact pass only (the reference the fast path is tested against). Never raises on data."""
+def validate_exact(
+    data: bytes | bytearray | memoryview,
+    options: ValidationOptions,
+    source: str | None = None,
+    *,
+    trusted: dict[str, int] | None = None,
+) -> CocoReport:
+    """Validate with the exact pass only (the reference the fast path is tested against). Never raises on data.
+
+    ``trusted`` (section -> count) marks leading records already known to pass
+    every per-field rule, so their field checks are skipped.
+    """
     c = Collector(options.max_examples)
     data = _strip_bom(data)
     if _BLANK.match(data):
@@ -101,11 +113,17 @@ def validate_exact(data: bytes | bytearray | memoryview, options: ValidationOpti
         return CocoReport(valid=False, problems=c.problems(), summary=None, source=source)
     with _gc_paused():
         try:
-            doc = msgspec.json.decode(data)
-        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError, ValueError) as exc:
-            _json_error(data, exc, c)
-            return CocoReport(valid=False, problems=c.problems(), summary=None, source=source)
-        summary = validate_document(doc, options, c)
+            # The usual shape (an object of arrays of objects) decodes into loose
+            # Structs: cheaper to build and to free than dicts. Anything else is
+            # decoded as plain JSON so the report can describe it.
+            doc: Any = _LOOSE_DECODER.decode(data)
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError, ValueError):
+            try:
+                doc = msgspec.json.decode(data)
+            except (msgspec.DecodeError, UnicodeDecodeError, RecursionError, ValueError) as exc:
+                _json_error(data, exc, c)
+                return CocoReport(valid=False, problems=c.problems(), summary=None, source=source)
+        summary = validate_document(doc, options, c, trusted=trusted)
         del doc
     return CocoReport(valid=not c.has_errors, problems=c.problems(), summary=summary, source=source)
 
@@ -119,10 +137,15 @@ def validate_bytes(data: bytes | bytearray | memoryview, options: ValidationOpti
     """
     data = _strip_bom(data)
     with _gc_paused():
-        report = fast.validate_fast(data, options, source)
-    if report is not None:
-        return report
-    return validate_exact(data, options, source)
+        outcome = fast.validate_fast(data, options, source)
+        if isinstance(outcome, CocoReport):
+            return outcome
+        if outcome.typed is not None:
+            # Decoding succeeded; a column check failed. Report from the Structs: no second parse.
+            c = Collector(options.max_examples)
+            summary = validate_document(outcome.typed, options, c)
+            return CocoReport(valid=not c.has_errors, problems=c.problems(), summary=summary, source=source)
+    return validate_exact(data, options, source, trusted=outcome.trusted)
 
 
 def validate_file(path: str | os.PathLike[str], options: ValidationOptions) -> CocoReport:
