@@ -85,3 +85,13 @@ def test_large_ids_and_sparse_ids_agree() -> None:
     report = validate_bytes(data, ValidationOptions(kind=OD))
     assert report.valid and report.codes() == {"W_IDS_NOT_DENSE": 1}
     assert report == validate_exact(data, ValidationOptions(kind=OD))
+
+
+def test_docs_list_every_rule() -> None:
+    from pathlib import Path
+
+    from reconcile.coco.rules import RULES
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "coco.md").read_text()
+    missing = [code for code in RULES if f"`{code}`" not in text]
+    assert not missing, f"docs/coco.md does not document {missing}"
