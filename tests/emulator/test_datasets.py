@@ -222,3 +222,20 @@ def test_inline_annotation_data_only_in_07_01(emulator):
         assert "annotationData" not in c4.get("/datasets/inline").json()
         bad = c7.put("/datasets/inline2", json={"annotationKind": "imageClassification", "annotationData": {"categories": []}})
     assert bad.status_code == 400
+
+
+def test_names_are_case_sensitive(emulator):
+    with api(emulator) as c:
+        assert c.put("/datasets/Photos", json=BODY).status_code == 201
+        assert c.put("/datasets/photos", json=BODY).status_code == 201
+        assert c.get("/datasets/PHOTOS").status_code == 404
+
+
+def test_read_only_fields_in_a_put_body_are_ignored_and_no_etag_header(emulator):
+    body = {**BODY, "name": "other", "eTag": "mine", "createdDateTime": "2000-01-01T00:00:00.000Z"}
+    with api(emulator) as c:
+        r = c.put("/datasets/ro", json=body)
+    assert r.status_code == 201
+    got = r.json()
+    assert got["name"] == "ro" and got["eTag"] != "mine" and got["createdDateTime"].startswith("2023-07-01")
+    assert "etag" not in r.headers  # the eTag travels in the body only

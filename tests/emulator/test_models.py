@@ -332,3 +332,21 @@ def test_older_api_version_renders_in_its_own_schema(emulator):
         assert _model(c4, "big", "ds", budget=1344, kind="Generic-Detector").status_code == 201
         assert c4.get("/models/big").json()["trainingParameters"]["timeBudgetInHours"] == 1344
         assert c2.get("/models/big").json()["trainingParameters"]["timeBudgetInHours"] == 288
+
+
+def test_inline_data_and_uris_are_merged_for_training(emulator, tmp_path):
+    uri = write_coco(tmp_path / "more.json", classification_coco({"cat": 2, "bird": 2}))
+    inline = classification_coco({"cat": 2, "dog": 2})
+    with api(emulator, "2023-07-01-preview") as c:
+        c.put("/datasets/both", json={"annotationKind": "imageClassification", "annotationData": inline,
+                                      "annotationFileUris": [uri]})
+        c.put("/models/m", json={"trainingParameters": {"trainingDatasetName": "both", "timeBudgetInHours": 1}})
+        done = wait_for_status(emulator, c, "/models/m", {"succeeded", "failed"})
+        probe = tmp_path / "p.png"
+        from tests.fixtures.emulator import png_bytes
+
+        probe.write_bytes(png_bytes(20, 20))
+        tags = c.post("/imageanalysis:analyze", params={"model-name": "m"}, json={"url": probe.as_uri()}).json()
+    assert done["status"] == "succeeded", done
+    names = {t["name"] for t in tags["customModelResult"]["tagsResult"]["values"]}
+    assert "cat" in names and names <= {"cat", "dog", "bird"}
