@@ -22,7 +22,7 @@ from reconcile.coco.collect import Collector
 from reconcile.coco.options import ValidationOptions
 from reconcile.coco.report import CategoryCount, CocoSummary
 from reconcile.coco.rules import Limits
-from reconcile.coco.urls import redact_url, url_problems  # noqa: F401  (re-exported for callers)
+from reconcile.coco.urls import url_problems
 from reconcile.coco.values import is_number, jtype, show
 
 SECTIONS = ("images", "annotations", "categories")
