@@ -25,7 +25,7 @@ from reconcile.api import versions
 from reconcile.emulator import lenient
 from reconcile.emulator.apierror import ApiError, bad_request, rate_limited, unauthorized
 from reconcile.emulator.faults import FaultConfig, FaultInjector
-from reconcile.emulator.requests import BadBody, parse_paging
+from reconcile.emulator.inputs import BadBody, parse_paging
 from reconcile.emulator.requestlog import DROPPED, RequestLog, RequestRecord, clean_query
 from reconcile.emulator.service import Reply, Service
 

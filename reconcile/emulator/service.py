@@ -27,7 +27,7 @@ from reconcile.emulator.fetch import FetchError, read_uri, safe_uri
 from reconcile.emulator.images import ImageFormatError, image_size
 from reconcile.emulator.judge import RunFailed, check_budget, check_kind, load_dataset
 from reconcile.emulator.records import DatasetRecord, EvaluationRecord, Failure, ModelRecord, Outcome
-from reconcile.emulator.requests import (
+from reconcile.emulator.inputs import (
     DatasetFields,
     check_name,
     parse_dataset,
