@@ -157,11 +157,35 @@ def _check_bbox(bbox: Any, p: str, tol: float, c: Collector) -> None:
 # --- columns ---------------------------------------------------------------------------
 
 
+class _Column:
+    """An int64 column built chunk by chunk (numpy straight from the records, no interim list)."""
+
+    def __init__(self) -> None:
+        self._parts: list[np.ndarray] = []
+        self._pending: list[int] = []
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._parts.append(np.array(self._pending, dtype=np.int64))
+            self._pending = []
+
+    def take(self, records: list, getter: Any) -> None:
+        self._flush()
+        self._parts.append(np.fromiter(map(getter, records), dtype=np.int64, count=len(records)))
+
+    def append(self, value: int) -> None:
+        self._pending.append(value)
+
+    def array(self) -> np.ndarray:
+        self._flush()
+        return np.concatenate(self._parts) if self._parts else np.zeros(0, dtype=np.int64)
+
+
 class _Ids:
     """Valid ids of one section (0 = invalid) with duplicates and first occurrences resolved."""
 
-    def __init__(self, ids: list[int]) -> None:
-        self.ids = np.array(ids, dtype=np.int64) if ids else np.zeros(0, dtype=np.int64)
+    def __init__(self, ids: np.ndarray) -> None:
+        self.ids = ids
         idx = np.flatnonzero(self.ids > 0)
         vals = self.ids[idx]
         order = np.argsort(vals, kind="stable")
@@ -256,7 +280,7 @@ def validate_document(
     detection = options.detection
 
     # --- images: fields per chunk, then ids and file names over columns --------------
-    img_col: list[int] = []
+    img_col = _Column()
     names_col: list[str | None] = []
     for start in range(0, len(images), CHUNK):
         chunk = images[start : start + CHUNK]
@@ -265,14 +289,14 @@ def validate_document(
         else:
             structs = schema.convert_or_none(chunk, list[schema.Image])
         if structs is not None and schema.images_clean(structs, options, lim):
-            img_col.extend(map(attrgetter("id"), structs))
+            img_col.take(structs, attrgetter("id"))
             names_col.extend(map(attrgetter("file_name"), structs))
         else:
             for i, rec in enumerate(chunk, start):
                 iid, name = _image_fields(_plain(rec), i, options, lim, c)
                 img_col.append(iid)
                 names_col.append(name)
-    img_ids = _Ids(img_col)
+    img_ids = _Ids(img_col.array())
     img_ids.report_dups(c, "E_IMG_ID_DUP", "images")
     valid_names = [n for n in names_col if n is not None]
     file_names = tuple(valid_names)
@@ -309,13 +333,11 @@ def validate_document(
             if first != j:
                 c.add("W_CAT_NAME_DUP", p + ".name", f"{show(name)} is also categories[{first}]")
         cat_name_col.append(name)
-    cat_ids = _Ids(cat_col)
+    cat_ids = _Ids(np.array(cat_col, dtype=np.int64) if cat_col else np.zeros(0, dtype=np.int64))
     cat_ids.report_dups(c, "E_CAT_ID_DUP", "categories")
 
     # --- annotations: fields per chunk, references over columns -----------------------
-    ann_col: list[int] = []
-    ref_img: list[int] = []
-    ref_cat: list[int] = []
+    ann_col, ref_img, ref_cat = _Column(), _Column(), _Column()
     typ = list[schema.DetAnnotation] if detection else list[schema.ClsAnnotation]
     tol = options.bbox_tolerance
     for start in range(0, len(annotations), CHUNK):
@@ -323,27 +345,26 @@ def validate_document(
         if start + len(chunk) <= trusted.get("annotations", 0):
             # Already decoded by the fast path's typed decoder: field rules hold.
             get = attrgetter if isinstance(chunk[0], msgspec.Struct) else itemgetter
-            ann_col.extend(map(get("id"), chunk))
-            ref_img.extend(map(get("image_id"), chunk))
-            ref_cat.extend(map(get("category_id"), chunk))
+            ann_col.take(chunk, get("id"))
+            ref_img.take(chunk, get("image_id"))
+            ref_cat.take(chunk, get("category_id"))
             continue
         structs = schema.convert_or_none(chunk, typ)
         if structs is not None:
-            ann_col.extend(map(attrgetter("id"), structs))
-            ref_img.extend(map(attrgetter("image_id"), structs))
-            ref_cat.extend(map(attrgetter("category_id"), structs))
+            ann_col.take(structs, attrgetter("id"))
+            ref_img.take(structs, attrgetter("image_id"))
+            ref_cat.take(structs, attrgetter("category_id"))
         else:
             for k, rec in enumerate(chunk, start):
                 aid, img, cat = _annotation_fields(_plain(rec), k, detection, tol, c)
                 ann_col.append(aid)
                 ref_img.append(img)
                 ref_cat.append(cat)
-    ann_ids = _Ids(ann_col)
+    ann_ids = _Ids(ann_col.array())
     ann_ids.report_dups(c, "E_ANN_ID_DUP", "annotations")
     del ann_col
 
-    img_refs = np.array(ref_img, dtype=np.int64) if ref_img else np.zeros(0, dtype=np.int64)
-    cat_refs = np.array(ref_cat, dtype=np.int64) if ref_cat else np.zeros(0, dtype=np.int64)
+    img_refs, cat_refs = ref_img.array(), ref_cat.array()
     del ref_img, ref_cat
     img_pos = img_ids.lookup(img_refs)
     cat_pos = cat_ids.lookup(cat_refs)
