@@ -362,7 +362,7 @@ class Executor:
                 raise FatalError(f"model/{name}: cancellation did not finish in time; run apply again later")
         # Evaluations first: whether the service cascades is unknown (REFERENCE.md §3.3).
         for (m, ev), e in sorted(live.evaluations.items()):
-            if m == name:
+            if m == name and f"evaluation/{m}/{ev}" not in self.result.deleted:
                 if not e.terminal:
                     self._waiter().wait(evaluations=[(m, ev)])
                 self._write_check()
