@@ -160,10 +160,13 @@ def apply(plan_file: Path | None, config_path: Path | None, environment: str | N
         else:
             _console().print(render.to_rich(the_plan))
 
+        from rich.markup import escape
+
         def show(event: Any) -> None:
-            style = {"failed": "red", "deferred": "yellow", "adopted": "cyan", "done": "green"}.get(event.status)
+            style = {"failed": "red", "deferred": "yellow", "adopted": "cyan", "done": "green",
+                     "deleted": "magenta"}.get(event.status, "bold")
             if event.status != "start":
-                err.print(f"{event.address}: [{style or ''}]{event.status}[/] {event.message}")
+                err.print(f"{escape(event.address)}: [{style}]{event.status}[/] {escape(event.message)}", markup=True)
 
         result = run_apply(session, the_plan, allow_replace=allow_replace, wait=wait_,
                            wait_settings=WaitSettings(timeout=timeout), on_event=show,

@@ -24,7 +24,7 @@ def changed_in_service(record: ResourceRecord | None, spec_hash: str | None, liv
         return []
     return [Drift(kind="changed-in-service",
                   detail="changed in the service since the last apply while its spec did not change "
-                  "(edited outside git); apply restores the declared fields")]
+                  "(edited outside git); apply restores the declared fields and records the live state")]
 
 
 def deleted_in_service(record: ResourceRecord | None, live: Any) -> list[Drift]:
