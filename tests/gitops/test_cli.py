@@ -84,6 +84,7 @@ def test_cost_refusal_and_approval(project, monkeypatch, capsys) -> None:
     assert [r for r in proj.emulator.request_log if r.method != "GET"] == []
     code, out = run(proj, monkeypatch, capsys, "apply", "--approve-cost")
     assert code == 3  # training submitted and still running
+    assert run(proj, monkeypatch, capsys, "plan")[0] == 0
 
 
 def test_import_command(project, monkeypatch, capsys) -> None:
