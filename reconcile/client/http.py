@@ -20,9 +20,11 @@ the caller (apply) settles the question by reading the resource.
 
 from __future__ import annotations
 
+import functools
 import json as jsonlib
 import logging
 import random
+import ssl
 import threading
 import time
 import uuid
@@ -182,6 +184,7 @@ class VisionClient:
         self._counters = _Counters()
         self._http = httpx.Client(
             transport=transport,
+            verify=_ssl_context(),
             timeout=httpx.Timeout(connect=min(10.0, timeout), read=timeout, write=timeout, pool=timeout),
             follow_redirects=False,
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
@@ -452,6 +455,12 @@ class VisionClient:
     def _relative(self, url: httpx.URL) -> str:
         base = self._base.path
         return url.path[len(base) :] if url.path.startswith(base) else url.path
+
+
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    # Building one costs ~50 ms (it loads the CA bundle); one per process serves every client.
+    return httpx.create_ssl_context()
 
 
 def _base_url(endpoint: str) -> httpx.URL:

@@ -8,25 +8,37 @@ gateway limit and no injected errors the client must never be the cause of a 429
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from reconcile.client import KeyAuth, VisionClient
 from reconcile.emulator.faults import FaultConfig
-from reconcile.emulator.server import EmulatorServer, start_emulator
+from reconcile.emulator.server import EmulatorServer
 from reconcile.errors import AuthError, ConflictError, NotFoundError, PreconditionFailedError
 
-KEY = "client-emulator-test-key"
+KEY = "test-key"  # the key of the shared `emulator` fixture
 API = "2023-04-01-preview"
 URI = "https://acct.blob.core.windows.net/labels/train.coco.json"
 
 
 @pytest.fixture
-def srv() -> Iterator[EmulatorServer]:
-    with start_emulator(key=KEY) as server:
-        yield server
+def srv(emulator: EmulatorServer) -> EmulatorServer:
+    """The shared emulator fixture: every answer is also checked against the swagger."""
+    assert emulator.key == KEY
+    return emulator
+
+
+def logged(srv: EmulatorServer, n: int, timeout: float = 10.0) -> list:
+    """The request log once it holds ``n`` records: the emulator logs a request just after answering it."""
+    deadline = time.monotonic() + timeout
+    pause = threading.Event()
+    while len(srv.request_log) < n:
+        assert time.monotonic() < deadline, f"the request log has {len(srv.request_log)} records, expected {n}"
+        pause.wait(0.005)
+    return srv.request_log.snapshot()
 
 
 def client_for(srv: EmulatorServer, **overrides: object) -> VisionClient:
@@ -60,7 +72,7 @@ def test_crud_round_trip(srv: EmulatorServer) -> None:
         with pytest.raises(NotFoundError) as nf:
             c.get("datasets/ds1")
         assert nf.value.code
-        assert [r.status for r in srv.request_log] == [201, 200, 409, 200, 412, 412, 204, 404]
+        assert [r.status for r in logged(srv, 8)] == [201, 200, 409, 200, 412, 412, 204, 404]
 
 
 def test_wrong_key_is_auth_error_with_hint(srv: EmulatorServer) -> None:
@@ -136,7 +148,7 @@ def test_client_causes_no_429_at_the_service_tps_limit(srv: EmulatorServer) -> N
         list(pool.map(lambda i: c.put(f"datasets/t-{i:03d}", dataset()), range(45)))
         list(pool.map(lambda i: c.get(f"datasets/t-{i:03d}"), range(45)))
         stats = c.stats
-    log = srv.request_log.snapshot()
+    log = logged(srv, 90)
     assert len(log) == 90
     assert sum(1 for r in log if r.status == 429) == 0
     assert stats.responses_429 == 0 and stats.retries == 0
