@@ -4,8 +4,8 @@
 pass (:mod:`reconcile.coco.exact`) would produce the same one: the file has no
 error, and its only warnings are ones computed here with the same counts,
 examples and order. Anything else (a schema failure while decoding, a failing
-column check, a rarer warning) returns ``None`` and the caller runs the exact
-pass. That keeps one source of truth for the rules while a valid 1M-annotation
+column check, a rarer warning) returns a :class:`Miss` saying what the exact
+pass may reuse, and the caller runs it. That keeps one source of truth for the rules while a valid 1M-annotation
 file costs less than parsing it into Python dicts.
 
 Why these choices:
