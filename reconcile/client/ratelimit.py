@@ -6,13 +6,14 @@ that limit and then depend on retries; pacing every attempt through one bucket
 shared by all threads of a client keeps us under it instead (gitops-anchors §2
 item 10: "proactive throttling").
 
-The bucket is a GCRA (generic cell rate algorithm), i.e. a token bucket kept as a
-single "theoretical arrival time": ``burst`` requests may start at once, then one
-every ``1 / rate`` seconds. In any window of ``W`` seconds at most
-``burst + rate * W`` requests are granted. A grant is *reserved* under the lock
-and waited for outside it, so concurrent callers are served in order and none
-busy-waits. :meth:`TokenBucket.pause` pushes every later grant past a server's
-``Retry-After`` so that all threads back off together.
+A classic token bucket: it holds at most ``burst`` tokens, refills at ``rate``
+per second, and a request takes one. In any window of ``W`` seconds at most
+``burst + rate * W`` requests start. The check is made at the moment a caller
+actually proceeds, not when it started waiting: a thread that wakes late (a busy
+CPU, the GIL) re-checks and cannot start together with the callers after it, so
+late wakers never bunch up into a burst at the service. :meth:`TokenBucket.pause`
+holds every caller back until a server's ``Retry-After`` has passed, and then
+resumes at the steady rate without a burst.
 """
 
 from __future__ import annotations
@@ -44,39 +45,48 @@ class TokenBucket:
             raise ValueError(f"burst must be between 1 and one second's worth ({max(1.0, rate):g}), got {burst!r}")
         self.rate = float(rate)
         self.burst = float(burst)
-        self._interval = 1.0 / self.rate
-        self._tolerance = (self.burst - 1.0) * self._interval
         self._monotonic = monotonic
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._tat = monotonic()  # theoretical arrival time of the next request
+        self._tokens = self.burst
+        self._last = monotonic()
+        self._paused_until = float("-inf")
 
-    def reserve(self) -> float:
-        """Reserve the next grant; return how many seconds the caller must wait for it (>= 0)."""
+    def _take(self) -> float:
+        """Take a token if one is there (return 0), else return how long until one may be."""
         with self._lock:
             now = self._monotonic()
-            tat = max(self._tat, now)
-            grant = max(now, tat - self._tolerance)
-            self._tat = tat + self._interval
-            wait = grant - now
-            # Float residue of tat arithmetic must not turn a free slot into a 1e-12 s sleep.
-            return wait if wait > 1e-9 else 0.0
+            self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
+            self._last = now
+            if now < self._paused_until:
+                return self._paused_until - now
+            # The tolerance absorbs float residue, so a due token is not missed by 1e-16.
+            if self._tokens >= 1.0 - 1e-9:
+                self._tokens -= 1.0
+                return 0.0
+            return (1.0 - self._tokens) / self.rate
 
     def acquire(self) -> float:
         """Wait until a request may start; return the seconds waited."""
-        wait = self.reserve()
-        if wait > 0:
+        waited = 0.0
+        while (wait := self._take()) > 0:
             self._sleep(wait)
-        return wait
+            waited += wait
+        return waited
 
     def pause(self, seconds: float) -> None:
         """Grant nothing for ``seconds`` from now, then resume at the steady rate (no burst)."""
         if seconds <= 0:
             return
         with self._lock:
-            resume = self._monotonic() + seconds
-            # The first grant after the pause lands at `resume`; later ones are spaced normally.
-            self._tat = max(self._tat, resume + self._tolerance)
+            now = self._monotonic()
+            resume = now + seconds
+            if resume <= self._paused_until:
+                return
+            self._paused_until = resume
+            # Refilling until `resume` must leave exactly one token: one grant, then 1/rate spacing.
+            self._tokens = min(self._tokens, 1.0 - self.rate * seconds)
+            self._last = now
 
     def __repr__(self) -> str:
         return f"TokenBucket(rate={self.rate:g}, burst={self.burst:g})"
