@@ -58,6 +58,10 @@ def state_store(session: Any) -> Any:
     return store
 
 
+#: Seconds to wait for one label file while probing for drift (a slow blob only costs a warning).
+PROBE_TIMEOUT = 20.0
+
+
 def probe_label_digests(session: Any, labels: Mapping[str, Sequence[LabelFile]], live: LiveState,
                         warnings: list[str]) -> dict[str, str]:
     """sha256 of the bytes behind every label URI the specs or the live datasets use (read-only).
@@ -84,11 +88,22 @@ def probe_label_digests(session: Any, labels: Mapping[str, Sequence[LabelFile]],
         store = session.blob_store()
     except ReconcileError:
         store = None
-    for uri in sorted(uris - set(shas)):
+    def digest(uri: str) -> tuple[str, str | None, str | None]:
         try:
-            shas[uri] = fetch_label(uri, store).sha256
+            return uri, fetch_label(uri, store, timeout=PROBE_TIMEOUT).sha256, None
         except ReconcileError as exc:
-            warnings.append(f"cannot read {uri.split('?', 1)[0]} to check it for drift: {exc.message}")
+            return uri, None, f"cannot read {uri.split('?', 1)[0]} to check it for drift: {exc.message}"
+
+    todo = sorted(uris - set(shas))
+    if todo:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(8, len(todo)), thread_name_prefix="probe") as pool:
+            for uri, sha, problem in pool.map(digest, todo):
+                if sha is not None:
+                    shas[uri] = sha
+                else:
+                    warnings.append(problem or uri)
     return shas
 
 

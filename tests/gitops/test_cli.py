@@ -119,3 +119,20 @@ def test_plan_schema_is_current_and_written_by_schema_command(tmp_path, capsys) 
     assert (tmp_path / "plan.schema.json").read_text() == plan_schema_text()
     schema = json.loads(plan_schema_text())
     assert "delete" in json.dumps(schema) and "stale-model" in json.dumps(schema)
+
+
+def test_saved_prune_plan_is_applied_as_reviewed(project, monkeypatch, capsys, tmp_path) -> None:
+    proj = project([], config={"rateLimitTps": 1000})
+    proj.write_specs(_datasets(proj.root, 2))
+    run(proj, monkeypatch, capsys, "apply")
+    proj.write_specs(_datasets(proj.root, 1))
+    saved = tmp_path / "plan.json"
+    code, _ = run(proj, monkeypatch, capsys, "plan", "--prune", "--out", str(saved), "--markdown",
+                  str(tmp_path / "plan.md"))
+    assert code == 2
+    doc = json.loads(saved.read_text())
+    assert doc["prune"] is True and [c["address"] for c in doc["changes"] if c["action"] == "delete"] == ["dataset/ds-1"]
+    assert "will be deleted" in (tmp_path / "plan.md").read_text()
+    code, out = run(proj, monkeypatch, capsys, "apply", str(saved))
+    assert code == 0 and "1 deleted" in out
+    assert run(proj, monkeypatch, capsys, "plan", "--prune", "--detailed-exitcode")[0] == 0
