@@ -261,10 +261,12 @@ class Executor:
                 if c.kind == "Dataset":
                     digest = c.labels_digest
                 elif c.kind == "Model":
-                    trained_now = prev is None or prev.intent is not None or c.action in ("create", "replace")
+                    # The digest recorded with the intent (what this run trained on) wins; a model
+                    # seen for the first time (created before the inventory existed) is assumed to
+                    # be trained on its dataset's current labels.
                     training = (c.desired.get("trainingParameters") or {}).get("trainingDatasetName")
-                    digest = (prev.labels_digest if prev is not None and prev.labels_digest else None)
-                    if digest is None and trained_now and training:
+                    digest = prev.labels_digest if prev is not None and prev.labels_digest else None
+                    if digest is None and training:
                         digest = digests.get(training)
                 else:
                     digest = None

@@ -61,7 +61,7 @@ def outside_specs(specs: Any, live: LiveState, inventory: Inventory, *, prune: b
         if (model, name) in specs.evaluations:
             continue
         common = dict(address=address, name=name, model=model, live_fingerprint=evaluation_fp(e),
-                      live_status=e.status, depends_on=[] if model in doomed_models else [])
+                      live_status=e.status)
         if address in records:
             owned("Evaluation", address, common, "inventory")
         elif model in doomed_models:
