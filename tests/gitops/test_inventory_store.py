@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 
@@ -81,3 +82,32 @@ def test_blob_store_on_azurite(azurite) -> None:
         assert sorted(BlobStateStore(container, "dev").load().records) == ["model/a"]
     finally:
         container.delete_container()
+
+
+def test_apply_records_the_inventory_in_the_blob_container(project, emulator, azurite, monkeypatch) -> None:
+    """With Azurite storage the inventory is the blob .vision-gitops/state/<env>.json, next to the lock."""
+    from azure.storage.blob import ContainerClient
+
+    from reconcile.workflow import load_desired, make_plan, run_apply
+    from tests.fixtures.emulator import classification_coco
+    from tests.fixtures.project import coco_file
+
+    container = f"gitops-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("AZ_CONN", azurite.connection_string)
+    proj = project([], config={"storage": {"kind": "azurite", "connectionStringEnv": "AZ_CONN",
+                                           "container": container}})
+    uri = coco_file(proj.root, "train.json", classification_coco({"circle": 3, "square": 3}))
+    proj.write_specs([{"kind": "Dataset", "name": "train", "annotationKind": "imageClassification",
+                       "labels": [{"uri": uri}]},
+                      {"kind": "Model", "name": "clf", "modelKind": "Generic-Classifier", "trainingDataset": "train",
+                       "budgetHours": 1}])
+    try:
+        with proj.session() as s:
+            result = run_apply(s, make_plan(s, load_desired(s.config)), waiter=proj.waiter(s))
+        assert not result.failed
+        client = ContainerClient.from_connection_string(azurite.connection_string, container)
+        blob = client.download_blob(".vision-gitops/state/test.json").readall()
+        assert sorted(json.loads(blob)["records"]) == ["dataset/train", "model/clf"]
+        assert not proj.plan().has_changes
+    finally:
+        ContainerClient.from_connection_string(azurite.connection_string, container).delete_container()
