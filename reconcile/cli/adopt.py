@@ -22,7 +22,8 @@ def import_(addresses: tuple[str, ...], config_path: Path | None, environment: s
     """Adopt unmanaged live resources (ADDRESS..., default: all that `plan` lists as unmanaged).
 
     Writes their specs and records them in the inventory; a following `apply` adds
-    the ownership marker to adopted datasets (one PATCH each). Exit 0 done, 1 error.
+    the ownership marker to adopted datasets (one PATCH each). Exit 0 done; 2 nothing to
+    import, a bad address or --out; 1 error.
     """
     from reconcile.workflow import adopt_unmanaged
 

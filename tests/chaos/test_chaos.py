@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import signal
 import threading
@@ -124,6 +125,33 @@ def test_sigkill_at_a_random_point_then_rerun(project, emulator, tmp_path, trial
     assert proc.exitcode == -signal.SIGKILL, (proc.exitcode, (tmp_path / "killed.log").read_text())
 
     # The dead run's lock lingers until it expires; an operator (or the next CI job) breaks it.
+    lock_for(proj.config()).break_lock()
+    _apply_until_done(proj)
+    _assert_converged(proj, emulator, docs)
+
+
+def test_sigkill_of_the_installed_command(project, emulator, tmp_path) -> None:
+    """The same, once with ``python -m reconcile apply`` started as a plain OS process."""
+    import subprocess
+    import sys
+
+    docs = H.small_specs(tmp_path, "exe", datasets=3, models=2)
+    proj = project(docs, config=FAST)
+    box: dict = {}
+    emulator.add_response_observer(_killer(emulator, box, 7))  # after some creates, before the model reads
+    log = (tmp_path / "exe.log").open("wb")
+    proc = subprocess.Popen([sys.executable, "-m", "reconcile", "apply", "--config",
+                             str(proj.root / "vision-gitops.yaml"), "--env", "test"],
+                            cwd=proj.root, env={**os.environ, "VISION_KEY": emulator.key}, stdout=log,
+                            stderr=subprocess.STDOUT)
+    box["proc"] = proc
+    try:
+        assert proc.wait(DEADLINE) == -signal.SIGKILL, (tmp_path / "exe.log").read_text()
+    finally:
+        log.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
     lock_for(proj.config()).break_lock()
     _apply_until_done(proj)
     _assert_converged(proj, emulator, docs)
