@@ -51,7 +51,7 @@ USER_AGENT: Final = f"vision-gitops/{__version__}"
 BASE_PATH: Final = "computervision/"
 #: The client paces at this fraction of ``rate_limit_tps``: requests do not
 #: arrive at the service exactly as spaced when sent, and the service counts arrivals.
-PACING_FRACTION: Final = 0.9
+PACING_FRACTION: Final = 0.95
 
 
 @dataclass(frozen=True, slots=True)
