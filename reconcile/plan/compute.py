@@ -130,7 +130,7 @@ def compute_plan(
         drift = (X.deleted_in_service(rec, live.models.get(name))
                  + X.changed_in_service(rec, spec_hash(spec), change.live_fingerprint))
         if change.action == "no-op":
-            drift += X.stale_model(rec, spec.training_dataset, digests.get(spec.training_dataset))
+            drift += X.stale_model(rec, spec.training_dataset, digests.get(spec.training_dataset), spec.budget_hours)
         changes.append(change.model_copy(update={
             "spec_hash": spec_hash(spec), "protected": spec.protect, "drift": drift}))
 

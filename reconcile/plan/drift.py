@@ -65,10 +65,13 @@ def labels_changed(
     return out
 
 
-def stale_model(record: ResourceRecord | None, dataset: str, dataset_digest: str | None) -> list[Drift]:
+def stale_model(record: ResourceRecord | None, dataset: str, dataset_digest: str | None,
+                budget_hours: int | None = None) -> list[Drift]:
     """The training dataset's label digest differs from the one recorded when training was submitted."""
     if record is None or not record.labels_digest or not dataset_digest or record.labels_digest == dataset_digest:
         return []
+    cost = f" (up to {budget_hours} compute hours)" if budget_hours else ""
     return [Drift(kind="stale-model",
                   detail=f"trained on dataset {dataset}@{record.labels_digest[:12]}; its labels are now "
-                  f"@{dataset_digest[:12]}: retrain under a new name, or replace it (allowReplace), or keep it")]
+                  f"@{dataset_digest[:12]}: retrain{cost} under a new name or by replacing it (allowReplace), "
+                  "or keep it")]
