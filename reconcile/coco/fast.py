@@ -20,6 +20,7 @@ Why these choices:
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from operator import attrgetter
@@ -31,15 +32,32 @@ from reconcile.coco.collect import Collector
 from reconcile.coco.exact import set_limit_messages
 from reconcile.coco.options import ValidationOptions
 from reconcile.coco.report import CategoryCount, CocoReport, CocoSummary
-from reconcile.coco.schema import ClsCoco, DetCoco, images_clean
+from reconcile.coco.schema import ClsCoco, DetCoco, images_clean, strict_coco
 from reconcile.coco.values import show
 
 _DET_DECODER = msgspec.json.Decoder(DetCoco)
 _CLS_DECODER = msgspec.json.Decoder(ClsCoco)
 
 
+@functools.cache
+def _strict_decoder(detection: bool, min_dim: int, max_dim: int) -> msgspec.json.Decoder:
+    return msgspec.json.Decoder(strict_coco(detection, min_dim, max_dim))
+
+
 def _ids(records: list, attr: str = "id") -> np.ndarray:
     return np.fromiter(map(attrgetter(attr), records), dtype=np.int64, count=len(records))
+
+
+def _ascending(ids: np.ndarray) -> bool:
+    return ids.size < 2 or bool((ids[1:] > ids[:-1]).all())
+
+
+def _sorted(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(order, sorted ids); files usually list ids in order, which needs no sort."""
+    if _ascending(ids):
+        return np.arange(ids.size), ids
+    order = np.argsort(ids, kind="stable")
+    return order, ids[order]
 
 
 def _has_duplicates(sorted_ids: np.ndarray) -> bool:
@@ -80,6 +98,7 @@ class Miss:
     trusted: dict[str, int] = field(default_factory=dict)
 
 
+_DIM_FAILURE = re.compile(r"`\$\.images\[\d+\]\.(width|height)`")
 _FAILED_AT = re.compile(r"`\$\.(images|annotations|categories)\[(\d+)\]")
 
 
@@ -89,19 +108,30 @@ def validate_fast(
     """A complete report for files the fast path can vouch for; a :class:`Miss` means "run the exact pass"."""
     if options.inline and not options.version.inline_annotation_data:
         return Miss()
-    decoder = _DET_DECODER if options.detection else _CLS_DECODER
+    lim = options.limits
+    strict = _strict_decoder(options.detection, lim.min_dim, lim.max_dim)
+    dims_checked = True
     try:
-        doc = decoder.decode(data)
+        try:
+            doc = strict.decode(data)
+        except msgspec.ValidationError as exc:
+            if not _DIM_FAILURE.search(str(exc)):
+                raise
+            # A float or out-of-range width/height: decode again with dims as plain numbers.
+            dims_checked = False
+            doc = (_DET_DECODER if options.detection else _CLS_DECODER).decode(data)
     except msgspec.ValidationError as exc:
         m = _FAILED_AT.search(str(exc))
         return Miss(trusted={m.group(1): int(m.group(2))} if m else {})
     except (msgspec.DecodeError, UnicodeDecodeError, RecursionError, ValueError):
         return Miss()
-    report = _check(doc, options, source)
+    report = _check(doc, options, source, dims_checked=dims_checked)
     return report if report is not None else Miss(typed=doc)
 
 
-def _check(doc: DetCoco | ClsCoco, options: ValidationOptions, source: str | None) -> CocoReport | None:
+def _check(
+    doc: DetCoco | ClsCoco, options: ValidationOptions, source: str | None, *, dims_checked: bool = False
+) -> CocoReport | None:
     lim = options.limits
     detection = options.detection
     images, annotations, categories = doc.images, doc.annotations, doc.categories
@@ -111,11 +141,10 @@ def _check(doc: DetCoco | ClsCoco, options: ValidationOptions, source: str | Non
 
     # images: ids, dims, file names, URLs
     img_ids = _ids(images)
-    img_order = np.argsort(img_ids, kind="stable")
-    img_sorted = img_ids[img_order]
+    img_order, img_sorted = _sorted(img_ids)
     if _has_duplicates(img_sorted):
         return None
-    if not images_clean(images, options, lim):
+    if not images_clean(images, options, lim, dims_checked=dims_checked):
         return None
     file_names = list(map(attrgetter("file_name"), images))
     if len(set(file_names)) != n_img:
@@ -123,8 +152,7 @@ def _check(doc: DetCoco | ClsCoco, options: ValidationOptions, source: str | Non
 
     # categories
     cat_ids = _ids(categories)
-    cat_order = np.argsort(cat_ids, kind="stable")
-    cat_sorted = cat_ids[cat_order]
+    cat_order, cat_sorted = _sorted(cat_ids)
     if _has_duplicates(cat_sorted):
         return None
     names = list(map(attrgetter("name"), categories))
@@ -133,7 +161,7 @@ def _check(doc: DetCoco | ClsCoco, options: ValidationOptions, source: str | Non
 
     # annotations: ids and references
     ann_ids = _ids(annotations)
-    ann_sorted = np.sort(ann_ids)
+    ann_sorted = ann_ids if _ascending(ann_ids) else np.sort(ann_ids)
     if _has_duplicates(ann_sorted):
         return None
     img_pos = _positions(img_sorted, img_order, _ids(annotations, "image_id"))

@@ -64,7 +64,7 @@ def urls_clean(urls: list[str | None], options: ValidationOptions) -> bool:
     none of the characters the full check objects to. ``False`` means "check one
     by one", not necessarily "invalid".
     """
-    present = [u for u in urls if u is not None]
+    present = urls if None not in urls else [u for u in urls if u is not None]
     if len(present) != len(urls) and options.require_urls:
         return False
     if not present:
