@@ -32,6 +32,19 @@ def context() -> Any:
     return _CTX
 
 
+def stop() -> None:
+    """Stop the forkserver if it was started (it would also exit with this process)."""
+    global _CTX
+    if _CTX is None:
+        return
+    from multiprocessing import forkserver
+
+    stopper = getattr(forkserver._forkserver, "_stop", None)  # noqa: SLF001 - no public way to stop it
+    if stopper is not None:
+        stopper()
+    _CTX = None
+
+
 def _run_cli(argv: list[str], env: dict[str, str], cwd: str, out: str) -> None:
     os.chdir(cwd)
     os.environ.update(env)

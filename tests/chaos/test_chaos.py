@@ -31,6 +31,12 @@ DEADLINE = 60.0
 FAST = {"rateLimitTps": 1000}
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _forkserver():
+    yield
+    H.stop()
+
+
 def _apply_until_done(proj: Any, *, attempts: int = 6) -> Any:
     """Apply (waiting on the emulator's manual clock) until nothing failed, as CI would re-run."""
     result = None
