@@ -167,6 +167,8 @@ class Executor:
         self.result = ApplyResult()
         self._lock = threading.Lock()
         self._failed_addresses: set[str] = set()
+        self._models_now: dict[str, Any] = {}
+        """Models as listed just before the evaluation phase."""
         journal = self.options.journal
         self._initial_intents = (
             {a for a, r in journal.inventory.records.items() if r.intent is not None} if journal is not None else None
@@ -202,6 +204,9 @@ class Executor:
         writes = [c for c in self.plan.changes if c.action not in ("no-op", "unmanaged", "delete")]
         for kind in ("Dataset", "Model", "Evaluation"):
             todo = [c for c in writes if c.kind == kind]
+            if kind == "Evaluation" and todo:
+                # One list instead of a GET per evaluation to learn which models have finished.
+                self._models_now = self.backend.list_models()
             self._record_intents(todo)
             self._run_phase(todo, live)
         for kind in ("Evaluation", "Model", "Dataset"):
@@ -409,7 +414,7 @@ class Executor:
 
     def _apply_evaluation(self, c: ResourceChange) -> None:
         req = _evaluation_request(c)
-        model = self.backend.get_model(req.model)
+        model = self._models_now.get(req.model) or self.backend.get_model(req.model)
         if model is None or model.status != "succeeded":
             if model is not None and model.terminal:
                 raise FatalError(f"model {req.model} ended {model.status} ({model.error_code or 'no code'}); "

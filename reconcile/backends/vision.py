@@ -145,7 +145,7 @@ class VisionBackend:
 
     def observe(self, *, evaluations_of: Iterable[str] | None = None) -> LiveState:
         datasets = {d.name: d for d in map(parse_dataset, self.client.list("datasets"))}
-        models = {m.name: m for m in map(parse_model, self.client.list("models"))}
+        models = self.list_models()
         wanted = sorted(set(models) if evaluations_of is None else set(evaluations_of) & set(models))
         evaluations: dict[tuple[str, str], LiveEvaluation] = {}
         # One list per model: run them side by side (the client's rate limit still applies).
@@ -155,6 +155,9 @@ class VisionBackend:
                     ev = parse_evaluation(body, model)
                     evaluations[(model, ev.name)] = ev
         return LiveState(datasets=datasets, models=models, evaluations=evaluations)
+
+    def list_models(self) -> dict[str, LiveModel]:
+        return {m.name: m for m in map(parse_model, self.client.list("models"))}
 
     def _list_evaluations(self, model: str) -> list[dict[str, Any]]:
         return list(self.client.list(f"models/{_seg(model)}/evaluations"))
