@@ -23,6 +23,18 @@ class Collector:
         if n < self.max_examples:
             self._examples.setdefault(code, []).append(Example(path, detail))
 
+    def hit(self, code: str) -> bool:
+        """Count one occurrence; True when its example should be kept (then call :meth:`example`).
+
+        Lets hot loops skip formatting details that would be thrown away.
+        """
+        n = self._counts.get(code, 0)
+        self._counts[code] = n + 1
+        return n < self.max_examples
+
+    def example(self, code: str, path: str, detail: str) -> None:
+        self._examples.setdefault(code, []).append(Example(path, detail))
+
     def add_many(self, code: str, count: int, examples: list[tuple[str, str]]) -> None:
         """Record ``count`` occurrences at once (examples already in file order)."""
         if count <= 0:

@@ -101,57 +101,73 @@ def _image_fields(rec: Any, i: int, options: ValidationOptions, lim: Limits, c: 
 
 
 def _annotation_fields(rec: Any, k: int, detection: bool, tol: float, c: Collector) -> tuple[int, int, int]:
-    p = f"annotations[{k}]"
-    if not isinstance(rec, dict):
-        c.add("E_RECORD_TYPE", p, f"found {jtype(rec)}")
+    # Hot when a whole file is wrong (say, pixel boxes): valid values take the short
+    # branches, and details are only formatted for the examples that are kept.
+    if isinstance(rec, schema.LooseAnnotation):
+        aid, img, cat, bbox, area = rec.id, rec.image_id, rec.category_id, rec.bbox, rec.area
+    elif isinstance(rec, (dict, msgspec.Struct)):
+        get = _plain(rec).get
+        aid, img, cat, bbox, area = get("id"), get("image_id"), get("category_id"), get("bbox"), get("area")
+    else:
+        c.add("E_RECORD_TYPE", f"annotations[{k}]", f"found {jtype(rec)}")
         return 0, 0, 0
-    aid = _id(rec.get("id"), p + ".id", c)
-    img = _id(rec.get("image_id"), p + ".image_id", c)
-    cat = _id(rec.get("category_id"), p + ".category_id", c)
-    bbox = rec.get("bbox")
-    bp = p + ".bbox"
+    if not (type(aid) is int and 0 < aid <= _INT64_MAX):
+        aid = _id(aid, f"annotations[{k}].id", c)
+    if not (type(img) is int and 0 < img <= _INT64_MAX):
+        img = _id(img, f"annotations[{k}].image_id", c)
+    if not (type(cat) is int and 0 < cat <= _INT64_MAX):
+        cat = _id(cat, f"annotations[{k}].category_id", c)
     if detection:
         if bbox is None:
-            c.add("E_BBOX_MISSING", bp, "missing or null")
+            c.add("E_BBOX_MISSING", f"annotations[{k}].bbox", "missing or null")
         else:
-            _check_bbox(bbox, bp, tol, c)
+            _check_bbox(bbox, k, tol, c)
     elif bbox is not None:
-        c.add("E_BBOX_FORBIDDEN", bp, f"found {jtype(bbox)} {show(bbox)}")
-    area = rec.get("area")
+        c.add("E_BBOX_FORBIDDEN", f"annotations[{k}].bbox", f"found {jtype(bbox)} {show(bbox)}")
     if area is not None and (not is_number(area) or area < 0):
-        c.add("W_AREA", p + ".area", f"found {jtype(area)} {show(area)}")
+        c.add("W_AREA", f"annotations[{k}].area", f"found {jtype(area)} {show(area)}")
     return aid, img, cat
 
 
-def _check_bbox(bbox: Any, p: str, tol: float, c: Collector) -> None:
-    if not isinstance(bbox, list) or len(bbox) != 4:
+_NUMBER_TYPES = (int, float)
+
+
+def _check_bbox(bbox: Any, k: int, tol: float, c: Collector) -> None:
+    if type(bbox) is not list or len(bbox) != 4:
         what = f"array of {len(bbox)}" if isinstance(bbox, list) else jtype(bbox)
-        c.add("E_BBOX_SHAPE", p, f"found {what}, expected [left, top, width, height]")
-        return
-    ok = True
-    for n, v in enumerate(bbox):
-        if not is_number(v):
-            c.add("E_BBOX_SHAPE", f"{p}[{n}]", f"found {jtype(v)} {show(v)}, expected a number")
-            ok = False
-    if not ok:
+        c.add("E_BBOX_SHAPE", f"annotations[{k}].bbox", f"found {what}, expected [left, top, width, height]")
         return
     left, top, width, height = bbox
+    if not (
+        type(left) in _NUMBER_TYPES
+        and type(top) in _NUMBER_TYPES
+        and type(width) in _NUMBER_TYPES
+        and type(height) in _NUMBER_TYPES
+    ):
+        for n, v in enumerate(bbox):
+            if not is_number(v):
+                c.add("E_BBOX_SHAPE", f"annotations[{k}].bbox[{n}]", f"found {jtype(v)} {show(v)}, expected a number")
+        return
+    ok = True
     for n, v, label in ((0, left, "left"), (1, top, "top")):
         if not 0 <= v < 1:
-            c.add("E_BBOX_RANGE", f"{p}[{n}]", f"{label} = {show(v)}, must be in [0, 1)")
             ok = False
+            if c.hit("E_BBOX_RANGE"):
+                c.example("E_BBOX_RANGE", f"annotations[{k}].bbox[{n}]", f"{label} = {show(v)}, must be in [0, 1)")
     for n, v, label in ((2, width, "width"), (3, height, "height")):
         if not 0 < v <= 1:
-            c.add("E_BBOX_RANGE", f"{p}[{n}]", f"{label} = {show(v)}, must be in (0, 1]")
             ok = False
+            if c.hit("E_BBOX_RANGE"):
+                c.example("E_BBOX_RANGE", f"annotations[{k}].bbox[{n}]", f"{label} = {show(v)}, must be in (0, 1]")
     if not ok:
         return
     for n, a, b, label in ((2, left, width, "left + width"), (3, top, height, "top + height")):
         s = a + b
         if s > 1 + tol:
-            c.add("E_BBOX_RANGE", f"{p}[{n}]", f"{label} = {s!r} > 1 (pixels instead of fractions?)")
+            if c.hit("E_BBOX_RANGE"):
+                c.example("E_BBOX_RANGE", f"annotations[{k}].bbox[{n}]", f"{label} = {s!r} > 1 (pixels instead of fractions?)")
         elif s > 1:
-            c.add("W_BBOX_TOLERANCE", f"{p}[{n}]", f"{label} = {s!r}, within tolerance {tol!r}")
+            c.add("W_BBOX_TOLERANCE", f"annotations[{k}].bbox[{n}]", f"{label} = {s!r}, within tolerance {tol!r}")
 
 
 # --- columns ---------------------------------------------------------------------------
@@ -356,7 +372,7 @@ def validate_document(
             ref_cat.take(structs, attrgetter("category_id"))
         else:
             for k, rec in enumerate(chunk, start):
-                aid, img, cat = _annotation_fields(_plain(rec), k, detection, tol, c)
+                aid, img, cat = _annotation_fields(rec, k, detection, tol, c)
                 ann_col.append(aid)
                 ref_img.append(img)
                 ref_cat.append(cat)
