@@ -23,7 +23,7 @@ import threading
 from pathlib import Path
 from typing import Any, Protocol
 
-from reconcile.errors import ConfigError, PreconditionFailedError, ReconcileError
+from reconcile.errors import ConfigError, PreconditionFailedError
 from reconcile.inventory.records import Inventory
 
 STATE_PREFIX = ".vision-gitops/state/"
@@ -138,14 +138,9 @@ class BlobStateStore:
         self._seen = 0
 
     def _call(self, what: str, fn: Any) -> Any:
-        from reconcile.storage.errors import map_azure_error
+        from reconcile.storage.errors import azure_call
 
-        try:
-            return fn()
-        except ReconcileError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - classified into the error tree right here
-            raise map_azure_error(exc, what) from None
+        return azure_call(what, fn)
 
     def load(self) -> Inventory:
         from azure.core.exceptions import ResourceNotFoundError

@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 from urllib.parse import quote, unquote, urlsplit
 
-from reconcile.errors import ConfigError, ReconcileError
-from reconcile.storage.errors import map_azure_error
+from reconcile.errors import ConfigError
+from reconcile.storage.errors import azure_call
 
 T = TypeVar("T")
 
@@ -61,12 +61,7 @@ class AzureBlobStore:
         return f"AzureBlobStore({self._prefix!r})"
 
     def _call(self, what: str, fn: Callable[[], T]) -> T:
-        try:
-            return fn()
-        except ReconcileError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - classified into the error tree right here
-            raise map_azure_error(exc, what) from None
+        return azure_call(what, fn)
 
     def ensure_container(self) -> None:
         from azure.core.exceptions import ResourceExistsError

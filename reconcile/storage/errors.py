@@ -6,6 +6,7 @@ Messages never carry credentials: query strings (SAS) are cut from any URL.
 from __future__ import annotations
 
 import re
+from typing import Callable, TypeVar
 
 from reconcile.errors import (
     AuthError,
@@ -17,6 +18,8 @@ from reconcile.errors import (
     RemoteError,
     ServiceUnavailableError,
 )
+
+T = TypeVar("T")
 
 _QUERY = re.compile(r"\?[^\s'\"]*")
 _KEYLIKE = re.compile(r"(AccountKey|SharedAccessSignature|sig)=[^;&\s'\"]+", re.IGNORECASE)
@@ -57,3 +60,14 @@ def map_azure_error(exc: BaseException, what: str) -> ReconcileError:
     if isinstance(exc, az.AzureError):
         return RemoteError(f"{what}: {first_line}", status=status, code=code)
     return ServiceUnavailableError(f"{what}: {type(exc).__name__}: {first_line}")
+
+
+def azure_call(what: str, fn: "Callable[[], T]") -> "T":
+    """Run one azure-storage-blob call; any failure leaves as a :mod:`reconcile.errors` type
+    (classified by :func:`map_azure_error`, with ``what`` in the message)."""
+    try:
+        return fn()
+    except ReconcileError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - classified into the error tree right here
+        raise map_azure_error(exc, what) from None
