@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from reconcile.backends.base import LiveState
 from reconcile.plan.model import CategoryDelta, LabelDiffDoc, LabelFile, ResourceChange
@@ -231,3 +231,53 @@ def uploader_for(session: Any) -> Callable[[ResourceChange, LabelFile], None]:
         upload_local_coco(store, build, progress=False)
 
     return upload
+
+
+#: Seconds to wait for one label file while probing for drift (a slow blob only costs a warning).
+PROBE_TIMEOUT = 20.0
+
+
+def probe_label_digests(session: Any, labels: Mapping[str, Sequence[LabelFile]], live: LiveState,
+                        warnings: list[str]) -> dict[str, str]:
+    """sha256 of the bytes behind every label URI the specs or the live datasets use (read-only).
+
+    Content-addressed uploads are known without reading; other URIs are fetched
+    (:func:`reconcile.storage.fetch.fetch_label`). A URI that cannot be read is
+    left out (its drift is unknown) and named in ``warnings``.
+    """
+    from reconcile.errors import ReconcileError
+    from reconcile.storage.fetch import fetch_label
+
+    shas: dict[str, str] = {}
+    uris: set[str] = set()
+    for files in labels.values():
+        for lf in files:
+            if lf.upload and lf.sha256:
+                shas[lf.uri] = lf.sha256
+            else:
+                uris.add(lf.uri)
+    for name in labels:
+        if name in live.datasets:
+            uris.update(live.datasets[name].annotation_file_uris)
+    try:
+        store = session.blob_store()
+    except ReconcileError:
+        store = None
+
+    def digest(uri: str) -> tuple[str, str | None, str | None]:
+        try:
+            return uri, fetch_label(uri, store, timeout=PROBE_TIMEOUT).sha256, None
+        except ReconcileError as exc:
+            return uri, None, f"cannot read {uri.split('?', 1)[0]} to check it for drift: {exc.message}"
+
+    todo = sorted(uris - set(shas))
+    if todo:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(8, len(todo)), thread_name_prefix="probe") as pool:
+            for uri, sha, problem in pool.map(digest, todo):
+                if sha is not None:
+                    shas[uri] = sha
+                else:
+                    warnings.append(problem or uri)
+    return shas

@@ -7,7 +7,7 @@ flags and prints. Tests call these functions directly against the emulator.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Sequence
 
 from reconcile.apply.executor import ApplyOptions, ApplyResult, apply_plan
 from reconcile.apply.waiting import Waiter
@@ -15,7 +15,7 @@ from reconcile.backends.base import LiveState
 from reconcile.inventory.journal import Journal
 from reconcile.inventory.records import Inventory
 from reconcile.plan.compute import compute_plan
-from reconcile.plan.model import LabelFile, Plan, fingerprint
+from reconcile.plan.model import Plan, fingerprint
 from reconcile.specs.config import EnvironmentConfig
 from reconcile.specs.loader import SpecSet, load_specs
 
@@ -58,55 +58,6 @@ def state_store(session: Any) -> Any:
     return store
 
 
-#: Seconds to wait for one label file while probing for drift (a slow blob only costs a warning).
-PROBE_TIMEOUT = 20.0
-
-
-def probe_label_digests(session: Any, labels: Mapping[str, Sequence[LabelFile]], live: LiveState,
-                        warnings: list[str]) -> dict[str, str]:
-    """sha256 of the bytes behind every label URI the specs or the live datasets use (read-only).
-
-    Content-addressed uploads are known without reading; other URIs are fetched
-    (:func:`reconcile.storage.fetch.fetch_label`). A URI that cannot be read is
-    left out (its drift is unknown) and named in ``warnings``.
-    """
-    from reconcile.errors import ReconcileError
-    from reconcile.storage.fetch import fetch_label
-
-    shas: dict[str, str] = {}
-    uris: set[str] = set()
-    for files in labels.values():
-        for lf in files:
-            if lf.upload and lf.sha256:
-                shas[lf.uri] = lf.sha256
-            else:
-                uris.add(lf.uri)
-    for name in labels:
-        if name in live.datasets:
-            uris.update(live.datasets[name].annotation_file_uris)
-    try:
-        store = session.blob_store()
-    except ReconcileError:
-        store = None
-    def digest(uri: str) -> tuple[str, str | None, str | None]:
-        try:
-            return uri, fetch_label(uri, store, timeout=PROBE_TIMEOUT).sha256, None
-        except ReconcileError as exc:
-            return uri, None, f"cannot read {uri.split('?', 1)[0]} to check it for drift: {exc.message}"
-
-    todo = sorted(uris - set(shas))
-    if todo:
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(max_workers=min(8, len(todo)), thread_name_prefix="probe") as pool:
-            for uri, sha, problem in pool.map(digest, todo):
-                if sha is not None:
-                    shas[uri] = sha
-                else:
-                    warnings.append(problem or uri)
-    return shas
-
-
 def make_plan(session: Any, specs: SpecSet, *, prune: bool = False) -> Plan:
     """Resolve label files, observe the service and compute the plan. Writes nothing.
 
@@ -114,7 +65,7 @@ def make_plan(session: Any, specs: SpecSet, *, prune: bool = False) -> Plan:
     registered with the digest of the bytes found now, so bytes changed behind the
     same URI show up as a dataset update with ``labels-changed`` drift.
     """
-    from reconcile.labels import resolve_labels
+    from reconcile.labels import probe_label_digests, resolve_labels
 
     inventory = load_inventory(session)
     live = observe(session, specs, inventory)

@@ -2,7 +2,7 @@
 
 The inputs are the live objects, the inventory records written by the last
 apply, and the sha256 of the label bytes found behind each URI now (fetched by
-:func:`reconcile.workflow.probe_label_digests`). See
+:func:`reconcile.labels.probe_label_digests`). See
 :mod:`reconcile.plan.model` for the classes and their meaning.
 """
 
