@@ -216,8 +216,14 @@ def uploader_for(session: Any) -> Callable[[ResourceChange, LabelFile], None]:
     Refuses with :class:`~reconcile.errors.StalePlanError` if the file changed since
     the plan was made (its URI would differ from the reviewed one).
     """
+    import threading
+
     from reconcile.errors import StalePlanError
     from reconcile.storage.upload import upload_local_coco
+
+    # One label file's images at a time (each upload is itself parallel): a terminal shows
+    # one progress bar at once, and dataset changes run concurrently.
+    one_at_a_time = threading.Lock()
 
     def upload(change: ResourceChange, label: LabelFile) -> None:
         store = session.blob_store()
@@ -228,7 +234,8 @@ def uploader_for(session: Any) -> Callable[[ResourceChange, LabelFile], None]:
                 f"{change.address}: {source} changed since the plan was made",
                 hint="run `reconcile plan` again and review the new label diff",
             )
-        upload_local_coco(store, build, progress=False)
+        with one_at_a_time:
+            upload_local_coco(store, build, progress=None)
 
     return upload
 
