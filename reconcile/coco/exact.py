@@ -11,6 +11,7 @@ over numpy columns. Examples are always listed in file order.
 
 from __future__ import annotations
 
+import dataclasses
 from operator import attrgetter, itemgetter
 from typing import Any
 
@@ -22,7 +23,7 @@ from reconcile.coco.collect import Collector
 from reconcile.coco.options import ValidationOptions
 from reconcile.coco.report import CategoryCount, CocoSummary
 from reconcile.coco.rules import Limits
-from reconcile.coco.urls import url_problems
+from reconcile.coco.urls import UrlChecker, url_detail
 from reconcile.coco.values import is_number, jtype, show
 
 SECTIONS = ("images", "annotations", "categories")
@@ -68,35 +69,44 @@ def _plain(rec: Any) -> Any:
     return msgspec.to_builtins(rec) if isinstance(rec, msgspec.Struct) else rec
 
 
-def _image_fields(rec: Any, i: int, options: ValidationOptions, lim: Limits, c: Collector) -> tuple[int, str | None]:
-    p = f"images[{i}]"
-    if not isinstance(rec, dict):
-        c.add("E_RECORD_TYPE", p, f"found {jtype(rec)}")
+def _image_fields(
+    rec: Any, i: int, options: ValidationOptions, lim: Limits, urls: UrlChecker, c: Collector
+) -> tuple[int, str | None]:
+    # Like _annotation_fields: short branches for valid values, details only for kept examples.
+    if isinstance(rec, (schema.LooseImage, schema.Image)):
+        iid, name, width, height = rec.id, rec.file_name, rec.width, rec.height
+        url, url_key = (rec.absolute_url, "absolute_url") if rec.absolute_url is not None else (rec.coco_url, "coco_url")
+    elif isinstance(rec, (dict, msgspec.Struct)):
+        get = _plain(rec).get
+        iid, name, width, height = get("id"), get("file_name"), get("width"), get("height")
+        url_key = "absolute_url" if get("absolute_url") is not None else "coco_url"
+        url = get(url_key)
+    else:
+        c.add("E_RECORD_TYPE", f"images[{i}]", f"found {jtype(rec)}")
         return 0, None
-    iid = _id(rec.get("id"), p + ".id", c)
-    name = rec.get("file_name")
+    if not (type(iid) is int and 0 < iid <= _INT64_MAX):
+        iid = _id(iid, f"images[{i}].id", c)
     if name is None:
-        c.add("E_FIELD_MISSING", p + ".file_name", "missing or null")
-    elif not isinstance(name, str) or not name:
-        c.add("E_FILE_NAME", p + ".file_name", f"found {jtype(name)} {show(name)}")
+        c.add("E_FIELD_MISSING", f"images[{i}].file_name", "missing or null")
+    elif type(name) is not str or not name:
+        c.add("E_FILE_NAME", f"images[{i}].file_name", f"found {jtype(name)} {show(name)}")
         name = None
-    for dim in ("width", "height"):
-        v = rec.get(dim)
-        dp = f"{p}.{dim}"
+    for dim, v in (("width", width), ("height", height)):
+        if type(v) is int and lim.min_dim <= v <= lim.max_dim:
+            continue
         if v is None:
-            c.add("E_FIELD_MISSING", dp, "missing or null")
+            c.add("E_FIELD_MISSING", f"images[{i}].{dim}", "missing or null")
         elif not is_number(v) or v != int(v):
-            c.add("E_IMG_DIM_TYPE", dp, f"found {jtype(v)} {show(v)}")
+            c.add("E_IMG_DIM_TYPE", f"images[{i}].{dim}", f"found {jtype(v)} {show(v)}")
         elif not lim.min_dim <= v <= lim.max_dim:
-            c.add("E_IMG_DIM_RANGE", dp, f"{show(v)} not in {lim.min_dim}..{lim.max_dim}")
-    url_key = "absolute_url" if rec.get("absolute_url") is not None else "coco_url"
-    url = rec.get(url_key)
+            c.add("E_IMG_DIM_RANGE", f"images[{i}].{dim}", f"{show(v)} not in {lim.min_dim}..{lim.max_dim}")
     if url is None:
         if options.require_urls:
-            c.add("E_IMG_URL_MISSING", p, "no absolute_url or coco_url")
+            c.add("E_IMG_URL_MISSING", f"images[{i}]", "no absolute_url or coco_url")
     else:
-        for code, detail in url_problems(url, options):
-            c.add(code, f"{p}.{url_key}", detail)
+        for code, reason in urls.checks(url):
+            if c.hit(code):
+                c.example(code, f"images[{i}].{url_key}", url_detail(url, reason, options))
     return iid, name
 
 
@@ -168,6 +178,15 @@ def _check_bbox(bbox: Any, k: int, tol: float, c: Collector) -> None:
                 c.example("E_BBOX_RANGE", f"annotations[{k}].bbox[{n}]", f"{label} = {s!r} > 1 (pixels instead of fractions?)")
         elif s > 1:
             c.add("W_BBOX_TOLERANCE", f"annotations[{k}].bbox[{n}]", f"{label} = {s!r}, within tolerance {tol!r}")
+
+
+def _report_prefix(images: list[schema.Image], start: int, options: ValidationOptions, c: Collector) -> None:
+    prefix = options.storage_prefix
+    assert prefix is not None
+    for k, im in enumerate(images, start):
+        key, url = ("absolute_url", im.absolute_url) if im.absolute_url is not None else ("coco_url", im.coco_url)
+        if url is not None and not url.startswith(prefix) and c.hit("E_IMG_URL_PREFIX"):
+            c.example("E_IMG_URL_PREFIX", f"images[{k}].{key}", url_detail(url, "prefix", options))
 
 
 # --- columns ---------------------------------------------------------------------------
@@ -297,6 +316,8 @@ def validate_document(
 
     # --- images: fields per chunk, then ids and file names over columns --------------
     img_col = _Column()
+    url_checker = UrlChecker(options)
+    no_prefix = dataclasses.replace(options, storage_prefix=None) if options.storage_prefix is not None else None
     names_col: list[str | None] = []
     for start in range(0, len(images), CHUNK):
         chunk = images[start : start + CHUNK]
@@ -307,9 +328,15 @@ def validate_document(
         if structs is not None and schema.images_clean(structs, options, lim):
             img_col.take(structs, attrgetter("id"))
             names_col.extend(map(attrgetter("file_name"), structs))
+        elif structs is not None and no_prefix is not None and schema.images_clean(structs, no_prefix, lim):
+            # Only the storage prefix is wrong (the usual misconfiguration, often for
+            # every image): list those URLs without walking each record.
+            img_col.take(structs, attrgetter("id"))
+            names_col.extend(map(attrgetter("file_name"), structs))
+            _report_prefix(structs, start, options, c)
         else:
             for i, rec in enumerate(chunk, start):
-                iid, name = _image_fields(_plain(rec), i, options, lim, c)
+                iid, name = _image_fields(rec, i, options, lim, url_checker, c)
                 img_col.append(iid)
                 names_col.append(name)
     img_ids = _Ids(img_col.array())

@@ -135,3 +135,43 @@ def test_truncated_files_are_json_errors(cut: int, kind: str) -> None:
     cut = cut % len(data)
     report = validate_bytes(data[:cut], ValidationOptions(kind=kind))
     assert not report.valid and "E_JSON" in report.codes()
+
+
+@SETTINGS
+@given(
+    url=st.one_of(
+        st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=40),
+        st.from_regex(r"\A[a-zA-Z][a-zA-Z0-9+.-]{0,5}:(//[^/?#\s]{0,12})?[/a-z?#\[\]:.]{0,16}\Z"),
+    )
+)
+def test_url_split_matches_urllib(url: str) -> None:
+    from urllib.parse import urlsplit
+
+    from reconcile.coco.urls import _split
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        assert _split(url) is None
+    else:
+        assert _split(url) == (parts.scheme.lower(), parts.netloc, parts.path)
+
+
+@SETTINGS
+@given(
+    urls=st.lists(
+        st.tuples(
+            st.sampled_from(["https://a.blob.core.windows.net/", "HTTP://h/", "file:///", "ftp://x/", "https:///", "s3://b/"]),
+            st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=12),
+        ).map("".join),
+        max_size=8,
+    ),
+    prefix=st.sampled_from([None, "https://a.blob.core.windows.net/c/"]),
+)
+def test_url_checker_matches_url_checks(urls: list[str], prefix: str | None) -> None:
+    from reconcile.coco.urls import UrlChecker, url_checks
+
+    options = ValidationOptions(kind=OD, storage_prefix=prefix, allowed_schemes=frozenset({"https", "file"}))
+    checker = UrlChecker(options)
+    for url in urls + urls:  # the second round hits the root cache
+        assert checker.checks(url) == url_checks(url, options)
