@@ -34,9 +34,19 @@ from __future__ import annotations
 
 
 class ReconcileError(Exception):
-    """Base of every error this project raises on purpose."""
+    """Base of every error this project raises on purpose.
+
+    Errors raised at the HTTP boundary (:mod:`reconcile.client.errors`) also fill
+    ``request_id`` (the ``x-ms-client-request-id`` we sent, for support tickets),
+    ``attempts`` and ``ambiguous_write``: the call was a write and an earlier attempt's
+    outcome is unknown, so a following 409/412/404 may be our own write; read the
+    resource before believing it.
+    """
 
     exit_code: int = 1
+    request_id: str | None = None
+    attempts: int = 1
+    ambiguous_write: bool = False
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)

@@ -137,9 +137,9 @@ def annotate(
     err.code = code  # type: ignore[attr-defined]
     err.method = method  # type: ignore[attr-defined]
     err.path = path  # type: ignore[attr-defined]
-    err.request_id = request_id  # type: ignore[attr-defined]
-    err.attempts = attempts  # type: ignore[attr-defined]
-    err.ambiguous_write = ambiguous_write  # type: ignore[attr-defined]
+    err.request_id = request_id
+    err.attempts = attempts
+    err.ambiguous_write = ambiguous_write
     return err
 
 
