@@ -189,6 +189,20 @@ def _report_prefix(images: list[schema.Image], start: int, options: ValidationOp
             c.example("E_IMG_URL_PREFIX", f"images[{k}].{key}", url_detail(url, "prefix", options))
 
 
+def _report_urls(
+    images: list[schema.Image], start: int, options: ValidationOptions, urls: UrlChecker, c: Collector
+) -> None:
+    for k, im in enumerate(images, start):
+        key, url = ("absolute_url", im.absolute_url) if im.absolute_url is not None else ("coco_url", im.coco_url)
+        if url is None:
+            if options.require_urls:
+                c.add("E_IMG_URL_MISSING", f"images[{k}]", "no absolute_url or coco_url")
+            continue
+        for code, reason in urls.checks(url):
+            if c.hit(code):
+                c.example(code, f"images[{k}].{key}", url_detail(url, reason, options))
+
+
 # --- columns ---------------------------------------------------------------------------
 
 
@@ -334,6 +348,11 @@ def validate_document(
             img_col.take(structs, attrgetter("id"))
             names_col.extend(map(attrgetter("file_name"), structs))
             _report_prefix(structs, start, options, c)
+        elif structs is not None and schema.dims_clean(structs, lim):
+            # Every other field is fine: only the URLs need a look, one by one.
+            img_col.take(structs, attrgetter("id"))
+            names_col.extend(map(attrgetter("file_name"), structs))
+            _report_urls(structs, start, options, url_checker, c)
         else:
             for i, rec in enumerate(chunk, start):
                 iid, name = _image_fields(rec, i, options, lim, url_checker, c)

@@ -158,6 +158,11 @@ def images_clean(images: list[Image], options: ValidationOptions, lim: Limits, *
     return _urls_of_clean(images, options)
 
 
+def dims_clean(images: list[Image], lim: Limits) -> bool:
+    """True only if every image's width and height are integral and within ``lim``."""
+    return not images or _dims_clean(images, len(images), lim)
+
+
 def _dims_clean(images: list[Image], n: int, lim: Limits) -> bool:
     try:
         for attr in ("width", "height"):
