@@ -24,7 +24,9 @@ def _metrics(perf: Any) -> dict[str, Any]:
     )
 
 
-def status_document(live: LiveState) -> dict[str, Any]:
+def status_document(live: LiveState, *, owned: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The live state as a document. ``owned`` holds the inventory's addresses: a dataset is
+    managed when it carries our marker, a model or evaluation when the inventory records it."""
     datasets = [
         {
             "name": d.name,
@@ -39,6 +41,7 @@ def status_document(live: LiveState) -> dict[str, Any]:
     models = [
         {
             "name": m.name,
+            "managed": f"model/{m.name}" in owned,
             "status": m.status,
             "modelKind": m.model_kind,
             "trainingDataset": m.training_dataset,
@@ -53,6 +56,7 @@ def status_document(live: LiveState) -> dict[str, Any]:
         {
             "model": e.model,
             "name": e.name,
+            "managed": f"evaluation/{e.model}/{e.name}" in owned,
             "status": e.status,
             "dataset": e.test_dataset,
             "error": {"code": e.error_code, "message": e.error_message} if e.error_code else None,
@@ -79,21 +83,22 @@ def render_status(doc: dict[str, Any], console: Any) -> None:
     console.print(t)
 
     t = Table(title="Models", title_justify="left")
-    for col in ("name", "status", "kind", "dataset", "budget h", "cost min", "metrics"):
+    for col in ("name", "status", "kind", "dataset", "budget h", "cost min", "managed", "metrics"):
         t.add_column(col)
     for m in doc["models"]:
         status = m["status"] + (f" ({m['error']['code']})" if m["error"] else "")
         cost = "" if m["trainingCostInMinutes"] is None else str(m["trainingCostInMinutes"])
         t.add_row(m["name"], status, m["modelKind"] or "", m["trainingDataset"], str(m["budgetHours"]), cost,
-                  _headline(m["metrics"]))
+                  "yes" if m["managed"] else "no", _headline(m["metrics"]))
     console.print(t)
 
     t = Table(title="Evaluations", title_justify="left")
-    for col in ("model", "name", "status", "dataset", "metrics"):
+    for col in ("model", "name", "status", "dataset", "managed", "metrics"):
         t.add_column(col)
     for e in doc["evaluations"]:
         status = e["status"] + (f" ({e['error']['code']})" if e["error"] else "")
-        t.add_row(e["model"], e["name"], status, e["dataset"] or "", _headline(e["metrics"]))
+        t.add_row(e["model"], e["name"], status, e["dataset"] or "", "yes" if e["managed"] else "no",
+                  _headline(e["metrics"]))
     console.print(t)
 
 

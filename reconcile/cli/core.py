@@ -253,11 +253,13 @@ def wait(config_path: Path | None, environment: str | None, timeout: float | Non
 def status(config_path: Path | None, environment: str | None, as_json: bool) -> None:
     """Show live datasets, models (state, cost, metrics) and evaluations."""
     from reconcile.status import render_status, status_document
+    from reconcile.workflow import load_inventory
 
     config = _config(config_path, environment)
     with _session(config) as session:
         live = session.backend.observe()
-    doc = status_document(live)
+        owned = frozenset(load_inventory(session).records)
+    doc = status_document(live, owned=owned)
     if as_json:
         click.echo(json.dumps(doc, indent=2, sort_keys=True))
     else:

@@ -110,3 +110,28 @@ def test_help_lists_every_command_without_heavy_imports() -> None:
     for command in ("apply", "plan", "status", "validate", "predict", "wait", "coco", "emulator", "lock", "demo"):
         assert f"  {command} " in out
     assert "HEAVY []" in out
+
+
+def test_status_and_predict_after_training(proj, capsys, emulator) -> None:
+    code, _, _ = run(["apply"], capsys)
+    assert code == 3
+    emulator.clock.advance(24 * 3600)  # let the emulated training finish
+    code, out, _ = run(["status", "--json"], capsys)
+    assert code == 0
+    doc = json.loads(out)
+    model = doc["models"][0]
+    assert model["name"] == "m1" and model["status"] == "succeeded" and model["managed"] is True
+    assert 0 < model["trainingCostInMinutes"] <= 60 and "accuracyTop1" in model["metrics"]
+    assert doc["datasets"][0]["managed"] is True
+
+    image = Path("img.png")
+    from tests.fixtures.emulator import png_bytes
+
+    image.write_bytes(png_bytes(80, 60))
+    code, out, _ = run(["predict", "m1", str(image), "--json"], capsys)
+    assert code == 0
+    pred = json.loads(out)
+    assert (pred["width"], pred["height"]) == (80, 60)
+    assert {t["name"] for t in pred["tags"]} == {"circle", "square"}
+    code, out, _ = run(["predict", "m1", str(image)], capsys)
+    assert code == 0 and "circle" in out and "80x60" in out
