@@ -49,6 +49,9 @@ class Collector:
         """Replace the catalogue message of ``code`` with one naming the limits that applied."""
         self._messages[code] = text
 
+    def count(self, code: str) -> int:
+        return self._counts.get(code, 0)
+
     def has(self, code: str) -> bool:
         return code in self._counts
 

@@ -192,6 +192,18 @@ def _report_prefix(images: list[schema.Image], start: int, options: ValidationOp
 def _report_urls(
     images: list[schema.Image], start: int, options: ValidationOptions, urls: UrlChecker, c: Collector
 ) -> None:
+    if all(im.absolute_url is not None for im in images):
+        values = [im.absolute_url for im in images]
+        verdict = urls.shared_verdict(values)
+        if verdict is not None:  # e.g. http:// everywhere: one problem per URL, the same for all
+            code, reason = verdict
+            keep = max(0, c.max_examples - c.count(code))
+            c.add_many(
+                code,
+                len(values),
+                [(f"images[{k}].absolute_url", url_detail(u, reason, options)) for k, u in enumerate(values[:keep], start)],
+            )
+            return
     for k, im in enumerate(images, start):
         key, url = ("absolute_url", im.absolute_url) if im.absolute_url is not None else ("coco_url", im.coco_url)
         if url is None:

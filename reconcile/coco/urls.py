@@ -16,6 +16,7 @@ from reconcile.coco.values import jtype, show
 _BAD_URL_CHARS = re.compile(r"[\x00-\x20\x7f]")
 # Printable ASCII other than space; "?" is the join separator.
 _URL_SAFE_ASCII = bytes(range(0x21, 0x7F))
+_ROOT_SCAN_OK = _URL_SAFE_ASCII + b"\x00"
 _URL_ROOT = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^/]*/")
 
 
@@ -125,6 +126,40 @@ class UrlChecker:
         if prefix is not None and not url.startswith(prefix):
             out.append(("E_IMG_URL_PREFIX", "prefix"))
         return out
+
+    def shared_verdict(self, urls: list[str]) -> tuple[str, str] | None:
+        """The one problem every URL in ``urls`` has because they share a bad root, else None.
+
+        When it returns a verdict, ``checks(u) == [verdict]`` for each ``u``; a None
+        means "check one by one". Scans one joined string instead of a million URLs.
+        """
+        if not urls or type(urls[0]) is not str:
+            return None
+        m = _URL_ROOT.match(urls[0])
+        if m is None:
+            return None
+        root = m.group(0)
+        if "?" in root or "#" in root or "[" in root or "]" in root:
+            return None
+        try:
+            verdict = self._roots[root]
+        except KeyError:
+            verdict = self._roots[root] = self._judge_root(root)
+        if verdict is None:
+            return None
+        try:
+            joined = "\x00".join(urls)
+        except TypeError:  # a non-string URL
+            return None
+        n = len(urls)
+        if not joined.isascii() or joined.count("\x00") != n - 1:
+            return None
+        for i in range(0, len(joined), 1 << 23):
+            if joined[i : i + (1 << 23)].encode("ascii").translate(None, _ROOT_SCAN_OK):
+                return None  # whitespace or a control character somewhere
+        if not joined.startswith(root) or joined.count("\x00" + root) != n - 1:
+            return None
+        return verdict
 
     def _judge_root(self, root: str) -> tuple[str, str] | None:
         scheme, _, rest = root.partition("://")

@@ -175,3 +175,18 @@ def test_url_checker_matches_url_checks(urls: list[str], prefix: str | None) -> 
     checker = UrlChecker(options)
     for url in urls + urls:  # the second round hits the root cache
         assert checker.checks(url) == url_checks(url, options)
+
+
+@SETTINGS
+@given(
+    root=st.sampled_from(["http://a.blob.core.windows.net/", "ftp://x/", "https:///", "https://ok/", "HTTP://h/"]),
+    tails=st.lists(st.text(alphabet=st.characters(min_codepoint=0x00, max_codepoint=0x7E), max_size=8), max_size=6),
+)
+def test_shared_verdict_agrees_with_one_by_one(root: str, tails: list[str]) -> None:
+    from reconcile.coco.urls import UrlChecker, url_checks
+
+    options = ValidationOptions(kind=OD)
+    urls = [root + t for t in tails]
+    verdict = UrlChecker(options).shared_verdict(urls)
+    if verdict is not None:
+        assert all(url_checks(u, options) == [verdict] for u in urls)

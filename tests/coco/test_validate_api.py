@@ -95,3 +95,32 @@ def test_docs_list_every_rule() -> None:
     text = (Path(__file__).resolve().parents[2] / "docs" / "coco.md").read_text()
     missing = [code for code in RULES if f"`{code}`" not in text]
     assert not missing, f"docs/coco.md does not document {missing}"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "options"),
+    [
+        (lambda b: b.replace(b"https://", b"http://"), {}),
+        (lambda b: b, {"storage_prefix": "https://other.blob.core.windows.net/images/"}),
+        (lambda b: b.replace(b"https://benchacct", b"https://bench acct", 7), {}),
+        (lambda b: b.replace(b'"bbox":[0.', b'"bbox":[1'), {}),
+    ],
+    ids=["http-everywhere", "wrong-prefix", "some-spaces", "pixel-boxes"],
+)
+@pytest.mark.parametrize("kind", [OD, IC])
+def test_files_wrong_everywhere_report_the_same_at_any_chunk_size(mutate, options: dict, kind: str) -> None:
+    from reconcile.coco import exact
+
+    data = mutate(generate_coco(kind, 600, seed=5))
+    opts = ValidationOptions(kind=kind, max_examples=4, **options)
+    reports = []
+    previous = exact.CHUNK
+    try:
+        for chunk in (1, 7, 4096):
+            exact.CHUNK = chunk
+            reports.append(validate_exact(data, opts))
+    finally:
+        exact.CHUNK = previous
+    reports.append(validate_bytes(data, opts))
+    assert all(r == reports[0] for r in reports)
+    assert not reports[0].valid or kind == IC
