@@ -180,6 +180,54 @@ def _check_bbox(bbox: Any, k: int, tol: float, c: Collector) -> None:
             c.add("W_BBOX_TOLERANCE", f"annotations[{k}].bbox[{n}]", f"{label} = {s!r}, within tolerance {tol!r}")
 
 
+_BOX_LABELS = ("left", "top", "width", "height")
+_SUM_LABELS = {2: "left + width", 3: "top + height"}
+
+
+def _original_bbox(rec: Any) -> list[Any]:
+    return rec.get("bbox") if isinstance(rec, dict) else getattr(rec, "bbox")
+
+
+def _report_box_values(structs: list[schema.NumbersBoxAnnotation], chunk: list, start: int, tol: float, c: Collector) -> None:
+    """What :func:`_check_bbox` reports for these boxes (same counts, order and details), over columns."""
+    boxes = np.array([a.bbox for a in structs], dtype=np.float64).reshape(-1, 4)
+    left, top, width, height = boxes.T
+    bad = np.empty(boxes.shape, dtype=bool)
+    bad[:, 0] = ~((left >= 0) & (left < 1))
+    bad[:, 1] = ~((top >= 0) & (top < 1))
+    bad[:, 2] = ~((width > 0) & (width <= 1))
+    bad[:, 3] = ~((height > 0) & (height <= 1))
+    in_range = ~bad.any(axis=1)
+    sums = np.zeros(boxes.shape, dtype=np.float64)
+    sums[:, 2] = left + width
+    sums[:, 3] = top + height
+    over = np.zeros(boxes.shape, dtype=bool)
+    over[:, 2:] = in_range[:, None] & (sums[:, 2:] > 1 + tol)
+    near = np.zeros(boxes.shape, dtype=bool)
+    near[:, 2:] = in_range[:, None] & (sums[:, 2:] > 1) & ~over[:, 2:]
+
+    def detail(flat: int) -> tuple[str, str, str]:
+        k, n = divmod(flat, 4)
+        orig = _original_bbox(chunk[k])
+        path = f"annotations[{start + k}].bbox[{n}]"
+        if bad[k, n]:
+            rng = "[0, 1)" if n < 2 else "(0, 1]"
+            return "E_BBOX_RANGE", path, f"{_BOX_LABELS[n]} = {show(orig[n])}, must be in {rng}"
+        total = orig[n - 2] + orig[n]
+        if over[k, n]:
+            return "E_BBOX_RANGE", path, f"{_SUM_LABELS[n]} = {total!r} > 1 (pixels instead of fractions?)"
+        return "W_BBOX_TOLERANCE", path, f"{_SUM_LABELS[n]} = {total!r}, within tolerance {tol!r}"
+
+    errors = np.flatnonzero(bad | over)
+    if errors.size:
+        keep = max(0, c.max_examples - c.count("E_BBOX_RANGE"))
+        c.add_many("E_BBOX_RANGE", int(errors.size), [detail(f)[1:] for f in errors[:keep].tolist()])
+    warnings = np.flatnonzero(near)
+    if warnings.size:
+        keep = max(0, c.max_examples - c.count("W_BBOX_TOLERANCE"))
+        c.add_many("W_BBOX_TOLERANCE", int(warnings.size), [detail(f)[1:] for f in warnings[:keep].tolist()])
+
+
 def _report_prefix(images: list[schema.Image], start: int, options: ValidationOptions, c: Collector) -> None:
     prefix = options.storage_prefix
     assert prefix is not None
@@ -424,6 +472,12 @@ def validate_document(
             ref_cat.take(chunk, get("category_id"))
             continue
         structs = schema.convert_or_none(chunk, typ)
+        if structs is None and detection:
+            # Pixel boxes everywhere is the classic mistake: when only box values are
+            # wrong, check them over numpy columns instead of record by record.
+            structs = schema.convert_or_none(chunk, list[schema.NumbersBoxAnnotation])
+            if structs is not None:
+                _report_box_values(structs, chunk, start, tol, c)
         if structs is not None:
             ann_col.take(structs, attrgetter("id"))
             ref_img.take(structs, attrgetter("image_id"))

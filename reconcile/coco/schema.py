@@ -65,6 +65,16 @@ class DetAnnotation(Struct, gc=False):
     area: Annotated[float, Meta(ge=0)] | None = None
 
 
+class NumbersBoxAnnotation(Struct, gc=False):
+    """A detection annotation whose only possible fault is its box's *values* (four numbers, any range)."""
+
+    id: Id
+    image_id: Id
+    category_id: Id
+    bbox: Annotated[list[float], Meta(min_length=4, max_length=4)]
+    area: Annotated[float, Meta(ge=0)] | None = None
+
+
 class ClsAnnotation(Struct, gc=False):
     id: Id
     image_id: Id
