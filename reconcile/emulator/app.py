@@ -235,7 +235,18 @@ class Gateway:
                 return await _send_error(send, unauthorized())
             return await self.admin(scope, receive, send)
         started, t0 = time.time(), time.perf_counter()
-        captured = _Capture(send)
+        logged = False
+
+        def log(status: int) -> None:
+            # Logged before the last body byte leaves: a client that has its answer
+            # must find its request in the log (tests clear and count it right away).
+            nonlocal logged
+            if not logged:
+                logged = True
+                self.log.append(RequestRecord(scope["method"], path, clean_query(query), status, started,
+                                              time.perf_counter() - t0))
+
+        captured = _Capture(send, on_final=lambda: log(captured.status))
         status = DROPPED
         try:
             if not self.authorized(headers, query):
@@ -260,9 +271,7 @@ class Gateway:
                     await self.app(scope, receive, captured)
             status = captured.status
         finally:
-            self.log.append(
-                RequestRecord(scope["method"], path, clean_query(query), status, started, time.perf_counter() - t0)
-            )
+            log(status)
         for observer in list(self.observers):
             observer(scope["method"], path, query, captured.status, captured.headers, bytes(captured.body))
 
@@ -293,8 +302,10 @@ async def _send_error(send: Any, err: ApiError) -> None:
 class _Capture:
     """Passes ASGI send messages through (or swallows them) and remembers status, headers and body."""
 
-    def __init__(self, send: Any) -> None:
+    def __init__(self, send: Any, on_final: Any = None) -> None:
         self.send = send
+        self.on_final = on_final
+        """Called just before the final body message is passed on."""
         self.status = DROPPED
         self.headers: dict[str, str] = {}
         self.body = bytearray()
@@ -305,6 +316,8 @@ class _Capture:
             self.headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in message.get("headers", [])}
         elif message["type"] == "http.response.body":
             self.body += message.get("body", b"")
+            if not message.get("more_body", False) and self.on_final is not None:
+                self.on_final()
         if self.send is not None:
             await self.send(message)
 
