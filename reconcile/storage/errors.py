@@ -22,12 +22,14 @@ from reconcile.errors import (
 T = TypeVar("T")
 
 _QUERY = re.compile(r"\?[^\s'\"]*")
-_KEYLIKE = re.compile(r"(AccountKey|SharedAccessSignature|sig)=[^;&\s'\"]+", re.IGNORECASE)
 
 
 def scrub(text: str) -> str:
-    """``text`` without query strings or key material."""
-    return _KEYLIKE.sub(r"\1=<redacted>", _QUERY.sub("?<redacted>", text))
+    """``text`` without query strings (blob URLs may carry SAS) and with every secret
+    :func:`reconcile.client.redact.redact` knows masked (account keys, signatures, keys)."""
+    from reconcile.client.redact import redact
+
+    return redact(_QUERY.sub("?<redacted>", text))
 
 
 def map_azure_error(exc: BaseException, what: str) -> ReconcileError:
