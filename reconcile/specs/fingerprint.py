@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import weakref
 
 from reconcile.specs.models import POLICY_FIELDS, DatasetSpec, EvaluationSpec, ModelSpec
 
@@ -26,6 +27,17 @@ def canonical_json(spec: DatasetSpec | ModelSpec | EvaluationSpec) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+#: id(spec) -> (weak reference, digest). Specs are frozen, and one plan asks for the same
+#: spec's hash several times (fingerprint, drift, inventory); pydantic dumps are not cheap.
+_HASHES: dict[int, tuple[weakref.ref, str]] = {}
+
+
 def spec_hash(spec: DatasetSpec | ModelSpec | EvaluationSpec) -> str:
     """The sha256 hex digest (64 characters) of :func:`canonical_json`; equal specs hash equally everywhere."""
-    return hashlib.sha256(canonical_json(spec).encode("utf-8")).hexdigest()
+    key = id(spec)
+    hit = _HASHES.get(key)
+    if hit is not None and hit[0]() is spec:
+        return hit[1]
+    digest = hashlib.sha256(canonical_json(spec).encode("utf-8")).hexdigest()
+    _HASHES[key] = (weakref.ref(spec, lambda _ref, key=key: _HASHES.pop(key, None)), digest)
+    return digest
