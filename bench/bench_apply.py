@@ -173,7 +173,8 @@ def bench_noop_plan(n_specs: int) -> dict:
 
     n = n_specs // 3 + (1 if n_specs % 3 else 0)
     with tempfile.TemporaryDirectory() as tmp, Emulator("--speed", "1e7") as emu:
-        cfg = make_project(Path(tmp), emu.endpoint, n, tps=1000, concurrency=16)
+        # The project's default maxConcurrency (4): more threads only add GIL contention here.
+        cfg = make_project(Path(tmp), emu.endpoint, n, tps=1000, concurrency=4)
         run_apply(cfg)
         emu.clear()
         config = load_config(cfg, environment="bench")
