@@ -210,34 +210,46 @@ def _build(root: Path, file: str, images: str | None, store: Any) -> Any:
     return build_local_coco((root / file).read_bytes(), root / images if images else None, store, source=file)
 
 
-def uploader_for(session: Any) -> Callable[[ResourceChange, LabelFile], None]:
-    """The apply hook that uploads one local label file and its images (content-addressed, idempotent).
+class LabelUploader:
+    """Publishes the plan's local label files for apply, after checking all of them first.
 
-    Refuses with :class:`~reconcile.errors.StalePlanError` if the file changed since
-    the plan was made (its URI would differ from the reviewed one).
+    :meth:`check` rebuilds a file as it would be uploaded and raises
+    :class:`~reconcile.errors.StalePlanError` if it differs from the reviewed one (its
+    content-addressed URI would differ); the executor calls it for every file of the
+    plan before its first write. :meth:`upload` then sends the checked bytes (and
+    images), content-addressed and idempotent, without reading the file again.
     """
-    import threading
 
-    from reconcile.errors import StalePlanError
-    from reconcile.storage.upload import upload_local_coco
+    def __init__(self, session: Any) -> None:
+        import threading
 
-    # One label file's images at a time (each upload is itself parallel): a terminal shows
-    # one progress bar at once, and dataset changes run concurrently.
-    one_at_a_time = threading.Lock()
+        self._session = session
+        self._built: dict[tuple[str, str], Any] = {}
+        # One label file's images at a time (each upload is itself parallel): a terminal shows
+        # one progress bar at once, and dataset changes run concurrently.
+        self._one_at_a_time = threading.Lock()
 
-    def upload(change: ResourceChange, label: LabelFile) -> None:
-        store = session.blob_store()
+    def check(self, change: ResourceChange, label: LabelFile) -> None:
+        from reconcile.errors import StalePlanError
+
+        store = self._session.blob_store()
         source = label.source.removeprefix("file:")
-        build = _build(session.config.root, source, label.images, store)
+        build = _build(self._session.config.root, source, label.images, store)
         if build.uri != label.uri:
             raise StalePlanError(
                 f"{change.address}: {source} changed since the plan was made",
                 hint="run `reconcile plan` again and review the new label diff",
             )
-        with one_at_a_time:
-            upload_local_coco(store, build, progress=None)
+        self._built[(change.address, label.uri)] = build
 
-    return upload
+    def upload(self, change: ResourceChange, label: LabelFile) -> None:
+        from reconcile.storage.upload import upload_local_coco
+
+        key = (change.address, label.uri)
+        if key not in self._built:
+            self.check(change, label)
+        with self._one_at_a_time:
+            upload_local_coco(self._session.blob_store(), self._built[key], progress=None)
 
 
 #: Seconds to wait for one label file while probing for drift (a slow blob only costs a warning).

@@ -127,7 +127,7 @@ def run_apply(
     """Apply ``plan`` through ``session`` (uploading local label files first), recording
     ownership in the environment's inventory. Guardrail refusals raise
     :class:`~reconcile.errors.RefusedError` before any write."""
-    from reconcile.labels import uploader_for
+    from reconcile.labels import LabelUploader
 
     options = ApplyOptions(
         allow_replace=allow_replace,
@@ -135,7 +135,7 @@ def run_apply(
         wait=wait,
         waiter=waiter or make_waiter(session, wait_settings),
         on_event=on_event,
-        upload_labels=uploader_for(session),
+        labels=LabelUploader(session),
         check_lock=check_lock,
         approve_cost=approve_cost,
         confirm_deletions=confirm_deletions,

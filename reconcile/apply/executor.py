@@ -31,7 +31,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Protocol
 
 from reconcile.apply.waiting import Progress, Waiter
 from reconcile.backends.base import Backend, DatasetRequest, EvaluationRequest, LiveState, ModelRequest
@@ -65,6 +65,18 @@ class ApplyEvent:
     message: str = ""
 
 
+class LabelPublisher(Protocol):
+    """Makes local label files available at their planned URIs (:class:`reconcile.labels.LabelUploader`)."""
+
+    def check(self, change: ResourceChange, label: LabelFile) -> None:
+        """Raise :class:`~reconcile.errors.StalePlanError` if the file differs from the planned one. Writes nothing."""
+        ...
+
+    def upload(self, change: ResourceChange, label: LabelFile) -> None:
+        """Make the file (and its images) available at ``label.uri``; idempotent."""
+        ...
+
+
 @dataclass(slots=True)
 class ApplyOptions:
     allow_replace: bool = False
@@ -73,8 +85,8 @@ class ApplyOptions:
     waiter: Waiter | None = None
     """Used to wait for cancellations (replacements) and, with ``wait``, for training."""
     on_event: Callable[[ApplyEvent], None] | None = None
-    upload_labels: Callable[[ResourceChange, LabelFile], None] | None = None
-    """Makes a local label file (and its images) available at ``LabelFile.uri``; must be idempotent."""
+    labels: LabelPublisher | None = None
+    """Checks (all before the first write) and uploads the plan's local label files."""
     check_lock: Callable[[], None] | None = None
     """Raises if the apply lock was lost; called before every write."""
     approve_cost: bool = False
@@ -199,6 +211,7 @@ class Executor:
         names |= {c.name for c in self.plan.changes if c.kind == "Model" and c.action == "delete"}
         live = self.backend.observe(evaluations_of=frozenset(names))
         check_not_stale(self.plan, live)
+        self._check_labels()
         self.result.unchanged = sum(c.action == "no-op" for c in self.plan.changes)
 
         writes = [c for c in self.plan.changes if c.action not in ("no-op", "unmanaged", "delete")]
@@ -218,6 +231,18 @@ class Executor:
             wrote = any(c.action not in ("no-op", "unmanaged") for c in self.plan.changes)
             self._sync_inventory(self.backend.observe(evaluations_of=frozenset(names)) if wrote else live)
         return self.result
+
+    def _check_labels(self) -> None:
+        """Every local label file this plan uploads must still be the reviewed one (before any write)."""
+        uploads = [(c, lf) for c in self.plan.changes if c.kind == "Dataset" and c.action in ("create", "update", "replace")
+                   for lf in c.labels if lf.upload]
+        if not uploads:
+            return
+        if self.options.labels is None:
+            raise FatalError(f"{uploads[0][0].address}: {uploads[0][1].source} must be uploaded but no storage is "
+                             "configured")
+        for c, lf in uploads:
+            self.options.labels.check(c, lf)
 
     # --- inventory ----------------------------------------------------------------
 
@@ -316,9 +341,9 @@ class Executor:
     def _apply_dataset(self, c: ResourceChange) -> None:
         for lf in c.labels:
             if lf.upload:
-                if self.options.upload_labels is None:
+                if self.options.labels is None:
                     raise FatalError(f"{c.address}: {lf.source} must be uploaded but no storage is configured")
-                self.options.upload_labels(c, lf)
+                self.options.labels.upload(c, lf)
         req = _dataset_request(c)
         if c.action == "create":
             self._create(c, lambda: self.backend.create_dataset(req), lambda: self.backend.get_dataset(c.name),

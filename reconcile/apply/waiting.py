@@ -44,13 +44,20 @@ class WaitResult:
 
 @dataclass(slots=True)
 class Waiter:
-    """Polls a backend. ``poll`` is the interval in seconds; ``timeout`` ``None`` waits forever."""
+    """Polls a backend. ``poll`` is the interval in seconds; ``timeout`` ``None`` waits forever.
+
+    ``timeout`` is one budget for this waiter's whole life, counted from its first
+    :meth:`wait`: an apply that waits for several things in turn (cancellations, models
+    before their evaluations, then everything) still gives up on time. A sleep never
+    runs past the deadline, so the budget is kept to within one round of polling.
+    """
 
     backend: Backend
     poll: float = 5.0
     timeout: float | None = None
     sleep: Callable[[float], None] = time.sleep
     monotonic: Callable[[], float] = time.monotonic
+    _deadline: float | None = field(default=None, init=False, repr=False)
 
     def wait(
         self,
@@ -65,6 +72,8 @@ class Waiter:
         (the client already retried the transient ones).
         """
         start = self.monotonic()
+        if self.timeout is not None and self._deadline is None:
+            self._deadline = start + self.timeout
         want_models = sorted(set(models))
         want_evals = sorted(set(evaluations))
         result = WaitResult()
@@ -83,10 +92,11 @@ class Waiter:
                 on_progress(progress)
             if not progress.pending:
                 return result
-            if self.timeout is not None and elapsed >= self.timeout:
+            left = None if self._deadline is None else self._deadline - self.monotonic()
+            if left is not None and left <= 0:
                 result.timed_out = True
                 return result
-            self.sleep(self.poll)
+            self.sleep(self.poll if left is None else min(self.poll, left))
             # Only keep polling what is still running.
             want_models = [n for n in want_models if n not in result.models or not result.models[n].terminal]
             want_evals = [k for k in want_evals if k not in result.evaluations or not result.evaluations[k].terminal]

@@ -1,0 +1,138 @@
+"""The promises apply keeps when the world moved: a saved plan over changed label files writes
+nothing at all, and a create that meets an existing resource adopts it only when it matches."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconcile.apply.executor import ApplyOptions, apply_plan
+from reconcile.backends.base import DatasetRequest, ModelRequest
+from reconcile.errors import StalePlanError
+from tests.fixtures.emulator import classification_coco
+from tests.fixtures.project import coco_file
+
+SHAPES = Path(__file__).resolve().parents[2] / "data" / "shapes" / "classification"
+WRITES = {"PUT", "PATCH", "DELETE", "POST"}
+
+
+def _writes(emulator: Any) -> list[str]:
+    return [f"{r.method} {r.path}" for r in emulator.request_log if r.method in WRITES]
+
+
+def _blobs(root: Path) -> dict[Path, int]:
+    return {p: p.stat().st_mtime_ns for p in (root / ".blobs").rglob("*") if p.is_file()}
+
+
+def test_saved_plan_refused_with_nothing_written_when_one_label_file_changed(project, emulator) -> None:
+    proj = project([])
+    shutil.copytree(SHAPES, proj.root / "data")
+    specs = [
+        {"kind": "Dataset", "name": name, "annotationKind": "imageClassification",
+         "labels": [{"file": f"data/{name}.coco.json", "images": "data/images"}]}
+        for name in ("train", "test")
+    ]
+    proj.write_specs(specs)
+    assert not proj.apply().failed
+    for spec in specs:
+        spec["customProperties"] = {"team": "vision"}
+    proj.write_specs(specs)
+    saved = proj.plan()
+    assert [c.action for c in saved.changes] == ["update", "update"]
+
+    coco = proj.root / "data" / "train.coco.json"
+    doc = json.loads(coco.read_text())
+    doc["categories"][0]["name"] = "disc"
+    coco.write_text(json.dumps(doc))
+    blobs = _blobs(proj.root)
+    emulator.request_log.clear()
+    with pytest.raises(StalePlanError, match="data/train.coco.json changed since the plan was made"):
+        proj.apply(saved)
+    assert _writes(emulator) == []  # the other dataset was not PATCHed either
+    assert _blobs(proj.root) == blobs
+
+
+class _Racing:
+    """A backend where someone else creates the resource (with ``theirs``) just before our create."""
+
+    def __init__(self, inner: Any, theirs: Any) -> None:
+        self._inner = inner
+        self._theirs = theirs
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def create_dataset(self, request: DatasetRequest) -> Any:
+        self._inner.create_dataset(self._theirs)
+        return self._inner.create_dataset(request)
+
+    def create_model(self, request: ModelRequest) -> Any:
+        self._inner.create_model(self._theirs)
+        return self._inner.create_model(request)
+
+
+def _dataset_spec(root: Path) -> dict:
+    uri = coco_file(root, "train.json", classification_coco({"circle": 6, "square": 6}))
+    return {"kind": "Dataset", "name": "ds", "annotationKind": "imageClassification", "labels": [{"uri": uri}]}
+
+
+def _race(proj: Any, theirs: Any) -> Any:
+    with proj.session() as s:
+        plan = proj.plan()
+        return apply_plan(plan, _Racing(s.backend, theirs), ApplyOptions(waiter=proj.waiter(s)))
+
+
+def test_a_dataset_created_meanwhile_with_other_fields_is_a_conflict_not_adopted(project, emulator) -> None:
+    proj = project([])
+    spec = _dataset_spec(proj.root)
+    proj.write_specs([spec])
+    theirs = DatasetRequest(name="ds", annotation_kind="imageClassification",
+                            annotation_file_uris=("https://elsewhere.example/other.json",), custom_properties={})
+    result = _race(proj, theirs)
+    assert [a for a, _ in result.failed] == ["dataset/ds"] and not result.adopted
+    assert "already exists with different fields" in result.failed[0][1]
+
+
+def test_a_dataset_created_meanwhile_with_the_planned_fields_is_adopted(project, emulator) -> None:
+    proj = project([])
+    proj.write_specs([_dataset_spec(proj.root)])
+    planned = next(c for c in proj.plan().changes if c.address == "dataset/ds")
+    theirs = DatasetRequest(name="ds", annotation_kind="imageClassification",
+                            annotation_file_uris=tuple(lf.uri for lf in planned.labels),
+                            custom_properties=dict(planned.desired.get("customProperties") or {}))
+    result = _race(proj, theirs)
+    assert result.adopted == ["dataset/ds"] and not result.failed
+
+
+@pytest.mark.parametrize("field,value", [("budget_hours", 2), ("training_dataset", "other"),
+                                         ("model_kind", "Generic-Detector")])
+def test_a_model_created_meanwhile_with_other_fields_is_a_conflict_not_adopted(project, emulator, field,
+                                                                                value) -> None:
+    proj = project([])
+    ds = _dataset_spec(proj.root)
+    other = {**ds, "name": "other"}
+    proj.write_specs([ds, other])
+    proj.apply()
+    proj.write_specs([ds, other, {"kind": "Model", "name": "clf", "modelKind": "Generic-Classifier",
+                                  "trainingDataset": "ds", "budgetHours": 1}])
+    mine = {"name": "clf", "model_kind": "Generic-Classifier", "training_dataset": "ds", "budget_hours": 1}
+    result = _race(proj, ModelRequest(**{**mine, field: value}))
+    assert [a for a, _ in result.failed] == ["model/clf"] and not result.adopted
+    with proj.session() as s:
+        assert getattr(s.backend.get_model("clf"), field) in (value, "GenericDetector")
+
+
+def test_a_model_created_meanwhile_with_the_planned_fields_is_adopted(project, emulator) -> None:
+    proj = project([])
+    ds = _dataset_spec(proj.root)
+    proj.write_specs([ds])
+    proj.apply()
+    proj.write_specs([ds, {"kind": "Model", "name": "clf", "modelKind": "Generic-Classifier",
+                           "trainingDataset": "ds", "budgetHours": 1}])
+    result = _race(proj, ModelRequest(name="clf", model_kind="Generic-Classifier", training_dataset="ds",
+                                      budget_hours=1))
+    assert result.adopted == ["model/clf"] and not result.failed
