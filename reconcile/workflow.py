@@ -7,6 +7,7 @@ flags and prints. Tests call these functions directly against the emulator.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from reconcile.apply.executor import ApplyOptions, ApplyResult, apply_plan
@@ -147,15 +148,11 @@ def run_apply(
 
 def adopt_unmanaged(session: Any, target: Any, addresses: Sequence[str] = (), *, protect: bool = False) -> Any:
     """``reconcile import``: append the specs of unmanaged live resources to ``target`` and record
-    them in the inventory. Returns a :class:`reconcile.inventory.adopt.Adoption`.
+    them, and live resources in conflict with a spec (no spec written), in the inventory. Returns a :class:`reconcile.inventory.adopt.Adoption`.
 
     Raises :class:`~reconcile.errors.UsageError` if ``target`` is not read as a spec
     file, and restores ``target`` if the written specs do not load (nothing is recorded then).
     """
-    from pathlib import Path
-
-    import yaml
-
     from reconcile.errors import UsageError
     from reconcile.inventory.adopt import adopt
 
@@ -171,10 +168,19 @@ def adopt_unmanaged(session: Any, target: Any, addresses: Sequence[str] = (), *,
     inventory = load_inventory(session)
     live = observe(session, specs, inventory)
     result = adopt(plan, live, addresses, protect=protect)
-    if not result.docs:
-        return result
+    if result.docs:
+        _append_specs(config, target, result.docs)
+    if result.records:
+        Journal(state_store(session)).put(result.records)
+    return result
+
+
+def _append_specs(config: EnvironmentConfig, target: Path, docs: list[dict[str, Any]]) -> None:
+    """Append ``docs`` to ``target``; restore it and raise if the specs no longer load."""
+    import yaml
+
     before = target.read_text(encoding="utf-8") if target.exists() else None
-    text = yaml.safe_dump_all(result.docs, sort_keys=False)
+    text = yaml.safe_dump_all(docs, sort_keys=False)
     target.parent.mkdir(parents=True, exist_ok=True)
     if before:
         text = before.rstrip("\n") + "\n---\n" + text
@@ -187,5 +193,3 @@ def adopt_unmanaged(session: Any, target: Any, addresses: Sequence[str] = (), *,
         else:
             target.write_text(before, encoding="utf-8")
         raise
-    Journal(state_store(session)).put(result.records)
-    return result

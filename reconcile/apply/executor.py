@@ -5,7 +5,8 @@ Contract:
 - **Exactly what was reviewed.** Before any write the live state is observed again
   and every change's live fingerprint recomputed; any difference raises
   :class:`~reconcile.errors.StalePlanError` and nothing is written.
-- **Guardrails first.** A replacement that is not allowed (spec ``allowReplace`` or
+- **Guardrails first.** A ``conflict`` (a live resource under a spec'd name that we
+  do not own), a replacement that is not allowed (spec ``allowReplace`` or
   ``allow_replace``), a protected resource replaced, a cost cap exceeded without
   ``approve_cost``, or deletions over ``maxDeletions`` (or from an empty spec set)
   without ``confirm_deletions`` equal to their number, raise
@@ -191,6 +192,13 @@ class Executor:
     def run(self) -> ApplyResult:
         """Apply the plan. Raises StalePlanError/RefusedError before any write; per-change
         failures are collected in the result (dependents of a failed change are skipped)."""
+        conflicts = [c for c in self.plan.changes if c.action == "conflict"]
+        if conflicts:
+            raise RefusedError(
+                "the plan names live resources that vision-gitops does not own: "
+                + ", ".join(c.address for c in conflicts),
+                hint="`reconcile import` them to take them over, or rename the specs; nothing was written",
+            )
         refused = [c for c in self.plan.changes
                    if c.action == "replace" and not (c.replace_allowed or self.options.allow_replace)]
         if refused:
@@ -214,7 +222,7 @@ class Executor:
         self._check_labels()
         self.result.unchanged = sum(c.action == "no-op" for c in self.plan.changes)
 
-        writes = [c for c in self.plan.changes if c.action not in ("no-op", "unmanaged", "delete")]
+        writes = [c for c in self.plan.changes if c.action in ("create", "update", "replace")]
         for kind in ("Dataset", "Model", "Evaluation"):
             todo = [c for c in writes if c.kind == kind]
             if kind == "Evaluation" and todo:
@@ -228,7 +236,7 @@ class Executor:
         if self.options.wait:
             self._wait_all()
         if self.options.journal is not None:
-            wrote = any(c.action not in ("no-op", "unmanaged") for c in self.plan.changes)
+            wrote = self.plan.has_changes
             self._sync_inventory(self.backend.observe(evaluations_of=frozenset(names)) if wrote else live)
         return self.result
 
@@ -279,7 +287,7 @@ class Executor:
         def change(records: dict[str, ResourceRecord]) -> None:
             for c in self.plan.changes:
                 prev = records.get(c.address)
-                if c.action == "unmanaged":
+                if c.action in ("unmanaged", "conflict"):
                     continue
                 if c.spec_hash is None:  # outside the specs: deleted now, or already gone
                     if fps.get(c.address) is None:

@@ -1,4 +1,4 @@
-"""``reconcile import``: adopt unmanaged live resources (write their specs, record them as ours)."""
+"""``reconcile import``: adopt live resources we do not own (write missing specs, record them as ours)."""
 
 from __future__ import annotations
 
@@ -19,10 +19,12 @@ from reconcile.errors import UsageError
 @click.option("--lock-timeout", type=float, default=0.0, metavar="SECONDS", help="Wait this long for another apply's lock.")
 def import_(addresses: tuple[str, ...], config_path: Path | None, environment: str | None, out_path: Path | None,
             protect: bool, lock_timeout: float) -> None:
-    """Adopt unmanaged live resources (ADDRESS..., default: all that `plan` lists as unmanaged).
+    """Adopt live resources vision-gitops does not own (ADDRESS..., default: all that `plan` lists as
+    unmanaged or in conflict with a spec).
 
-    Writes their specs and records them in the inventory; a following `apply` adds
-    the ownership marker to adopted datasets (one PATCH each). Exit 0 done; 2 nothing to
+    Writes the specs of unmanaged ones and records all of them in the inventory; a
+    following `apply` adds the ownership marker to adopted datasets (one PATCH each) and
+    brings conflicting ones to their spec. Exit 0 done; 2 nothing to
     import, a bad address or --out; 1 error.
     """
     from reconcile.workflow import adopt_unmanaged
@@ -37,8 +39,9 @@ def import_(addresses: tuple[str, ...], config_path: Path | None, environment: s
     for note in result.notes:
         out.print(f"[yellow]note[/yellow]: {note}")
     if not result.records:
-        raise UsageError("nothing to import: no unmanaged live resources", hint="`reconcile plan` lists them")
+        raise UsageError("nothing to import: no unmanaged or conflicting live resources",
+                         hint="`reconcile plan` lists them")
     for rec in result.records:
         out.print(f"imported {rec.address}")
-    out.print(f"Wrote {len(result.docs)} spec(s) to {target}; run `reconcile plan` (adopted datasets get the "
-              "ownership marker on the next apply).")
+    wrote = f"Wrote {len(result.docs)} spec(s) to {target}; " if result.docs else ""
+    out.print(f"{wrote}run `reconcile plan` (adopted datasets get the ownership marker on the next apply).")

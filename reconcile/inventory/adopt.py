@@ -1,7 +1,9 @@
-"""Adopting unmanaged live resources (``reconcile import``): spec documents plus inventory records.
+"""Adopting live resources we do not own (``reconcile import``): spec documents plus inventory records.
 
-Pure: takes a plan (whose ``unmanaged`` changes name the candidates) and the live
-state, returns the spec documents to write and the records to save. A model
+Pure: takes a plan (whose ``unmanaged`` and ``conflict`` changes name the
+candidates) and the live state, returns the spec documents to write and the
+records to save. A ``conflict`` already has a spec, so it only gets a record
+(the next plan then shows how the live resource differs from that spec). A model
 brings along its unmanaged datasets, an evaluation its model and dataset, so
 the written specs always load. SAS query strings are never written into specs.
 """
@@ -61,18 +63,20 @@ def adopt(plan: Plan, live: LiveState, addresses: Iterable[str] = (), *, protect
 
     parse_spec = TypeAdapter(AnySpec).validate_python
 
-    candidates = {c.address: c for c in plan.changes if c.action == "unmanaged"}
+    candidates = {c.address: c for c in plan.changes if c.action in ("unmanaged", "conflict")}
     wanted = list(addresses) or sorted(candidates)
     unknown = [a for a in wanted if a not in candidates]
     if unknown:
-        raise UsageError("not an unmanaged live resource: " + ", ".join(unknown),
-                         hint="`reconcile plan` lists them with `?` (is not managed by vision-gitops)")
+        raise UsageError("not a live resource vision-gitops does not own: " + ", ".join(unknown),
+                         hint="`reconcile plan` lists them with `?` (not managed) or `!` (conflict with a spec)")
     chosen: set[str] = set()
 
     def want(address: str) -> None:
         if address in candidates and address not in chosen:
             chosen.add(address)
             c = candidates[address]
+            if c.action == "conflict":
+                return  # its spec exists and names its dependencies already
             if c.kind == "Model":
                 m = live.models[c.name]
                 want(f"dataset/{m.training_dataset}")
@@ -92,6 +96,12 @@ def adopt(plan: Plan, live: LiveState, addresses: Iterable[str] = (), *, protect
     order = {"Dataset": 0, "Model": 1, "Evaluation": 2}
     for address in sorted(chosen, key=lambda a: (order[candidates[a].kind], a)):
         c = candidates[address]
+        if c.action == "conflict":
+            out.records.append(ResourceRecord(
+                address=address, kind=c.kind, name=c.name, model=c.model, spec_hash=c.spec_hash,
+                live_fingerprint=c.live_fingerprint, protect=protect or c.protected, created_at=now, updated_at=now,
+            ))
+            continue
         if c.kind == "Dataset":
             d = live.datasets[c.name]
             doc = _dataset_doc(d, out.notes, protect)

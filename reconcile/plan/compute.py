@@ -111,11 +111,14 @@ def compute_plan(
         want = D.desired_dataset(spec, labels.get(name) or D.uri_labels(spec), source=src)
         have = live.datasets.get(name)
         change = _dataset_change(want, have, src)
+        rec = records.get(change.address)
+        if have is not None and rec is None and not N.has_marker(have):
+            changes.append(_conflict(change, spec_hash(spec), spec.protect))
+            continue
         if change.action != "no-op":
             updated_datasets.add(name)
             if name in label_diffs:
                 change = change.model_copy(update={"label_diff": label_diffs[name]})
-        rec = records.get(change.address)
         digests[name] = D.labels_digest(want.labels)
         drift = (X.deleted_in_service(rec, have) + X.changed_in_service(rec, spec_hash(spec), change.live_fingerprint)
                  + X.labels_changed(spec, have, rec, shas))
@@ -127,6 +130,9 @@ def compute_plan(
         src = _source_of(specs, "Model", name)
         change = _model_change(spec, live, src, updated_datasets)
         rec = records.get(change.address)
+        if rec is None and name in live.models:
+            changes.append(_conflict(change, spec_hash(spec), spec.protect))
+            continue
         drift = (X.deleted_in_service(rec, live.models.get(name))
                  + X.changed_in_service(rec, spec_hash(spec), change.live_fingerprint))
         if change.action == "no-op":
@@ -140,6 +146,9 @@ def compute_plan(
         src = _source_of(specs, "Evaluation", key)
         change = _evaluation_change(spec, live, src, replaced_models)
         rec = records.get(change.address)
+        if rec is None and key in live.evaluations:
+            changes.append(_conflict(change, spec_hash(spec), spec.protect))
+            continue
         drift = (X.deleted_in_service(rec, live.evaluations.get(key))
                  + X.changed_in_service(rec, spec_hash(spec), change.live_fingerprint))
         changes.append(change.model_copy(update={
@@ -154,6 +163,7 @@ def compute_plan(
         noOp=sum(c.action == "no-op" for c in changes),
         delete=sum(c.action == "delete" for c in changes),
         unmanaged=sum(c.action == "unmanaged" for c in changes),
+        conflict=sum(c.action == "conflict" for c in changes),
         drifted=sum(bool(c.drift) for c in changes),
         training_hours=sum(c.training_hours or 0 for c in changes),
     )
@@ -174,6 +184,21 @@ def compute_plan(
         prune=prune,
         guardrails=violations,
     )
+
+
+#: Why a spec'd live resource we do not own is a conflict, and what to do about it.
+CONFLICT_REASON = "exists and is not managed: `reconcile import` it or rename the spec"
+
+
+def _conflict(change: ResourceChange, spec_hash: str, protected: bool) -> ResourceChange:
+    """A live resource under a spec'd name that this tool does not own: apply refuses to touch it.
+
+    The differences found are kept, so the reviewer sees what adopting it would change.
+    """
+    return change.model_copy(update={
+        "action": "conflict", "reason": CONFLICT_REASON, "replace_fields": [], "training_hours": None,
+        "notes": [], "spec_hash": spec_hash, "protected": protected, "drift": [], "label_diff": None,
+    })
 
 
 def _dataset_change(want: D.DesiredDataset, have: Any, src: str | None) -> ResourceChange:

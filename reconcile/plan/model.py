@@ -21,8 +21,11 @@ Actions:
 - ``delete``   -- (``--prune`` only) a resource we own (dataset marker or inventory
   record) whose spec was removed; evaluations go before their model, a running
   training is cancelled and awaited first. Never planned for a protected resource.
-- ``unmanaged`` -- a live resource we do not own; listed, never touched
-  (``reconcile import`` adopts it).
+- ``unmanaged`` -- a live resource we do not own and no spec names; listed, never
+  touched (``reconcile import`` adopts it).
+- ``conflict`` -- a live resource we do not own under a name a spec uses; apply
+  refuses the whole plan before any write (``reconcile import`` adopts it, or rename
+  the spec).
 
 Format 1.1 added ``delete``/``unmanaged``, and per change ``drift`` (drift classes,
 below), ``protected``, ``specHash``, ``labelsDigest`` and ``owner``; per plan
@@ -52,7 +55,7 @@ from pydantic.alias_generators import to_camel
 
 FORMAT_VERSION = "1.1"
 
-Action = Literal["create", "update", "replace", "no-op", "delete", "unmanaged"]
+Action = Literal["create", "update", "replace", "no-op", "delete", "unmanaged", "conflict"]
 DriftKind = Literal["changed-in-service", "deleted-in-service", "labels-changed", "stale-model"]
 GuardrailRule = Literal["max-budget-hours-per-model", "max-budget-hours-per-apply", "max-deletions", "empty-specs",
                         "protected"]
@@ -180,6 +183,8 @@ class Summary(_Doc):
     no_op: int = Field(0, alias="noOp")
     delete: int = 0
     unmanaged: int = 0
+    conflict: int = 0
+    """Spec'd names held by live resources we do not own (apply refuses the plan)."""
     drifted: int = 0
     """Resources with at least one drift class."""
     training_hours: int = 0
@@ -206,7 +211,7 @@ class Plan(_Doc):
 
     @property
     def has_changes(self) -> bool:
-        """True when apply would write something (``unmanaged`` resources are never written)."""
+        """True when apply would write something, or refuses a conflict (``unmanaged`` resources are never written)."""
         return any(c.action not in ("no-op", "unmanaged") for c in self.changes)
 
     @property

@@ -84,3 +84,8 @@ def dataset_fingerprint_fields(live: LiveDataset) -> dict[str, Any]:
 def model_fingerprint_fields(live: LiveModel) -> dict[str, Any]:
     # Status is deliberately left out: training progressing must not make a plan stale.
     return model_fields(live)
+
+
+def has_marker(live: LiveDataset) -> bool:
+    """Whether a live dataset carries this tool's ownership marker."""
+    return live.custom_properties.get(MANAGED_BY_KEY) == MANAGED_BY_VALUE

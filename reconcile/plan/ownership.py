@@ -76,7 +76,7 @@ def outside_specs(specs: Any, live: LiveState, inventory: Inventory, *, prune: b
         if name in specs.datasets:
             continue
         common = dict(address=address, name=name, live_fingerprint=dataset_fp(d), live_etag=d.etag)
-        marker = d.custom_properties.get(N.MANAGED_BY_KEY) == N.MANAGED_BY_VALUE
+        marker = N.has_marker(d)
         if address in records or marker:
             owned("Dataset", address, common, "inventory" if address in records else "marker")
         else:

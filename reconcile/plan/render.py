@@ -12,12 +12,14 @@ from typing import Any
 
 from reconcile.plan.model import LabelDiffDoc, Plan, ResourceChange
 
-_SYMBOL = {"create": "+", "update": "~", "replace": "-/+", "no-op": " ", "delete": "-", "unmanaged": "?"}
+_SYMBOL = {"create": "+", "update": "~", "replace": "-/+", "no-op": " ", "delete": "-", "unmanaged": "?",
+           "conflict": "!"}
 _STYLE = {"create": "green", "update": "yellow", "replace": "red", "no-op": "dim", "delete": "red",
-          "unmanaged": "dim"}
+          "unmanaged": "dim", "conflict": "red"}
 _VERB = {"create": "will be created", "update": "will be updated in place", "replace": "must be replaced",
          "no-op": "is up to date", "delete": "will be deleted (--prune)",
-         "unmanaged": "is not managed by vision-gitops (never touched; `reconcile import` adopts it)"}
+         "unmanaged": "is not managed by vision-gitops (never touched; `reconcile import` adopts it)",
+         "conflict": "exists and is not managed by vision-gitops (apply refuses it)"}
 
 
 def _shown(c: ResourceChange, show_unchanged: bool) -> bool:
@@ -62,6 +64,8 @@ def _summary_line(plan: Plan) -> str:
     text = f"Plan: {s.create} to create, {s.update} to update, {s.replace} to replace, "
     if s.delete:
         text += f"{s.delete} to delete, "
+    if s.conflict:
+        text += f"{s.conflict} in conflict, "
     text += f"{s.no_op} unchanged."
     if s.training_hours:
         text += f" Worst-case training: {s.training_hours} compute hours."
@@ -74,6 +78,9 @@ def _extra_lines(plan: Plan) -> list[str]:
     out = []
     if s.drifted:
         out.append(f"Drift: {s.drifted} resource(s) drifted (see `drift:` above).")
+    if s.conflict:
+        out.append(f"Conflict: {s.conflict} spec'd name(s) are held by live resources vision-gitops does not own; "
+                   "apply refuses this plan (`reconcile import` them, or rename the specs).")
     if s.unmanaged:
         out.append(f"Unmanaged: {s.unmanaged} live resource(s) are not ours and are never touched.")
     for v in plan.guardrails:
@@ -84,7 +91,11 @@ def _extra_lines(plan: Plan) -> list[str]:
 
 def _change_detail(c: ResourceChange) -> list[str]:
     out: list[str] = []
-    if c.reason and c.action != "no-op":
+    if c.action == "conflict":
+        out.append(c.reason or "")
+        if c.changes:
+            out.append("once imported, apply would change:")
+    elif c.reason and c.action != "no-op":
         out.append(f"because {c.reason}")
     for f in c.changes:
         mark = "  # forces replacement" if f.forces_replacement else ""

@@ -107,6 +107,39 @@ def test_import_command(project, monkeypatch, capsys) -> None:
     assert code == 2 and "not inside the spec paths" in out
 
 
+def test_a_spec_named_live_resource_we_do_not_own_is_a_conflict_until_imported(project, monkeypatch,
+                                                                              capsys) -> None:
+    """Created directly on the service under a name a spec uses: never silently taken over."""
+    proj = project([], config={"rateLimitTps": 1000})
+    spec = _datasets(proj.root, 1)[0]
+    uri = spec["labels"][0]["uri"]
+    with proj.session() as s:  # someone else's dataset, same name
+        s.client.put("datasets/ds-0", {"annotationKind": "imageClassification", "annotationFileUris": [uri],
+                                       "customProperties": {"owner": "alice"}})
+    proj.write_specs([{**spec, "customProperties": {"team": "vision"}}])
+    code, out = run(proj, monkeypatch, capsys, "plan", "--out", "p.json")
+    assert code == 2
+    assert "dataset/ds-0 exists and is not managed" in out
+    assert "exists and is not managed: `reconcile import` it or rename the spec" in out
+
+    proj.emulator.request_log.clear()
+    for args in (("apply", "p.json"), ("apply",)):
+        code, out = run(proj, monkeypatch, capsys, *args)
+        assert code == 1 and "does not own: dataset/ds-0" in out and "Traceback" not in out
+    assert [r for r in proj.emulator.request_log if r.method != "GET"] == []
+
+    code, out = run(proj, monkeypatch, capsys, "import", "dataset/ds-0")
+    assert code == 0 and "imported dataset/ds-0" in out
+    assert not (proj.root / "specs" / "imported.yaml").exists()  # its spec exists already
+    code, out = run(proj, monkeypatch, capsys, "plan")
+    assert code == 2 and "dataset/ds-0 will be updated in place" in out
+    assert run(proj, monkeypatch, capsys, "apply")[0] == 0
+    assert run(proj, monkeypatch, capsys, "plan", "--detailed-exitcode")[0] == 0
+    with proj.session() as s:
+        props = s.backend.get_dataset("ds-0").custom_properties
+    assert props["team"] == "vision" and props["owner"] == "alice"  # other owners' keys are kept
+
+
 def test_plan_schema_is_current_and_written_by_schema_command(tmp_path, capsys) -> None:
     from reconcile.cli import main
     from reconcile.cli.core import plan_schema_text

@@ -103,6 +103,9 @@ def test_desired_state_plans_to_nothing(case: Path, tmp_path: Path) -> None:
     specs_doc, _live_doc, _ = list(yaml.safe_load_all(case.read_text()))
     specs = _specs(tmp_path, specs_doc["specs"], specs_doc.get("apiVersion", "2023-04-01-preview"))
     plan = _plan(specs, LiveState())
+    # What the apply of that plan recorded: every spec'd resource is ours.
+    owned = {"inventory": [{"address": c.address, "kind": c.kind, "name": c.name, "model": c.model}
+                           for c in plan.changes]}
     live = {"datasets": [], "models": [], "evaluations": []}
     for c in plan.changes:
         if c.kind == "Dataset":
@@ -114,5 +117,5 @@ def test_desired_state_plans_to_nothing(case: Path, tmp_path: Path) -> None:
             live["models"].append(body)
         else:
             live["evaluations"].append({"name": c.name, "modelName": c.model, "status": "succeeded", **c.desired})
-    again = _plan(specs, _live(live))
+    again = _plan(specs, _live(live), owned)
     assert [c.address for c in again.changes if c.action != "no-op"] == []
