@@ -141,8 +141,8 @@ def resolve_labels(specs: SpecSet, session: Any, live: LiveState) -> ResolvedLab
                 counts[name] = (images + report.summary.images, annotations + report.summary.annotations)
         labels[name] = files
         have = live.datasets.get(name)
-        if have is not None and list(have.annotation_file_uris) != [f.uri for f in files]:
-            diffs[name] = _diff_doc(have.annotation_file_uris, files, new_bytes.get(name), spec.annotation_kind,
+        if have is not None and list(have.label_uris) != [f.uri for f in files]:
+            diffs[name] = _diff_doc(have.label_uris, files, new_bytes.get(name), spec.annotation_kind,
                                     session)
     check_budgets(specs, {k: v for k, v in counts.items() if v[0] > 0})
     return ResolvedLabels(labels=labels, diffs=diffs)
@@ -277,7 +277,7 @@ def probe_label_digests(session: Any, labels: Mapping[str, Sequence[LabelFile]],
                 uris.add(lf.uri)
     for name in labels:
         if name in live.datasets:
-            uris.update(live.datasets[name].annotation_file_uris)
+            uris.update(live.datasets[name].label_uris)
     try:
         store = session.blob_store()
     except ReconcileError:

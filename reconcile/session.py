@@ -11,9 +11,19 @@ import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
+from reconcile.backends.base import Backend
 from reconcile.errors import ConfigError
+from reconcile.specs.config import EnvironmentConfig
+
+if TYPE_CHECKING:  # heavy imports stay out of CLI start-up
+    import httpx
+
+    from reconcile.client.http import VisionClient
+    from reconcile.emulator.server import EmulatorServer
+    from reconcile.inventory.store import StateStore
+    from reconcile.storage.base import BlobStore
 
 #: The key the embedded emulator accepts; it guards nothing but loopback traffic.
 EMBEDDED_KEY = "embedded-emulator-key"
@@ -21,14 +31,15 @@ EMBEDDED_KEY = "embedded-emulator-key"
 
 @dataclass
 class Session:
-    config: Any
-    """The :class:`reconcile.specs.config.EnvironmentConfig` in force."""
+    config: EnvironmentConfig
+    """The environment in force."""
     endpoint: str
-    backend: Any
-    client: Any
-    emulator: Any | None = None
+    backend: Backend
+    client: VisionClient
+    emulator: EmulatorServer | None = None
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
-    _store: Any = None
+    _store: BlobStore | None = None
+    _state: StateStore | None = None
 
     @property
     def display_endpoint(self) -> str:
@@ -44,14 +55,22 @@ class Session:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def blob_store(self) -> Any:
+    def blob_store(self) -> BlobStore:
         """The blob store label files and images are uploaded to (opened on first use)."""
         if self._store is None:
             self._store = store_for(self.config, os.environ)
         return self._store
 
+    def state_store(self) -> StateStore:
+        """Where the environment's inventory lives (opened on first use)."""
+        if self._state is None:
+            from reconcile.inventory.store import state_store_for
 
-def store_for(config: Any, env: Mapping[str, str]) -> Any:
+            self._state = state_store_for(self.config)
+        return self._state
+
+
+def store_for(config: EnvironmentConfig, env: Mapping[str, str]) -> BlobStore:
     """Open the blob store ``config.storage`` names. Raises ConfigError for a missing setting or secret."""
     from reconcile.storage.open import open_store
 
@@ -71,7 +90,8 @@ def store_for(config: Any, env: Mapping[str, str]) -> Any:
 
 
 def open_session(
-    config: Any, *, env: Mapping[str, str] | None = None, transport: Any = None, client_options: Mapping[str, Any] | None = None
+    config: EnvironmentConfig, *, env: Mapping[str, str] | None = None, transport: httpx.BaseTransport | None = None,
+    client_options: Mapping[str, Any] | None = None,
 ) -> Session:
     """Open the backend for ``config``. Raises :class:`ConfigError` for a missing secret or endpoint.
 

@@ -31,7 +31,7 @@ def status_document(live: LiveState, *, owned: frozenset[str] = frozenset()) -> 
         {
             "name": d.name,
             "annotationKind": d.annotation_kind,
-            "labelFiles": len(d.annotation_file_uris),
+            "labelFiles": len(d.label_uris),
             "managed": d.custom_properties.get(MANAGED_BY_KEY) == "vision-gitops",
             "labelsSha256": d.custom_properties.get(LABELS_DIGEST_KEY),
             "updated": d.updated,

@@ -1,7 +1,10 @@
-"""The steps the commands are made of: load, validate, plan, apply, wait, status.
+"""The steps the commands are made of: load, observe, plan, apply, wait, import.
 
-Each function takes typed values and returns typed values; the CLI only parses
-flags and prints. Tests call these functions directly against the emulator.
+Each function takes typed values (a :class:`~reconcile.session.Session`, a
+:class:`~reconcile.specs.loader.SpecSet`, a :class:`~reconcile.plan.model.Plan`) and
+returns typed values; the CLI only parses flags and prints. Tests call these
+functions directly against the emulator. docs/architecture.md follows a spec
+through them.
 """
 
 from __future__ import annotations
@@ -10,14 +13,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from reconcile.apply.executor import ApplyOptions, ApplyResult, apply_plan
+from reconcile.apply.executor import ApplyEvent, ApplyOptions, ApplyResult, apply_plan, check_target
 from reconcile.apply.waiting import Waiter
 from reconcile.backends.base import LiveState
+from reconcile.errors import UsageError
 from reconcile.inventory.journal import Journal
 from reconcile.inventory.records import Inventory
+from reconcile.labels import LabelUploader, probe_label_digests, resolve_labels
+from reconcile.plan.adopt import Adoption, adopt
 from reconcile.plan.compute import compute_plan
+from reconcile.plan.guardrails import Limits
 from reconcile.plan.model import Plan, fingerprint
+from reconcile.session import Session
 from reconcile.specs.config import EnvironmentConfig
+from reconcile.specs.fingerprint import spec_hash
 from reconcile.specs.loader import SpecSet, load_specs
 
 
@@ -27,15 +36,13 @@ def load_desired(config: EnvironmentConfig) -> SpecSet:
 
 
 def specs_fingerprint(specs: SpecSet) -> str:
-    from reconcile.specs.fingerprint import spec_hash
-
     items = [("Dataset", n, spec_hash(s)) for n, s in sorted(specs.datasets.items())]
     items += [("Model", n, spec_hash(s)) for n, s in sorted(specs.models.items())]
     items += [("Evaluation", "/".join(k), spec_hash(s)) for k, s in sorted(specs.evaluations.items())]
     return fingerprint(items)
 
 
-def observe(session: Any, specs: SpecSet, inventory: Inventory | None = None) -> LiveState:
+def observe(session: Session, specs: SpecSet, inventory: Inventory | None = None) -> LiveState:
     """List the live state (list calls only), with the evaluations of the models the
     evaluation specs name and of every model the inventory records."""
     models = {m for m, _ in specs.evaluations}
@@ -44,52 +51,36 @@ def observe(session: Any, specs: SpecSet, inventory: Inventory | None = None) ->
     return session.backend.observe(evaluations_of=frozenset(models))
 
 
-def load_inventory(session: Any) -> Inventory:
+def load_inventory(session: Session) -> Inventory:
     """The environment's inventory as last written (empty before the first apply)."""
-    return state_store(session).load()
+    return session.state_store().load()
 
 
-def state_store(session: Any) -> Any:
-    from reconcile.inventory.store import state_store_for
-
-    store = getattr(session, "_state_store", None)
-    if store is None:
-        store = state_store_for(session.config)
-        session._state_store = store
-    return store
-
-
-def make_plan(session: Any, specs: SpecSet, *, prune: bool = False) -> Plan:
+def make_plan(session: Session, specs: SpecSet, *, prune: bool = False) -> Plan:
     """Resolve label files, observe the service and compute the plan. Writes nothing.
 
     Label URIs are read to digest them: a URI label without a ``sha256`` pin is
     registered with the digest of the bytes found now, so bytes changed behind the
     same URI show up as a dataset update with ``labels-changed`` drift.
     """
-    from reconcile.labels import probe_label_digests, resolve_labels
-
     inventory = load_inventory(session)
     live = observe(session, specs, inventory)
     resolved = resolve_labels(specs, session, live)
     warnings: list[str] = []
     shas = probe_label_digests(session, resolved.labels, live, warnings)
-    labels = {
-        name: [lf if lf.sha256 or lf.uri not in shas else lf.model_copy(update={"sha256": shas[lf.uri]})
-               for lf in files]
-        for name, files in resolved.labels.items()
-    }
     plan = compute_plan(
         specs,
         live,
-        labels=labels,
+        labels=resolved.labels,
         label_diffs=resolved.diffs,
         environment=session.config.name,
         endpoint=session.display_endpoint,
         api_version=session.config.api_version,
+        capabilities=session.backend.capabilities,
         specs_fingerprint=specs_fingerprint(specs),
         inventory=inventory,
         prune=prune,
-        guardrails=session.config.guardrails,
+        limits=Limits.of(session.config.guardrails),
         label_shas=shas,
     )
     if warnings:
@@ -103,7 +94,7 @@ class WaitSettings:
     poll: float = 5.0
 
 
-def make_waiter(session: Any, settings: WaitSettings) -> Waiter:
+def make_waiter(session: Session, settings: WaitSettings) -> Waiter:
     poll = settings.poll
     if session.emulator is not None:
         # The embedded emulator runs on a sped-up clock: poll often so the demo is snappy.
@@ -112,13 +103,13 @@ def make_waiter(session: Any, settings: WaitSettings) -> Waiter:
 
 
 def run_apply(
-    session: Any,
+    session: Session,
     plan: Plan,
     *,
     allow_replace: bool = False,
     wait: bool = False,
     wait_settings: WaitSettings = WaitSettings(),
-    on_event: Callable[[Any], None] | None = None,
+    on_event: Callable[[ApplyEvent], None] | None = None,
     check_lock: Callable[[], None] | None = None,
     waiter: Waiter | None = None,
     approve_cost: bool = False,
@@ -126,10 +117,11 @@ def run_apply(
     run_id: str = "",
 ) -> ApplyResult:
     """Apply ``plan`` through ``session`` (uploading local label files first), recording
-    ownership in the environment's inventory. Guardrail refusals raise
-    :class:`~reconcile.errors.RefusedError` before any write."""
-    from reconcile.labels import LabelUploader
-
+    ownership in the environment's inventory. A plan made for another environment, service
+    or endpoint raises :class:`~reconcile.errors.InputError`, and guardrail refusals raise
+    :class:`~reconcile.errors.RefusedError`, before any write."""
+    check_target(plan, environment=session.config.name, service=session.backend.capabilities.service,
+                 endpoint=session.display_endpoint)
     options = ApplyOptions(
         allow_replace=allow_replace,
         max_concurrency=session.config.max_concurrency,
@@ -140,22 +132,20 @@ def run_apply(
         check_lock=check_lock,
         approve_cost=approve_cost,
         confirm_deletions=confirm_deletions,
-        journal=Journal(state_store(session)),
+        journal=Journal(session.state_store()),
         run_id=run_id,
     )
     return apply_plan(plan, session.backend, options)
 
 
-def adopt_unmanaged(session: Any, target: Any, addresses: Sequence[str] = (), *, protect: bool = False) -> Any:
+def adopt_unmanaged(session: Session, target: Path | str, addresses: Sequence[str] = (), *,
+                    protect: bool = False) -> Adoption:
     """``reconcile import``: append the specs of unmanaged live resources to ``target`` and record
-    them, and live resources in conflict with a spec (no spec written), in the inventory. Returns a :class:`reconcile.inventory.adopt.Adoption`.
+    them, and live resources in conflict with a spec (no spec written), in the inventory. Returns what was adopted.
 
     Raises :class:`~reconcile.errors.UsageError` if ``target`` is not read as a spec
     file, and restores ``target`` if the written specs do not load (nothing is recorded then).
     """
-    from reconcile.errors import UsageError
-    from reconcile.inventory.adopt import adopt
-
     config = session.config
     target = Path(target).resolve()
     roots = [Path(p).resolve() for p in config.specs]
@@ -171,7 +161,7 @@ def adopt_unmanaged(session: Any, target: Any, addresses: Sequence[str] = (), *,
     if result.docs:
         _append_specs(config, target, result.docs)
     if result.records:
-        Journal(state_store(session)).put(result.records)
+        Journal(session.state_store()).put(result.records)
     return result
 
 

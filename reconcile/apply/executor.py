@@ -32,13 +32,23 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Protocol
+from typing import Callable, NamedTuple, Protocol, TypeVar
 
 from reconcile.apply.waiting import Progress, Waiter
-from reconcile.backends.base import Backend, DatasetRequest, EvaluationRequest, LiveState, ModelRequest
+from reconcile.backends.base import (
+    Backend,
+    DesiredDataset,
+    DesiredEvaluation,
+    DesiredModel,
+    LiveDataset,
+    LiveEvaluation,
+    LiveModel,
+    LiveState,
+)
 from reconcile.errors import (
     ConflictError,
     FatalError,
+    InputError,
     PreconditionFailedError,
     RefusedError,
     ReconcileError,
@@ -47,10 +57,11 @@ from reconcile.errors import (
 )
 from reconcile.inventory.journal import Journal
 from reconcile.inventory.records import Intent, ResourceRecord, utc_now
-from reconcile.plan import compute
-from reconcile.plan import guardrails as G
-from reconcile.plan import normalize as N
+from reconcile.plan import fingerprints, guardrails, normalize
 from reconcile.plan.model import LabelFile, Plan, ResourceChange
+
+_D = TypeVar("_D", DesiredDataset, DesiredModel, DesiredEvaluation)
+_L = TypeVar("_L", LiveDataset, LiveModel, LiveEvaluation)
 
 #: Exit codes of ``reconcile apply`` (README "Exit codes").
 EXIT_OK = 0
@@ -100,6 +111,13 @@ class ApplyOptions:
     """Who runs this apply (written into intents)."""
 
 
+class Failure(NamedTuple):
+    """One change that did not go through."""
+
+    address: str
+    message: str
+
+
 @dataclass(slots=True)
 class ApplyResult:
     done: list[str] = field(default_factory=list)
@@ -107,7 +125,7 @@ class ApplyResult:
     deferred: list[str] = field(default_factory=list)
     running: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)
+    failed: list[Failure] = field(default_factory=list)
     unchanged: int = 0
 
     @property
@@ -119,55 +137,34 @@ class ApplyResult:
         return EXIT_OK
 
 
-def _dataset_request(c: ResourceChange) -> DatasetRequest:
-    d = c.desired
-    return DatasetRequest(
-        name=c.name,
-        annotation_kind=d["annotationKind"],
-        annotation_file_uris=tuple(d.get("annotationFileUris") or ()),
-        custom_properties=dict(d.get("customProperties") or {}),
-        authentication_kind=(d.get("authentication") or {}).get("kind"),
-    )
-
-
-def _model_request(c: ResourceChange) -> ModelRequest:
-    tp = c.desired["trainingParameters"]
-    return ModelRequest(
-        name=c.name,
-        model_kind=tp["modelKind"],
-        training_dataset=tp["trainingDatasetName"],
-        budget_hours=int(tp["timeBudgetInHours"]),
-        test_dataset=(c.desired.get("evaluationParameters") or {}).get("testDatasetName"),
-    )
-
-
-def _evaluation_request(c: ResourceChange) -> EvaluationRequest:
-    return EvaluationRequest(model=c.model or "", name=c.name,
-                             test_dataset=c.desired["evaluationParameters"]["testDatasetName"])
-
-
-def current_fingerprints(plan: Plan, live: LiveState) -> dict[str, str | None]:
-    """Recompute, from a fresh observation, the fingerprint of every resource in ``plan``."""
-    out: dict[str, str | None] = {}
-    for c in plan.changes:
-        if c.kind == "Dataset":
-            out[c.address] = compute.dataset_fp(live.datasets.get(c.name))
-        elif c.kind == "Model":
-            out[c.address] = compute.model_fp(live.models.get(c.name))
-        else:
-            out[c.address] = compute.evaluation_fp(live.evaluations.get((c.model or "", c.name)))
-    return out
-
-
 def check_not_stale(plan: Plan, live: LiveState) -> None:
     """Raise :class:`StalePlanError` naming every resource that changed since the plan was made."""
-    now = current_fingerprints(plan, live)
+    now = fingerprints.current(plan, live)
     moved = [c.address for c in plan.changes if c.action != "unmanaged" and now.get(c.address) != c.live_fingerprint]
     if moved:
         raise StalePlanError(
             "the live state changed since this plan was made: " + ", ".join(moved),
             hint="run `reconcile plan` again, review the new plan, and apply that one",
         )
+
+
+def check_target(plan: Plan, *, environment: str, service: str, endpoint: str) -> None:
+    """Raise :class:`InputError` unless ``plan`` was made for this environment, service kind and endpoint."""
+    made = (plan.environment, plan.service, plan.endpoint)
+    here = (environment, service, endpoint)
+    if made != here:
+        raise InputError(
+            f"this plan was made for environment {plan.environment!r} ({plan.service} at {plan.endpoint}), "
+            f"not {environment!r} ({service} at {endpoint})",
+            hint=f"apply it with `--env {plan.environment}`, or make a new plan for {environment!r}",
+        )
+
+
+def _desired(c: ResourceChange, kind: type[_D]) -> _D:
+    if not isinstance(c.desired, kind):
+        raise InputError(f"{c.address}: the plan has no {kind.__name__} value to {c.action}",
+                         hint="make the plan again with `reconcile plan --out FILE`")
+    return c.desired
 
 
 class Executor:
@@ -180,7 +177,7 @@ class Executor:
         self.result = ApplyResult()
         self._lock = threading.Lock()
         self._failed_addresses: set[str] = set()
-        self._models_now: dict[str, Any] = {}
+        self._models_now: dict[str, LiveModel] = {}
         """Models as listed just before the evaluation phase."""
         journal = self.options.journal
         self._initial_intents = (
@@ -208,13 +205,17 @@ class Executor:
                 hint="set `allowReplace: true` in the spec, or run apply with --allow-replace "
                 "(a model replacement retrains and bills again)",
             )
-        blocked = G.refusals(self.plan, approve_cost=self.options.approve_cost,
+        blocked = guardrails.refusals(self.plan, approve_cost=self.options.approve_cost,
                              confirm_deletions=self.options.confirm_deletions)
         if blocked:
             raise RefusedError(
                 "the plan exceeds guardrails: " + "; ".join(blocked),
                 hint="review the plan; approve with the flag named for each limit, or change the specs",
             )
+        service = self.backend.capabilities.service
+        if self.plan.service != service:
+            raise InputError(f"this plan was made for the {self.plan.service} service, not {service}",
+                             hint="make a new plan against this environment's service")
         names = {c.model for c in self.plan.changes if c.kind == "Evaluation" and c.model}
         names |= {c.name for c in self.plan.changes if c.kind == "Model" and c.action == "delete"}
         live = self.backend.observe(evaluations_of=frozenset(names))
@@ -222,7 +223,7 @@ class Executor:
         self._check_labels()
         self.result.unchanged = sum(c.action == "no-op" for c in self.plan.changes)
 
-        writes = [c for c in self.plan.changes if c.action in ("create", "update", "replace")]
+        writes = [c for c in self.plan.changes if c.action in ("create", "update", "replace", "new-version")]
         for kind in ("Dataset", "Model", "Evaluation"):
             todo = [c for c in writes if c.kind == kind]
             if kind == "Evaluation" and todo:
@@ -242,7 +243,8 @@ class Executor:
 
     def _check_labels(self) -> None:
         """Every local label file this plan uploads must still be the reviewed one (before any write)."""
-        uploads = [(c, lf) for c in self.plan.changes if c.kind == "Dataset" and c.action in ("create", "update", "replace")
+        uploads = [(c, lf) for c in self.plan.changes
+                   if c.kind == "Dataset" and c.action in ("create", "update", "replace", "new-version")
                    for lf in c.labels if lf.upload]
         if not uploads:
             return
@@ -257,7 +259,7 @@ class Executor:
     def _record_intents(self, changes: list[ResourceChange]) -> None:
         """Before models and evaluations are PUT: make it durable that they may come to exist."""
         journal = self.options.journal
-        todo = [c for c in changes if c.kind != "Dataset" and c.action in ("create", "replace")]
+        todo = [c for c in changes if c.kind != "Dataset" and c.action in ("create", "replace", "new-version")]
         if journal is None or not todo:
             return
         self._write_check()
@@ -267,7 +269,7 @@ class Executor:
         records = []
         for c in todo:
             prev = old.get(c.address)
-            training = (c.desired.get("trainingParameters") or {}).get("trainingDatasetName")
+            training = c.desired.training_dataset if isinstance(c.desired, DesiredModel) else None
             records.append(ResourceRecord(
                 address=c.address, kind=c.kind, name=c.name, model=c.model, spec_hash=c.spec_hash,
                 labels_digest=digests.get(training) if training else None, protect=c.protected,
@@ -280,7 +282,7 @@ class Executor:
         """Record every spec'd resource that is live now; forget what was deleted or is gone."""
         journal = self.options.journal
         assert journal is not None
-        fps = current_fingerprints(self.plan, live)
+        fps = fingerprints.current(self.plan, live)
         digests = {c.name: c.labels_digest for c in self.plan.changes if c.kind == "Dataset"}
         now = utc_now()
 
@@ -302,7 +304,7 @@ class Executor:
                     # The digest recorded with the intent (what this run trained on) wins; a model
                     # seen for the first time (created before the inventory existed) is assumed to
                     # be trained on its dataset's current labels.
-                    training = (c.desired.get("trainingParameters") or {}).get("trainingDatasetName")
+                    training = c.desired.training_dataset if isinstance(c.desired, DesiredModel) else None
                     digest = prev.labels_digest if prev is not None and prev.labels_digest else None
                     if digest is None and training:
                         digest = digests.get(training)
@@ -352,8 +354,8 @@ class Executor:
                 if self.options.labels is None:
                     raise FatalError(f"{c.address}: {lf.source} must be uploaded but no storage is configured")
                 self.options.labels.upload(c, lf)
-        req = _dataset_request(c)
-        if c.action == "create":
+        req = _desired(c, DesiredDataset)
+        if c.action in ("create", "new-version"):  # a new version: the backend registers it beside the old one
             self._create(c, lambda: self.backend.create_dataset(req), lambda: self.backend.get_dataset(c.name),
                          lambda live: _dataset_matches(live, req))
         elif c.action == "update":
@@ -376,7 +378,7 @@ class Executor:
     # --- models -----------------------------------------------------------------
 
     def _apply_model(self, c: ResourceChange, live: LiveState) -> None:
-        req = _model_request(c)
+        req = _desired(c, DesiredModel)
         if c.action == "replace":
             self._remove_model(c.name, live)
         elif self._had_intent(c):
@@ -393,13 +395,17 @@ class Executor:
         if model is None:
             return
         if not model.terminal:
-            self._write_check()
-            self._emit(f"model/{name}", "start", f"cancelling training ({model.status})")
-            if model.status != "cancelling":
-                self.backend.cancel_model(name)
+            if self.backend.capabilities.cancel_training:
+                self._write_check()
+                self._emit(f"model/{name}", "start", f"cancelling training ({model.status})")
+                if model.status != "cancelling":
+                    self.backend.cancel_model(name)
+            else:
+                self._emit(f"model/{name}", "start", f"waiting for training to end ({model.status}; "
+                           "this service cannot cancel it)")
             result = self._waiter().wait(models=[name])
             if result.timed_out:
-                raise FatalError(f"model/{name}: cancellation did not finish in time; run apply again later")
+                raise FatalError(f"model/{name}: training did not end in time; run apply again later")
         # Evaluations first: whether the service cascades is unknown (REFERENCE.md §3.3).
         for (m, ev), e in sorted(live.evaluations.items()):
             if m == name and f"evaluation/{m}/{ev}" not in self.result.deleted:
@@ -446,7 +452,7 @@ class Executor:
     # --- evaluations ------------------------------------------------------------
 
     def _apply_evaluation(self, c: ResourceChange) -> None:
-        req = _evaluation_request(c)
+        req = _desired(c, DesiredEvaluation)
         model = self._models_now.get(req.model) or self.backend.get_model(req.model)
         if model is None or model.status != "succeeded":
             if model is not None and model.terminal:
@@ -469,12 +475,12 @@ class Executor:
                 self.backend.delete_evaluation(req.model, req.name)
         self._create(c, lambda: self.backend.create_evaluation(req),
                      lambda: self.backend.get_evaluation(req.model, req.name),
-                     lambda e: e.test_dataset in (None, req.test_dataset), running=True)
+                     lambda e: e.test_dataset in (None, req.dataset), running=True)
 
     # --- helpers ----------------------------------------------------------------
 
-    def _create(self, c: ResourceChange, create: Callable[[], Any], read: Callable[[], Any],
-                matches: Callable[[Any], bool], *, running: bool = False) -> None:
+    def _create(self, c: ResourceChange, create: Callable[[], object], read: Callable[[], _L | None],
+                matches: Callable[[_L], bool], *, running: bool = False) -> None:
         """One create; on 409 or a lost answer, re-read and adopt a matching object."""
         self._write_check()
         try:
@@ -507,7 +513,7 @@ class Executor:
 
     def _fail(self, c: ResourceChange, message: str) -> None:
         with self._lock:
-            self.result.failed.append((c.address, message))
+            self.result.failed.append(Failure(c.address, message))
             self._failed_addresses.add(c.address)
         self._emit(c.address, "failed", message)
 
@@ -529,23 +535,21 @@ class Executor:
         final = self._waiter().wait(models=models, evaluations=evals)
         pending = set(Progress(final.models, final.evaluations, 0.0).pending)
         self.result.running = [a for a in self.result.running if a in pending]
-        for problem in final.failed:
-            address = problem.split(" ", 1)[0]
+        for address, problem in final.failed:
             if address not in self._failed_addresses:
-                self.result.failed.append((address, problem))
+                self.result.failed.append(Failure(address, problem))
 
 
-def _dataset_matches(live: Any, req: DatasetRequest) -> bool:
-    fields = N.dataset_fields(live)
+def _dataset_matches(live: LiveDataset, req: DesiredDataset) -> bool:
     return (
-        fields["annotationKind"] == req.annotation_kind
-        and fields["annotationFileUris"] == list(req.annotation_file_uris)
+        normalize.annotation_kind(live.annotation_kind) == req.annotation_kind
+        and list(live.label_uris) == list(req.label_uris)
         and all(live.custom_properties.get(k) == v for k, v in req.custom_properties.items())
     )
 
 
-def _model_matches(live: Any, req: ModelRequest) -> bool:
-    kind = N.model_kind(live.model_kind) if live.model_kind else req.model_kind
+def _model_matches(live: LiveModel, req: DesiredModel) -> bool:
+    kind = normalize.model_kind(live.model_kind) if live.model_kind else req.model_kind
     return (
         kind == req.model_kind
         and live.training_dataset == req.training_dataset
@@ -557,7 +561,3 @@ def _model_matches(live: Any, req: ModelRequest) -> bool:
 def apply_plan(plan: Plan, backend: Backend, options: ApplyOptions | None = None) -> ApplyResult:
     """Apply ``plan`` (see the module docstring for the contract)."""
     return Executor(plan, backend, options).run()
-
-
-def labels_by_dataset(plan: Plan) -> Mapping[str, list[LabelFile]]:
-    return {c.name: list(c.labels) for c in plan.changes if c.kind == "Dataset"}

@@ -34,11 +34,12 @@ class WaitResult:
     timed_out: bool = False
 
     @property
-    def failed(self) -> list[str]:
-        out = [f"model/{n} {m.status} ({m.error_code or 'no code'})" for n, m in self.models.items()
+    def failed(self) -> list[tuple[str, str]]:
+        """``(address, message)`` of every run that ended without success."""
+        out = [(f"model/{n}", f"model/{n} {m.status} ({m.error_code or 'no code'})") for n, m in self.models.items()
                if m.status in ("failed", "cancelled")]
-        out += [f"evaluation/{m}/{n} failed ({e.error_code or 'no code'})" for (m, n), e in self.evaluations.items()
-                if e.status == "failed"]
+        out += [(f"evaluation/{m}/{n}", f"evaluation/{m}/{n} failed ({e.error_code or 'no code'})")
+                for (m, n), e in self.evaluations.items() if e.status == "failed"]
         return out
 
 

@@ -1,5 +1,13 @@
 """The backend protocol and the typed values that cross it.
 
+The values are service-neutral and speak the specs' vocabulary: what we want
+(:class:`DesiredDataset`, :class:`DesiredModel`, :class:`DesiredEvaluation`, stored in
+the plan) and what the service has (:class:`LiveDataset`, :class:`LiveModel`,
+:class:`LiveEvaluation`). Only a backend turns them into its service's wire bodies
+and back; what differs between services is declared in :class:`Capabilities`, and
+the planner and the executor read it instead of assuming one service.
+See docs/architecture.md for where a new backend plugs in.
+
 Failure contracts (Pulumi's provider contract, adapted):
 
 - ``create_*``: if it raises, the resource may or may not exist (the answer can be
@@ -15,7 +23,10 @@ Failure contracts (Pulumi's provider contract, adapted):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping, Protocol
+from typing import Literal, Mapping, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,10 +35,12 @@ class LiveDataset:
 
     name: str
     annotation_kind: str
-    annotation_file_uris: tuple[str, ...]
+    label_uris: tuple[str, ...]
+    """The label files the dataset is registered with, in order."""
     custom_properties: Mapping[str, str]
     authentication_kind: str | None
     etag: str
+    """The service's version token of this object (sent back as a precondition on update)."""
     created: str | None = None
     updated: str | None = None
 
@@ -82,35 +95,62 @@ class LiveState:
     evaluations: Mapping[tuple[str, str], LiveEvaluation] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class DatasetRequest:
-    """The body of a dataset PUT or PATCH, already resolved (URIs, markers)."""
+class _Value(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="ignore")
 
+
+class DesiredDataset(_Value):
+    """A dataset as we want it live: label URIs resolved, ownership markers added."""
+
+    kind: Literal["Dataset"] = "Dataset"
     name: str
     annotation_kind: str
-    annotation_file_uris: tuple[str, ...]
-    custom_properties: Mapping[str, str]
-    authentication_kind: str | None = None
+    """``imageClassification`` or ``imageObjectDetection`` (spec vocabulary)."""
+    label_uris: tuple[str, ...]
+    """Where the service reads the label files (content-addressed for local files)."""
+    custom_properties: dict[str, str] = Field(default_factory=dict)
+    """Declared properties plus this tool's markers, sorted; a backend may keep others' keys beside them."""
+    authentication: str | None = None
+    """How the service reads the label URIs (spec ``authentication``); ``None``: the service default."""
 
 
-@dataclass(frozen=True, slots=True)
-class ModelRequest:
-    """The body of a model PUT (starts training)."""
+class DesiredModel(_Value):
+    """A model as we want it: one training run of ``model_kind`` on ``training_dataset``."""
 
+    kind: Literal["Model"] = "Model"
     name: str
     model_kind: str
     training_dataset: str
     budget_hours: int
+    """The spec's training budget; what it bounds (compute hours, wall clock) is the backend's to say."""
     test_dataset: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class EvaluationRequest:
-    """The body of an evaluation PUT."""
+class DesiredEvaluation(_Value):
+    """An evaluation of ``model`` on ``dataset``."""
 
+    kind: Literal["Evaluation"] = "Evaluation"
     model: str
     name: str
-    test_dataset: str
+    dataset: str
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What differs between services, declared by each backend and read by plan and apply."""
+
+    service: str
+    """A short name of the service kind (``vision``); a plan made for one service is refused by another."""
+    model_change: Literal["replace", "new-version"] = "replace"
+    """A model whose training inputs changed is deleted and created again (``replace``), or trained
+    as a new version beside the old one (``new-version``, versioned services)."""
+    dataset_change: Literal["update", "new-version"] = "update"
+    """A dataset whose labels or properties changed is updated in place (with its version token as a
+    precondition), or registered as a new version (versioned services)."""
+    evaluation_resources: bool = True
+    """Whether evaluations exist on the service as resources of their own."""
+    cancel_training: bool = True
+    """Whether running training can be cancelled; without it, a replacement waits for the run to end."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +182,8 @@ class Prediction:
 class Backend(Protocol):
     """What the planner and executor need from a service (see the module docstring for failure contracts)."""
 
+    capabilities: Capabilities
+
     def observe(self, *, evaluations_of: frozenset[str] | None = None) -> LiveState:
         """List datasets, models and (for the models named, or all when ``None``) their evaluations."""
         ...
@@ -156,19 +198,24 @@ class Backend(Protocol):
 
     def get_evaluation(self, model: str, name: str) -> LiveEvaluation | None: ...
 
-    def create_dataset(self, request: DatasetRequest) -> LiveDataset: ...
+    def create_dataset(self, desired: DesiredDataset) -> LiveDataset: ...
 
-    def update_dataset(self, request: DatasetRequest, *, etag: str) -> LiveDataset: ...
+    def update_dataset(self, desired: DesiredDataset, *, etag: str) -> LiveDataset: ...
 
     def delete_dataset(self, name: str, *, etag: str | None = None) -> bool: ...
 
-    def create_model(self, request: ModelRequest) -> LiveModel: ...
+    def create_model(self, desired: DesiredModel) -> LiveModel:
+        """Submit training. With ``model_change="new-version"`` a model of that name may already
+        exist: the backend adds a version beside it."""
+        ...
 
-    def cancel_model(self, name: str) -> None: ...
+    def cancel_model(self, name: str) -> None:
+        """Ask a running training to stop (only called when ``capabilities.cancel_training``)."""
+        ...
 
     def delete_model(self, name: str) -> bool: ...
 
-    def create_evaluation(self, request: EvaluationRequest) -> LiveEvaluation: ...
+    def create_evaluation(self, desired: DesiredEvaluation) -> LiveEvaluation: ...
 
     def delete_evaluation(self, model: str, name: str) -> bool: ...
 

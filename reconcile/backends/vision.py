@@ -11,17 +11,19 @@ from typing import Any, Iterable, Mapping
 from urllib.parse import quote
 
 from reconcile.backends.base import (
-    DatasetRequest,
-    EvaluationRequest,
+    Capabilities,
+    DesiredDataset,
+    DesiredEvaluation,
+    DesiredModel,
     LiveDataset,
     LiveEvaluation,
     LiveModel,
     LiveState,
-    ModelRequest,
     PredictedObject,
     PredictedTag,
     Prediction,
 )
+from reconcile.client.http import VisionClient
 from reconcile.errors import NotFoundError
 
 
@@ -34,7 +36,7 @@ def parse_dataset(body: Mapping[str, Any]) -> LiveDataset:
     return LiveDataset(
         name=str(body["name"]),
         annotation_kind=str(body.get("annotationKind", "")),
-        annotation_file_uris=tuple(body.get("annotationFileUris") or ()),
+        label_uris=tuple(body.get("annotationFileUris") or ()),
         custom_properties=dict(body.get("customProperties") or {}),
         authentication_kind=auth.get("kind") if isinstance(auth, Mapping) else None,
         etag=str(body.get("eTag", "")),
@@ -79,20 +81,24 @@ def parse_evaluation(body: Mapping[str, Any], model: str) -> LiveEvaluation:
     )
 
 
-def dataset_body(request: DatasetRequest) -> dict[str, Any]:
+def dataset_body(desired: DesiredDataset) -> dict[str, Any]:
     """The full desired object; PATCH sends it whole, annotationKind unchanged (REFERENCE.md §9.2)."""
     body: dict[str, Any] = {
-        "annotationKind": request.annotation_kind,
-        "annotationFileUris": list(request.annotation_file_uris),
+        "annotationKind": desired.annotation_kind,
+        "annotationFileUris": list(desired.label_uris),
     }
-    if request.custom_properties:
-        body["customProperties"] = dict(sorted(request.custom_properties.items()))
-    if request.authentication_kind:
-        body["authentication"] = {"kind": request.authentication_kind}
+    if desired.custom_properties:
+        body["customProperties"] = dict(sorted(desired.custom_properties.items()))
+    if desired.authentication:
+        body["authentication"] = {"kind": desired.authentication}
     return body
 
 
-def model_body(request: ModelRequest) -> dict[str, Any]:
+def evaluation_body(desired: DesiredEvaluation) -> dict[str, Any]:
+    return {"evaluationParameters": {"testDatasetName": desired.dataset}}
+
+
+def model_body(request: DesiredModel) -> dict[str, Any]:
     # modelKind is always sent: its default when omitted is unknown (REFERENCE.md §9.7).
     body: dict[str, Any] = {
         "trainingParameters": {
@@ -137,7 +143,12 @@ def parse_prediction(model: str, body: Mapping[str, Any]) -> Prediction:
 class VisionBackend:
     """The Image Analysis 4.0 backend. ``client`` is a :class:`reconcile.client.http.VisionClient`."""
 
-    def __init__(self, client: Any, *, max_concurrency: int = 8) -> None:
+    #: Models are immutable (a change is delete + create); datasets are PATCHed with If-Match;
+    #: evaluations are resources of their own; training can be cancelled (POST :cancel).
+    capabilities = Capabilities(service="vision", model_change="replace", dataset_change="update",
+                                evaluation_resources=True, cancel_training=True)
+
+    def __init__(self, client: VisionClient, *, max_concurrency: int) -> None:
         self.client = client
         self.max_concurrency = max(1, max_concurrency)
 
@@ -182,10 +193,10 @@ class VisionBackend:
 
     # --- write --------------------------------------------------------------
 
-    def create_dataset(self, request: DatasetRequest) -> LiveDataset:
+    def create_dataset(self, request: DesiredDataset) -> LiveDataset:
         return parse_dataset(self.client.put(f"datasets/{_seg(request.name)}", dataset_body(request)))
 
-    def update_dataset(self, request: DatasetRequest, *, etag: str) -> LiveDataset:
+    def update_dataset(self, request: DesiredDataset, *, etag: str) -> LiveDataset:
         return parse_dataset(
             self.client.patch(f"datasets/{_seg(request.name)}", dataset_body(request), if_match=etag)
         )
@@ -197,7 +208,7 @@ class VisionBackend:
             return False
         return True
 
-    def create_model(self, request: ModelRequest) -> LiveModel:
+    def create_model(self, request: DesiredModel) -> LiveModel:
         return parse_model(self.client.put(f"models/{_seg(request.name)}", model_body(request)))
 
     def cancel_model(self, name: str) -> None:
@@ -210,8 +221,8 @@ class VisionBackend:
             return False
         return True
 
-    def create_evaluation(self, request: EvaluationRequest) -> LiveEvaluation:
-        body = {"evaluationParameters": {"testDatasetName": request.test_dataset}}
+    def create_evaluation(self, request: DesiredEvaluation) -> LiveEvaluation:
+        body = evaluation_body(request)
         path = f"models/{_seg(request.model)}/evaluations/{_seg(request.name)}"
         return parse_evaluation(self.client.put(path, body), request.model)
 

@@ -143,15 +143,10 @@ def apply(plan_file: Path | None, config_path: Path | None, environment: str | N
     saved: Plan | None = None
     if plan_file is not None:
         try:
-            saved = Plan.from_json(plan_file.read_bytes())
+            text = plan_file.read_bytes()
         except FileNotFoundError:
             raise UsageError(f"{plan_file}: no such plan file", hint="make one with `reconcile plan --out FILE`") from None
-        except ValueError as exc:
-            raise InputError(f"{plan_file}: not a vision-gitops plan ({str(exc).splitlines()[0]})",
-                             hint="make one with `reconcile plan --out FILE`") from None
-        if saved.environment != config.name:
-            raise InputError(f"{plan_file} was made for environment {saved.environment!r}, not {config.name!r}",
-                             hint=f"run `reconcile apply {plan_file} --env {saved.environment}`")
+        saved = Plan.from_json(text, where=str(plan_file))
     with _session(config) as session, _apply_lock(config, saved, lock_timeout) as held:
         the_plan = saved if saved is not None else make_plan(session, load_desired(config), prune=prune)
         if not the_plan.has_changes:

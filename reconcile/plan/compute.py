@@ -1,9 +1,11 @@
 """Desired vs live to a :class:`~reconcile.plan.model.Plan`. Pure: no I/O.
 
 Only the fields a spec declares are compared (server-side-apply style): live
-customProperties keys we did not declare are kept (and carried into a PATCH so
-that a full-object PATCH does not drop them), and an undeclared ``testDataset``
-is not compared.
+customProperties keys we did not declare are kept (and carried into an update so
+that a whole-object update does not drop them), and an undeclared ``testDataset``
+is not compared. What a change becomes on the service (an update in place or a new
+version, a replacement or a new version) follows the backend's declared
+:class:`~reconcile.backends.base.Capabilities`.
 """
 
 from __future__ import annotations
@@ -12,14 +14,16 @@ import datetime as _dt
 from typing import Any, Callable, Mapping, Sequence
 
 from reconcile import __version__
-from reconcile.backends.base import LiveState
-from reconcile.backends.vision import dataset_body, model_body
+from reconcile.backends.base import Capabilities, LiveState
+from reconcile.errors import SpecError
 from reconcile.inventory.records import Inventory
-from reconcile.plan import desired as D
-from reconcile.plan import drift as X
-from reconcile.plan import guardrails as G
-from reconcile.plan import normalize as N
+from reconcile.plan import desired
+from reconcile.plan import drift
+from reconcile.plan import guardrails
+from reconcile.plan import normalize
+from reconcile.plan.fingerprints import dataset_fp, evaluation_fp, model_fp
 from reconcile.plan.model import (
+    FORMAT_VERSION,
     FieldChange,
     LabelDiffDoc,
     LabelFile,
@@ -28,152 +32,150 @@ from reconcile.plan.model import (
     Summary,
     fingerprint,
 )
+from reconcile.plan.ownership import outside_specs
+from reconcile.specs.fingerprint import spec_hash
+from reconcile.specs.loader import SpecSet
+from reconcile.specs.models import DatasetSpec, EvaluationSpec, ModelSpec
 
 #: Model fields whose change forces a new training run (models are immutable).
 MODEL_IMMUTABLE = ("modelKind", "trainingDataset", "testDataset", "budgetHours")
 
+#: Why a spec'd live resource we do not own is a conflict, and what to do about it.
+CONFLICT_REASON = "exists and is not managed: `reconcile import` it or rename the spec"
 
-def _source_of(specs: Any, kind: str, name: Any) -> str | None:
+
+def _source_of(specs: SpecSet, kind: str, name: str | tuple[str, str]) -> str | None:
     try:
         ref = specs.source(kind, name)
-    except Exception:  # noqa: BLE001 - a missing location only costs the plan a hint
-        return None
-    if ref is None:
+    except KeyError:  # a spec set built without locations only costs the plan a hint
         return None
     return f"{ref.file}:{ref.line}"
 
 
-def dataset_fp(live: Any) -> str | None:
-    return None if live is None else fingerprint(N.dataset_fingerprint_fields(live))
-
-
-def model_fp(live: Any) -> str | None:
-    return None if live is None else fingerprint(N.model_fingerprint_fields(live))
-
-
-def evaluation_fp(live: Any) -> str | None:
-    return None if live is None else fingerprint(N.evaluation_fields(live))
-
-
-def resource_fingerprints(specs: Any, live: LiveState) -> dict[str, str | None]:
-    """Per-address live fingerprints of every resource the specs name."""
-    out: dict[str, str | None] = {}
-    for name in specs.datasets:
-        out[f"dataset/{name}"] = dataset_fp(live.datasets.get(name))
-    for name in specs.models:
-        out[f"model/{name}"] = model_fp(live.models.get(name))
-    for model, name in specs.evaluations:
-        out[f"evaluation/{model}/{name}"] = evaluation_fp(live.evaluations.get((model, name)))
-    return out
-
-
 def compute_plan(
-    specs: Any,
+    specs: SpecSet,
     live: LiveState,
     *,
     labels: Mapping[str, Sequence[LabelFile]],
     environment: str,
     endpoint: str,
     api_version: str,
+    capabilities: Capabilities,
     label_diffs: Mapping[str, LabelDiffDoc] | None = None,
     specs_fingerprint: str = "",
     now: Callable[[], _dt.datetime] = lambda: _dt.datetime.now(_dt.timezone.utc),
     inventory: Inventory | None = None,
     prune: bool = False,
-    guardrails: Any = None,
+    limits: guardrails.Limits = guardrails.Limits(),
     label_shas: Mapping[str, str] | None = None,
 ) -> Plan:
-    """Compare ``specs`` (a :class:`reconcile.specs.loader.SpecSet`) with ``live``.
+    """Compare ``specs`` with ``live``.
 
-    ``labels`` maps each dataset name to its resolved label files. ``inventory``
+    ``labels`` maps each dataset name to its resolved label files (a dataset missing
+    from it has only URI labels, taken from its spec). A URI label without a ``sha256``
+    pin gets the digest of the bytes found behind it now (``label_shas``), so changed
+    bytes behind the same URI show up as a dataset update. ``inventory``
     (what earlier applies recorded) drives ownership, protection of removed specs
     and drift; ``prune`` plans deletions of owned resources that left the specs;
-    ``guardrails`` (:class:`reconcile.specs.config.Guardrails`) fills
-    ``Plan.guardrails``; ``label_shas`` maps label URIs to the sha256 of the bytes
-    behind them now (labels-changed drift). Raises
+    ``limits`` fills ``Plan.guardrails``; ``label_shas`` maps label URIs to the
+    sha256 of the bytes behind them now (labels-changed drift). Raises
     :class:`~reconcile.errors.SpecError` only for problems that need both sides
-    (e.g. reserved customProperties); everything else was validated when loading.
+    (e.g. reserved customProperties, evaluations on a service without them);
+    everything else was validated when loading.
     """
-    from reconcile.plan.ownership import outside_specs
-    from reconcile.specs.fingerprint import spec_hash
-
     label_diffs = label_diffs or {}
     inventory = inventory or Inventory(environment=environment)
     shas = dict(label_shas or {})
+
+    def resolved(spec: DatasetSpec) -> list[LabelFile]:
+        files = labels.get(spec.name) or desired.uri_labels(spec)
+        return [lf if lf.sha256 or lf.uri not in shas else lf.model_copy(update={"sha256": shas[lf.uri]})
+                for lf in files]
+
     records = inventory.records
     changes: list[ResourceChange] = []
     updated_datasets: set[str] = set()
     digests: dict[str, str | None] = {}
 
+    if specs.evaluations and not capabilities.evaluation_resources:
+        raise SpecError(
+            f"the {capabilities.service} service has no evaluation resources",
+            problems=[f"{_source_of(specs, 'Evaluation', key) or '/'.join(key)}: remove this Evaluation"
+                      for key in sorted(specs.evaluations)],
+        )
+
     for name in sorted(specs.datasets):
         spec = specs.datasets[name]
         src = _source_of(specs, "Dataset", name)
-        want = D.desired_dataset(spec, labels.get(name) or D.uri_labels(spec), source=src)
+        want = desired.desired_dataset(spec, resolved(spec), source=src)
         have = live.datasets.get(name)
-        change = _dataset_change(want, have, src)
+        change = _dataset_change(want, have, src, capabilities)
         rec = records.get(change.address)
-        if have is not None and rec is None and not N.has_marker(have):
+        if have is not None and rec is None and not normalize.has_marker(have):
             changes.append(_conflict(change, spec_hash(spec), spec.protect))
             continue
         if change.action != "no-op":
             updated_datasets.add(name)
             if name in label_diffs:
                 change = change.model_copy(update={"label_diff": label_diffs[name]})
-        digests[name] = D.labels_digest(want.labels)
-        drift = (X.deleted_in_service(rec, have) + X.changed_in_service(rec, spec_hash(spec), change.live_fingerprint)
-                 + X.labels_changed(spec, have, rec, shas))
+        digests[name] = desired.labels_digest(want.labels)
+        found = (drift.deleted_in_service(rec, have)
+                 + drift.changed_in_service(rec, spec_hash(spec), change.live_fingerprint)
+                 + drift.labels_changed(spec, have, rec, shas))
         changes.append(change.model_copy(update={
-            "spec_hash": spec_hash(spec), "protected": spec.protect, "labels_digest": digests[name], "drift": drift}))
+            "spec_hash": spec_hash(spec), "protected": spec.protect, "labels_digest": digests[name], "drift": found}))
 
     for name in sorted(specs.models):
-        spec = specs.models[name]
+        model = specs.models[name]
         src = _source_of(specs, "Model", name)
-        change = _model_change(spec, live, src, updated_datasets)
+        change = _model_change(model, live, src, updated_datasets, capabilities)
         rec = records.get(change.address)
         if rec is None and name in live.models:
-            changes.append(_conflict(change, spec_hash(spec), spec.protect))
+            changes.append(_conflict(change, spec_hash(model), model.protect))
             continue
-        drift = (X.deleted_in_service(rec, live.models.get(name))
-                 + X.changed_in_service(rec, spec_hash(spec), change.live_fingerprint))
+        found = (drift.deleted_in_service(rec, live.models.get(name))
+                 + drift.changed_in_service(rec, spec_hash(model), change.live_fingerprint))
         if change.action == "no-op":
-            drift += X.stale_model(rec, spec.training_dataset, digests.get(spec.training_dataset), spec.budget_hours)
+            found += drift.stale_model(rec, model.training_dataset, digests.get(model.training_dataset),
+                                       model.budget_hours)
         changes.append(change.model_copy(update={
-            "spec_hash": spec_hash(spec), "protected": spec.protect, "drift": drift}))
+            "spec_hash": spec_hash(model), "protected": model.protect, "drift": found}))
 
-    replaced_models = {c.name for c in changes if c.kind == "Model" and c.action == "replace"}
+    changed_models = {c.name: c.action for c in changes
+                      if c.kind == "Model" and c.action in ("replace", "new-version")}
     for key in sorted(specs.evaluations):
-        spec = specs.evaluations[key]
+        evaluation = specs.evaluations[key]
         src = _source_of(specs, "Evaluation", key)
-        change = _evaluation_change(spec, live, src, replaced_models)
+        change = _evaluation_change(evaluation, live, src, changed_models)
         rec = records.get(change.address)
         if rec is None and key in live.evaluations:
-            changes.append(_conflict(change, spec_hash(spec), spec.protect))
+            changes.append(_conflict(change, spec_hash(evaluation), evaluation.protect))
             continue
-        drift = (X.deleted_in_service(rec, live.evaluations.get(key))
-                 + X.changed_in_service(rec, spec_hash(spec), change.live_fingerprint))
+        found = (drift.deleted_in_service(rec, live.evaluations.get(key))
+                 + drift.changed_in_service(rec, spec_hash(evaluation), change.live_fingerprint))
         changes.append(change.model_copy(update={
-            "spec_hash": spec_hash(spec), "protected": spec.protect, "drift": drift}))
+            "spec_hash": spec_hash(evaluation), "protected": evaluation.protect, "drift": found}))
 
     changes += outside_specs(specs, live, inventory, prune=prune)
 
+    def count(action: str) -> int:
+        return sum(c.action == action for c in changes)
+
     summary = Summary(
-        create=sum(c.action == "create" for c in changes),
-        update=sum(c.action == "update" for c in changes),
-        replace=sum(c.action == "replace" for c in changes),
-        noOp=sum(c.action == "no-op" for c in changes),
-        delete=sum(c.action == "delete" for c in changes),
-        unmanaged=sum(c.action == "unmanaged" for c in changes),
-        conflict=sum(c.action == "conflict" for c in changes),
+        create=count("create"), update=count("update"), replace=count("replace"), new_version=count("new-version"),
+        noOp=count("no-op"), delete=count("delete"), unmanaged=count("unmanaged"), conflict=count("conflict"),
         drifted=sum(bool(c.drift) for c in changes),
         training_hours=sum(c.training_hours or 0 for c in changes),
     )
     fps = {c.address: c.live_fingerprint for c in changes if c.action != "unmanaged"}
     warnings = [f"{c.address}: {n}" for c in changes for n in c.notes]
-    violations = G.check(changes, G.Limits.of(guardrails), specs_empty=len(specs) == 0)
+    violations = guardrails.check(changes, limits, specs_empty=len(specs) == 0)
     return Plan(
+        format_version=FORMAT_VERSION,
         tool_version=__version__,
         created_at=now().isoformat(timespec="seconds").replace("+00:00", "Z"),
         environment=environment,
+        service=capabilities.service,
         endpoint=endpoint,
         api_version=api_version,
         specs_fingerprint=specs_fingerprint,
@@ -186,77 +188,82 @@ def compute_plan(
     )
 
 
-#: Why a spec'd live resource we do not own is a conflict, and what to do about it.
-CONFLICT_REASON = "exists and is not managed: `reconcile import` it or rename the spec"
-
-
 def _conflict(change: ResourceChange, spec_hash: str, protected: bool) -> ResourceChange:
     """A live resource under a spec'd name that this tool does not own: apply refuses to touch it.
 
     The differences found are kept, so the reviewer sees what adopting it would change.
     """
     return change.model_copy(update={
-        "action": "conflict", "reason": CONFLICT_REASON, "replace_fields": [], "training_hours": None,
-        "notes": [], "spec_hash": spec_hash, "protected": protected, "drift": [], "label_diff": None,
+        "action": "conflict", "reason": CONFLICT_REASON, "reason_code": "exists-not-managed", "replace_fields": [],
+        "training_hours": None, "notes": [], "spec_hash": spec_hash, "protected": protected, "drift": [],
+        "label_diff": None,
     })
 
 
-def _dataset_change(want: D.DesiredDataset, have: Any, src: str | None) -> ResourceChange:
-    req = want.request
-    address = f"dataset/{req.name}"
+def _dataset_change(want: desired.ResolvedDataset, have: Any, src: str | None,
+                    capabilities: Capabilities) -> ResourceChange:
+    value = want.desired
     common: dict[str, Any] = dict(
-        address=address, kind="Dataset", name=req.name, source=src, labels=list(want.labels)
+        address=f"dataset/{value.name}", kind="Dataset", name=value.name, source=src, labels=list(want.labels)
     )
     if have is None:
-        return ResourceChange(action="create", desired=dataset_body(req), reason="does not exist", **common)
+        return ResourceChange(action="create", desired=value, reason="does not exist", reason_code="does-not-exist",
+                              **common)
 
-    live = N.dataset_fields(have)
+    live = normalize.dataset_fields(have)
     diffs: list[FieldChange] = []
-    if live["annotationKind"] != req.annotation_kind:
-        diffs.append(FieldChange(path="annotationKind", before=live["annotationKind"], after=req.annotation_kind,
+    if live["annotationKind"] != value.annotation_kind:
+        diffs.append(FieldChange(path="annotationKind", before=live["annotationKind"], after=value.annotation_kind,
                                  forces_replacement=True))
-    if live["annotationFileUris"] != list(req.annotation_file_uris):
-        diffs.append(FieldChange(path="labels", before=live["annotationFileUris"], after=list(req.annotation_file_uris)))
-    for key in sorted(req.custom_properties):
+    if list(have.label_uris) != list(value.label_uris):
+        diffs.append(FieldChange(path="labels", before=list(have.label_uris), after=list(value.label_uris)))
+    for key in sorted(value.custom_properties):
         before = have.custom_properties.get(key)
-        if before != req.custom_properties[key]:
-            diffs.append(FieldChange(path=f"customProperties.{key}", before=before, after=req.custom_properties[key]))
-    if req.authentication_kind is not None and live["authentication"] != req.authentication_kind:
-        diffs.append(FieldChange(path="authentication", before=live["authentication"], after=req.authentication_kind))
+        if before != value.custom_properties[key]:
+            diffs.append(FieldChange(path=f"customProperties.{key}", before=before, after=value.custom_properties[key]))
+    if value.authentication is not None and live["authentication"] != value.authentication:
+        diffs.append(FieldChange(path="authentication", before=live["authentication"], after=value.authentication))
 
-    # Keep the properties others own: PATCH replaces the object (semantics unknown), so send them back.
-    keep = {k: v for k, v in have.custom_properties.items() if k not in req.custom_properties}
-    body = dataset_body(req)
-    if keep:
-        body["customProperties"] = dict(sorted({**keep, **req.custom_properties}.items()))
     fp = dataset_fp(have)
     if not diffs:
-        return ResourceChange(action="no-op", live_etag=have.etag, live_fingerprint=fp, **common)
+        return ResourceChange(action="no-op", reason_code="up-to-date", live_etag=have.etag, live_fingerprint=fp,
+                              **common)
+    if capabilities.dataset_change == "new-version":
+        return ResourceChange(
+            action="new-version", changes=diffs, desired=value, live_etag=have.etag, live_fingerprint=fp,
+            reason=", ".join(d.path for d in diffs) + " changed; registered as a new version", reason_code="versioned",
+            **common,
+        )
     forced = [d.path for d in diffs if d.forces_replacement]
     if forced:
         return ResourceChange(
-            action="replace", changes=diffs, replace_fields=forced, desired=dataset_body(req), live_etag=have.etag,
-            live_fingerprint=fp, reason=f"{', '.join(forced)} cannot change in place (forces replacement)", **common,
+            action="replace", changes=diffs, replace_fields=forced, desired=value, live_etag=have.etag,
+            live_fingerprint=fp, reason=f"{', '.join(forced)} cannot change in place (forces replacement)",
+            reason_code="cannot-update", **common,
         )
+    # Keep the properties others own: an update may replace the whole object, so send them back.
+    keep = {k: v for k, v in have.custom_properties.items() if k not in value.custom_properties}
+    merged = value.model_copy(update={"custom_properties": dict(sorted({**keep, **value.custom_properties}.items()))})
     return ResourceChange(
-        action="update", changes=diffs, desired=body, live_etag=have.etag, live_fingerprint=fp,
-        reason=", ".join(d.path for d in diffs) + " changed", **common,
+        action="update", changes=diffs, desired=merged, live_etag=have.etag, live_fingerprint=fp,
+        reason=", ".join(d.path for d in diffs) + " changed", reason_code="fields-changed", **common,
     )
 
 
-def _model_change(spec: Any, live: LiveState, src: str | None,
-                  updated_datasets: set[str]) -> ResourceChange:
-    req = D.desired_model(spec)
+def _model_change(spec: ModelSpec, live: LiveState, src: str | None, updated_datasets: set[str],
+                  capabilities: Capabilities) -> ResourceChange:
+    value = desired.desired_model(spec)
     deps = [f"dataset/{spec.training_dataset}"] + ([f"dataset/{spec.test_dataset}"] if spec.test_dataset else [])
     common: dict[str, Any] = dict(
         address=f"model/{spec.name}", kind="Model", name=spec.name, source=src, depends_on=deps,
-        desired=model_body(req), replace_allowed=bool(spec.allow_replace),
+        desired=value, replace_allowed=bool(spec.allow_replace),
     )
     have = live.models.get(spec.name)
     if have is None:
-        return ResourceChange(action="create", reason="does not exist", training_hours=spec.budget_hours, **common)
+        return ResourceChange(action="create", reason="does not exist", reason_code="does-not-exist",
+                              training_hours=spec.budget_hours, **common)
 
-    fields = N.model_fields(have)
+    fields = normalize.model_fields(have)
     wanted = {
         "modelKind": spec.model_kind,
         "trainingDataset": spec.training_dataset,
@@ -270,6 +277,7 @@ def _model_change(spec: Any, live: LiveState, src: str | None,
         if not (k == "testDataset" and wanted[k] is None) and not (k == "modelKind" and fields[k] is None)
         and fields[k] != wanted[k]
     ]
+    versioned = capabilities.model_change == "new-version"
     notes: list[str] = []
     if have.status == "failed":
         notes.append(f"training failed ({have.error_code or 'unknown'}): {have.error_message or ''}".rstrip(": "))
@@ -277,39 +285,55 @@ def _model_change(spec: Any, live: LiveState, src: str | None,
         notes.append("training was cancelled; the model is unusable until replaced")
     if spec.training_dataset in updated_datasets and not diffs:
         notes.append(f"dataset {spec.training_dataset} changes in this plan; the model keeps its old training data "
-                     "(models are immutable: rename it or set allowReplace to retrain)")
+                     + ("(change the model spec to train a new version)" if versioned else
+                        "(models are immutable: rename it or set allowReplace to retrain)"))
     fp = model_fp(have)
     if not diffs:
-        return ResourceChange(action="no-op", live_fingerprint=fp, live_status=have.status, notes=notes, **common)
+        return ResourceChange(action="no-op", reason_code="up-to-date", live_fingerprint=fp,
+                              live_status=have.status, notes=notes, **common)
     forced = [d.path for d in diffs]
+    if versioned:
+        return ResourceChange(
+            action="new-version", changes=diffs, live_fingerprint=fp, live_status=have.status,
+            reason=f"{', '.join(forced)} changed; trained as a new version beside the old one", reason_code="versioned",
+            training_hours=spec.budget_hours, notes=notes, **common,
+        )
     return ResourceChange(
         action="replace", changes=diffs, replace_fields=forced, live_fingerprint=fp, live_status=have.status,
-        reason=f"{', '.join(forced)} changed; models are immutable (forces replacement)",
+        reason=f"{', '.join(forced)} changed; models are immutable (forces replacement)", reason_code="cannot-update",
         training_hours=spec.budget_hours, notes=notes, **common,
     )
 
 
-def _evaluation_change(spec: Any, live: LiveState, src: str | None, replaced_models: set[str]) -> ResourceChange:
-    req = D.desired_evaluation(spec)
+def _evaluation_change(spec: EvaluationSpec, live: LiveState, src: str | None,
+                       changed_models: Mapping[str, str]) -> ResourceChange:
     common: dict[str, Any] = dict(
         address=f"evaluation/{spec.model}/{spec.name}", kind="Evaluation", name=spec.name, model=spec.model,
         source=src, depends_on=[f"model/{spec.model}", f"dataset/{spec.dataset}"],
-        desired={"evaluationParameters": {"testDatasetName": req.test_dataset}},
-        replace_allowed=bool(spec.allow_replace),
+        desired=desired.desired_evaluation(spec), replace_allowed=bool(spec.allow_replace),
     )
     have = live.evaluations.get((spec.model, spec.name))
     if have is None:
-        return ResourceChange(action="create", reason="does not exist", **common)
+        return ResourceChange(action="create", reason="does not exist", reason_code="does-not-exist", **common)
     fp = evaluation_fp(have)
-    if spec.model in replaced_models:
+    if changed_models.get(spec.model) == "replace":
         return ResourceChange(
             action="replace", replace_fields=["model"], live_fingerprint=fp, live_status=have.status,
-            reason=f"model {spec.model} is replaced; its evaluation is re-run on the new model", **common,
+            reason=f"model {spec.model} is replaced; its evaluation is re-run on the new model",
+            reason_code="parent-replaced", **common,
+        )
+    if changed_models.get(spec.model) == "new-version":
+        return ResourceChange(
+            action="new-version", live_fingerprint=fp, live_status=have.status,
+            reason=f"model {spec.model} gets a new version; it is evaluated too", reason_code="parent-new-version",
+            **common,
         )
     if have.test_dataset != spec.dataset:
         diff = FieldChange(path="dataset", before=have.test_dataset, after=spec.dataset, forces_replacement=True)
         return ResourceChange(
             action="replace", changes=[diff], replace_fields=["dataset"], live_fingerprint=fp, live_status=have.status,
-            reason="dataset changed; evaluations are immutable (forces replacement)", **common,
+            reason="dataset changed; evaluations are immutable (forces replacement)", reason_code="cannot-update",
+            **common,
         )
-    return ResourceChange(action="no-op", live_fingerprint=fp, live_status=have.status, **common)
+    return ResourceChange(action="no-op", reason_code="up-to-date", live_fingerprint=fp, live_status=have.status,
+                          **common)

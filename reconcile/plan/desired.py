@@ -1,4 +1,4 @@
-"""Specs (with resolved label files) to the request bodies we want live.
+"""Specs (with resolved label files) to the typed values we want live (service-neutral).
 
 Label files are resolved before planning (:mod:`reconcile.labels`), because a local
 COCO file's registered URI depends on its content; everything here is pure.
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from reconcile.api import names
-from reconcile.backends.base import DatasetRequest, EvaluationRequest, ModelRequest
+from reconcile.backends.base import DesiredDataset, DesiredEvaluation, DesiredModel
 from reconcile.errors import SpecError
 from reconcile.plan.model import LabelFile
 from reconcile.plan.normalize import LABELS_DIGEST_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, MARKER_PREFIX
@@ -19,9 +19,11 @@ from reconcile.specs.models import DatasetSpec, EvaluationSpec, ModelSpec
 
 
 @dataclass(frozen=True, slots=True)
-class DesiredDataset:
+class ResolvedDataset:
+    """A dataset spec with its label files resolved, and the value we want live."""
+
     spec: DatasetSpec
-    request: DatasetRequest
+    desired: DesiredDataset
     labels: tuple[LabelFile, ...]
 
 
@@ -35,7 +37,7 @@ def labels_digest(labels: Sequence[LabelFile]) -> str | None:
     return h.hexdigest()
 
 
-def desired_dataset(spec: DatasetSpec, labels: Sequence[LabelFile], *, source: str | None = None) -> DesiredDataset:
+def desired_dataset(spec: DatasetSpec, labels: Sequence[LabelFile], *, source: str | None = None) -> ResolvedDataset:
     """The dataset we want registered. Raises :class:`SpecError` if the markers do not fit."""
     props = dict(spec.custom_properties)
     reserved = sorted(k for k in props if k.startswith(MARKER_PREFIX))
@@ -55,18 +57,18 @@ def desired_dataset(spec: DatasetSpec, labels: Sequence[LabelFile], *, source: s
             f"{len(props) - len(spec.custom_properties)} of them for its ownership and label-digest markers",
             hint=f"declare at most {names.MAX_CUSTOM_PROPERTIES - (len(props) - len(spec.custom_properties))} customProperties",
         )
-    request = DatasetRequest(
+    desired = DesiredDataset(
         name=spec.name,
         annotation_kind=spec.annotation_kind,
-        annotation_file_uris=tuple(lf.uri for lf in labels),
+        label_uris=tuple(lf.uri for lf in labels),
         custom_properties=dict(sorted(props.items())),
-        authentication_kind=spec.authentication,
+        authentication=spec.authentication,
     )
-    return DesiredDataset(spec=spec, request=request, labels=tuple(labels))
+    return ResolvedDataset(spec=spec, desired=desired, labels=tuple(labels))
 
 
-def desired_model(spec: ModelSpec) -> ModelRequest:
-    return ModelRequest(
+def desired_model(spec: ModelSpec) -> DesiredModel:
+    return DesiredModel(
         name=spec.name,
         model_kind=spec.model_kind,
         training_dataset=spec.training_dataset,
@@ -75,8 +77,8 @@ def desired_model(spec: ModelSpec) -> ModelRequest:
     )
 
 
-def desired_evaluation(spec: EvaluationSpec) -> EvaluationRequest:
-    return EvaluationRequest(model=spec.model, name=spec.name, test_dataset=spec.dataset)
+def desired_evaluation(spec: EvaluationSpec) -> DesiredEvaluation:
+    return DesiredEvaluation(model=spec.model, name=spec.name, dataset=spec.dataset)
 
 
 def uri_labels(spec: DatasetSpec) -> list[LabelFile]:

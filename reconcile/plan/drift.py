@@ -8,12 +8,14 @@ apply, and the sha256 of the label bytes found behind each URI now (fetched by
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Mapping, Sequence
 
+from reconcile.backends.base import LiveDataset
 from reconcile.inventory.records import ResourceRecord
-from reconcile.plan import desired as D
-from reconcile.plan import normalize as N
+from reconcile.plan import desired
+from reconcile.plan import normalize
 from reconcile.plan.model import Drift, LabelFile
+from reconcile.specs.models import DatasetSpec
 
 
 def changed_in_service(record: ResourceRecord | None, spec_hash: str | None, live_fp: str | None) -> list[Drift]:
@@ -27,7 +29,7 @@ def changed_in_service(record: ResourceRecord | None, spec_hash: str | None, liv
                   "(edited outside git); apply restores the declared fields and records the live state")]
 
 
-def deleted_in_service(record: ResourceRecord | None, live: Any) -> list[Drift]:
+def deleted_in_service(record: ResourceRecord | None, live: object | None) -> list[Drift]:
     if record is None or live is not None or record.intent is not None and record.live_fingerprint is None:
         # A bare intent without a recorded fingerprint may simply never have reached the service.
         return []
@@ -38,11 +40,11 @@ def digest_of(uris: Sequence[str], shas: Mapping[str, str]) -> str | None:
     """The label digest (as registered in customProperties) of ``uris`` with the bytes found now."""
     if not uris or any(u not in shas for u in uris):
         return None
-    return D.labels_digest([LabelFile(source=u, uri=u, sha256=shas[u]) for u in uris])
+    return desired.labels_digest([LabelFile(source=u, uri=u, sha256=shas[u]) for u in uris])
 
 
 def labels_changed(
-    spec: Any, have: Any, record: ResourceRecord | None, shas: Mapping[str, str]
+    spec: DatasetSpec, have: LiveDataset | None, record: ResourceRecord | None, shas: Mapping[str, str]
 ) -> list[Drift]:
     """Label bytes behind the same URI no longer match the pin, the registered digest or the inventory."""
     out: list[Drift] = []
@@ -54,10 +56,10 @@ def labels_changed(
                              f"(pinned {pin[:12]}, found {shas[uri][:12]}); fix the file or review and re-pin"))
     if out or have is None:
         return out
-    now = digest_of(list(have.annotation_file_uris), shas)
+    now = digest_of(list(have.label_uris), shas)
     if now is None:
         return out
-    registered = have.custom_properties.get(N.LABELS_DIGEST_KEY) or (record.labels_digest if record else None)
+    registered = have.custom_properties.get(normalize.LABELS_DIGEST_KEY) or (record.labels_digest if record else None)
     if registered and registered != now:
         out.append(Drift(kind="labels-changed",
                          detail="the label bytes behind the registered URIs changed since they were registered "

@@ -10,9 +10,10 @@ equal to the number of deletions, and a protected resource is never replaced.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Sequence
 
 from reconcile.plan.model import GuardrailViolation, Plan, ResourceChange
+from reconcile.specs.config import Guardrails
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,8 +25,8 @@ class Limits:
     max_deletions: int | None = None
 
     @classmethod
-    def of(cls, guardrails: Any) -> "Limits":
-        """From a :class:`reconcile.specs.config.Guardrails` (or anything with the same attributes)."""
+    def of(cls, guardrails: Guardrails | None) -> "Limits":
+        """From the environment's resolved guardrails."""
         if guardrails is None:
             return cls()
         return cls(guardrails.max_budget_hours_per_model, guardrails.max_budget_hours_per_apply,
@@ -35,7 +36,8 @@ class Limits:
 def check(changes: Sequence[ResourceChange], limits: Limits, *, specs_empty: bool) -> list[GuardrailViolation]:
     """Every limit ``changes`` exceed, in a stable order."""
     out: list[GuardrailViolation] = []
-    training = [c for c in changes if c.kind == "Model" and c.action in ("create", "replace") and c.training_hours]
+    training = [c for c in changes if c.kind == "Model" and c.action in ("create", "replace", "new-version")
+                and c.training_hours]
     cap = limits.max_budget_hours_per_model
     if cap is not None:
         over = [c for c in training if (c.training_hours or 0) > cap]

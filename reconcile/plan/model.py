@@ -1,36 +1,53 @@
 """The plan document.
 
-A plan is a versioned JSON document (``formatVersion``). Consumers must check
-``formatVersion``: a change of the major number means fields were removed or their
-meaning changed; new optional fields may appear within a major version.
+A plan is a versioned JSON document. Its ``formatVersion`` (``MAJOR.MINOR``) is
+required, and the contract is:
+
+- a consumer refuses a plan whose **major** version it does not know, with a message
+  naming both versions (a new major removes fields or changes their meaning);
+- a consumer accepts a plan of a **newer minor** version of its major and ignores
+  the optional fields it does not know (a new minor only adds optional fields).
 
 Resource addresses are ``dataset/<name>``, ``model/<name>`` and
-``evaluation/<model>/<name>``. Each change carries the exact request body apply
-will send (``desired``), the live fingerprint it was computed against (so a saved
-plan can refuse to apply over a changed service), and, for a replacement, the
-fields that force it.
+``evaluation/<model>/<name>``. Each change carries the typed, service-neutral value
+apply will make live (``desired``: a Dataset, Model or Evaluation value; only the
+backend turns it into its service's request), the live fingerprint it was computed
+against (so a saved plan can refuse to apply over a changed service), for a
+replacement the fields that force it, and a machine-readable ``reasonCode`` beside
+the human ``reason``. ``service`` and ``endpoint`` name the service the plan was
+made against; apply refuses it anywhere else.
 
 Actions:
 
-- ``create``   -- the resource does not exist; one PUT.
-- ``update``   -- a dataset differs; one PATCH with ``If-Match: <liveEtag>``.
-- ``replace``  -- an immutable field of a model or evaluation differs; cancel (if
-  training) -> wait -> DELETE -> PUT. Refused unless allowed for the resource
-  (``allowReplace: true`` in its spec) or by ``apply --allow-replace``.
-- ``no-op``    -- live matches the spec in every field the spec declares.
-- ``delete``   -- (``--prune`` only) a resource we own (dataset marker or inventory
+- ``create``      -- the resource does not exist.
+- ``update``      -- a dataset differs; updated in place with its live version token
+  (``liveEtag``) as a precondition.
+- ``replace``     -- an immutable field differs on a service whose models are immutable:
+  cancel (if training) -> wait -> delete -> create. Refused unless allowed for the
+  resource (``allowReplace: true`` in its spec) or by ``apply --allow-replace``.
+- ``new-version`` -- on a versioned service: the changed resource is created as a new
+  version beside the old one; nothing is deleted.
+- ``no-op``       -- live matches the spec in every field the spec declares.
+- ``delete``      -- (``--prune`` only) a resource we own (dataset marker or inventory
   record) whose spec was removed; evaluations go before their model, a running
   training is cancelled and awaited first. Never planned for a protected resource.
-- ``unmanaged`` -- a live resource we do not own and no spec names; listed, never
+- ``unmanaged``   -- a live resource we do not own and no spec names; listed, never
   touched (``reconcile import`` adopts it).
-- ``conflict`` -- a live resource we do not own under a name a spec uses; apply
+- ``conflict``    -- a live resource we do not own under a name a spec uses; apply
   refuses the whole plan before any write (``reconcile import`` adopts it, or rename
   the spec).
 
-Format 1.1 added ``delete``/``unmanaged``, and per change ``drift`` (drift classes,
-below), ``protected``, ``specHash``, ``labelsDigest`` and ``owner``; per plan
-``prune``, ``guardrails`` (violated limits and the flag that overrides each) and
-summary counts ``delete``, ``unmanaged``, ``drifted``.
+Reason codes (``reasonCode``), in the manner of Terraform's action reasons:
+``does-not-exist``, ``fields-changed``, ``cannot-update`` (immutable fields),
+``parent-replaced`` / ``parent-new-version`` (an evaluation follows its model),
+``versioned`` (a versioned service records a change as a new version),
+``up-to-date``, ``removed-from-specs``, ``kept-without-prune``, ``protected``,
+``parent-deleted``, ``gone-from-service``, ``not-owned``, ``exists-not-managed``.
+
+Format history: 1.1 added ``delete``/``unmanaged``, drift, protection, spec hashes,
+label digests, owners, ``prune`` and ``guardrails``. 2.0 replaced the request bodies
+in ``desired`` by typed values, made ``formatVersion`` required, and added
+``service``, ``reasonCode`` and the ``conflict`` and ``new-version`` actions.
 
 Drift classes (``drift[].kind``):
 
@@ -48,14 +65,26 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
-FORMAT_VERSION = "1.1"
+from reconcile.backends.base import DesiredDataset, DesiredEvaluation, DesiredModel
+from reconcile import __version__
+from reconcile.errors import InputError
 
-Action = Literal["create", "update", "replace", "no-op", "delete", "unmanaged", "conflict"]
+#: The format this version writes; it reads every ``2.x``.
+FORMAT_VERSION = "2.0"
+FORMAT_MAJOR = 2
+
+Action = Literal["create", "update", "replace", "new-version", "no-op", "delete", "unmanaged", "conflict"]
+ReasonCode = Literal[
+    "does-not-exist", "fields-changed", "cannot-update", "parent-replaced", "parent-new-version", "versioned",
+    "up-to-date", "removed-from-specs", "kept-without-prune", "protected", "parent-deleted", "gone-from-service",
+    "not-owned", "exists-not-managed",
+]
+Desired = Annotated[DesiredDataset | DesiredModel | DesiredEvaluation, Field(discriminator="kind")]
 DriftKind = Literal["changed-in-service", "deleted-in-service", "labels-changed", "stale-model"]
 GuardrailRule = Literal["max-budget-hours-per-model", "max-budget-hours-per-apply", "max-deletions", "empty-specs",
                         "protected"]
@@ -63,7 +92,8 @@ ResourceKind = Literal["Dataset", "Model", "Evaluation"]
 
 
 class _Doc(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid")
+    # Unknown fields are ignored: a newer minor format may add optional ones (module docstring).
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="ignore")
 
 
 class FieldChange(_Doc):
@@ -146,13 +176,16 @@ class ResourceChange(_Doc):
     """The parent model of an evaluation."""
     action: Action
     reason: str | None = None
+    """Why, for humans."""
+    reason_code: ReasonCode
+    """Why, for machines (see the module docstring)."""
     changes: list[FieldChange] = Field(default_factory=list)
     replace_fields: list[str] = Field(default_factory=list)
     replace_allowed: bool = False
-    desired: dict[str, Any] = Field(default_factory=dict)
-    """The exact request body apply sends (PUT or PATCH)."""
+    desired: Desired | None = None
+    """The value apply makes live (``None`` for deletions and resources outside the specs)."""
     live_etag: str | None = None
-    """The live dataset eTag an update sends as If-Match."""
+    """The live dataset's version token an update sends as its precondition."""
     live_fingerprint: str | None = None
     """Hash of the live fields this change was computed against; ``None`` when absent."""
     live_status: str | None = None
@@ -180,6 +213,7 @@ class Summary(_Doc):
     create: int = 0
     update: int = 0
     replace: int = 0
+    new_version: int = 0
     no_op: int = Field(0, alias="noOp")
     delete: int = 0
     unmanaged: int = 0
@@ -194,10 +228,13 @@ class Summary(_Doc):
 class Plan(_Doc):
     """A complete plan. ``has_changes`` decides the exit code of ``reconcile plan``."""
 
-    format_version: str = FORMAT_VERSION
+    format_version: str = Field(pattern=r"^[0-9]+\.[0-9]+$")
+    """``MAJOR.MINOR``; required. Readers refuse an unknown major and accept newer minors."""
     tool_version: str
     created_at: str
     environment: str
+    service: str
+    """The kind of service the plan was made against (a backend's ``Capabilities.service``)."""
     endpoint: str
     api_version: str
     specs_fingerprint: str
@@ -222,8 +259,32 @@ class Plan(_Doc):
         return self.model_dump_json(by_alias=True, indent=2) + "\n"
 
     @classmethod
-    def from_json(cls, text: str | bytes) -> "Plan":
-        return cls.model_validate_json(text)
+    def from_json(cls, text: str | bytes, *, where: str = "plan") -> "Plan":
+        """Read a plan document. Raises :class:`~reconcile.errors.InputError` naming ``where`` when it is
+        not JSON, has no ``formatVersion``, has a major version this tool does not read, or is invalid."""
+        try:
+            doc = json.loads(text)
+        except ValueError as exc:
+            raise InputError(f"{where}: not a vision-gitops plan (not JSON: {exc})",
+                             hint="make one with `reconcile plan --out FILE`") from None
+        version = doc.get("formatVersion") if isinstance(doc, dict) else None
+        if not isinstance(version, str) or not version.split(".", 1)[0].isdigit():
+            raise InputError(f"{where}: not a vision-gitops plan (no formatVersion)",
+                             hint="make one with `reconcile plan --out FILE`")
+        major = int(version.split(".", 1)[0])
+        if major != FORMAT_MAJOR:
+            raise InputError(
+                f"{where}: plan format {version} cannot be read by vision-gitops {__version__}, which reads "
+                f"format {FORMAT_MAJOR}.x",
+                hint="make the plan and apply it with the same major version of vision-gitops",
+            )
+        try:
+            return cls.model_validate(doc)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            at = ".".join(str(p) for p in first["loc"])
+            raise InputError(f"{where}: not a valid plan document ({at}: {first['msg']})",
+                             hint="make one with `reconcile plan --out FILE`") from None
 
 
 def fingerprint(value: Any) -> str:

@@ -54,10 +54,15 @@ def auth_kind(value: str | None) -> str | None:
 
 
 def dataset_fields(live: LiveDataset) -> dict[str, Any]:
-    """The comparable fields of a live dataset, in spec vocabulary."""
+    """The comparable fields of a live dataset.
+
+    The keys feed the live fingerprints recorded in inventories and saved plans, so they
+    stay as first written (``annotationFileUris`` is the label URIs): renaming one would
+    make every recorded dataset look changed in the service.
+    """
     return {
         "annotationKind": annotation_kind(live.annotation_kind),
-        "annotationFileUris": list(live.annotation_file_uris),
+        "annotationFileUris": list(live.label_uris),
         "customProperties": dict(sorted(live.custom_properties.items())),
         "authentication": auth_kind(live.authentication_kind),
     }

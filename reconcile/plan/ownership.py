@@ -13,15 +13,18 @@ from typing import Any
 
 from reconcile.backends.base import LiveState
 from reconcile.inventory.records import Inventory
-from reconcile.plan import drift as X
-from reconcile.plan import normalize as N
+from reconcile.plan import drift
+from reconcile.plan import normalize
+from reconcile.plan.fingerprints import dataset_fp, evaluation_fp, model_fp
 from reconcile.plan.model import ResourceChange
+from reconcile.specs.loader import SpecSet
+
+_NOT_OWNED = "not created by vision-gitops"
 
 
-def outside_specs(specs: Any, live: LiveState, inventory: Inventory, *, prune: bool) -> list[ResourceChange]:
+def outside_specs(specs: SpecSet, live: LiveState, inventory: Inventory, *, prune: bool) -> list[ResourceChange]:
     """Changes for everything live or recorded that no spec names, in deletion order:
     evaluations, models, datasets; then unmanaged resources."""
-    from reconcile.plan.compute import dataset_fp, evaluation_fp, model_fp  # compute imports this module
 
     records = inventory.records
     deletes: list[ResourceChange] = []
@@ -33,12 +36,13 @@ def outside_specs(specs: Any, live: LiveState, inventory: Inventory, *, prune: b
         if rec is not None and rec.protect:
             note = ("protected (recorded in the inventory): kept although its spec was removed; to delete it, "
                     "add the spec back with `protect: false`, apply, then remove it")
-            kept.append(ResourceChange(action="no-op", protected=True, notes=[note], kind=kind, **change))
+            kept.append(ResourceChange(action="no-op", reason_code="protected", protected=True, notes=[note],
+                                       kind=kind, **change))
         elif prune:
-            deletes.append(ResourceChange(action="delete", owner=owner, kind=kind,  # type: ignore[arg-type]
+            deletes.append(ResourceChange(action="delete", owner=owner, kind=kind, reason_code="removed-from-specs",
                                           reason="owned by vision-gitops and no longer in the specs", **change))
         else:
-            kept.append(ResourceChange(action="no-op", kind=kind, notes=[
+            kept.append(ResourceChange(action="no-op", kind=kind, reason_code="kept-without-prune", notes=[
                 "owned by vision-gitops but no longer in the specs; `plan --prune` / `apply --prune` deletes it"],
                 **change))
 
@@ -53,8 +57,8 @@ def outside_specs(specs: Any, live: LiveState, inventory: Inventory, *, prune: b
             if prune and not records[address].protect:
                 doomed_models.add(name)
         else:
-            unmanaged.append(ResourceChange(action="unmanaged", kind="Model", reason="not created by vision-gitops",
-                                            **common))
+            unmanaged.append(ResourceChange(action="unmanaged", kind="Model", reason=_NOT_OWNED,
+                                            reason_code="not-owned", **common))
 
     for (model, name), e in sorted(live.evaluations.items()):
         address = f"evaluation/{model}/{name}"
@@ -66,22 +70,23 @@ def outside_specs(specs: Any, live: LiveState, inventory: Inventory, *, prune: b
             owned("Evaluation", address, common, "inventory")
         elif model in doomed_models:
             deletes.append(ResourceChange(action="delete", kind="Evaluation", owner="inventory",
-                                          reason=f"its model {model} is deleted", **common))
+                                          reason=f"its model {model} is deleted", reason_code="parent-deleted",
+                                          **common))
         elif model in specs.models or f"model/{model}" in records:
-            unmanaged.append(ResourceChange(action="unmanaged", kind="Evaluation",
-                                            reason="not created by vision-gitops", **common))
+            unmanaged.append(ResourceChange(action="unmanaged", kind="Evaluation", reason=_NOT_OWNED,
+                                            reason_code="not-owned", **common))
 
     for name, d in sorted(live.datasets.items()):
         address = f"dataset/{name}"
         if name in specs.datasets:
             continue
         common = dict(address=address, name=name, live_fingerprint=dataset_fp(d), live_etag=d.etag)
-        marker = N.has_marker(d)
+        marker = normalize.has_marker(d)
         if address in records or marker:
             owned("Dataset", address, common, "inventory" if address in records else "marker")
         else:
-            unmanaged.append(ResourceChange(action="unmanaged", kind="Dataset", reason="not created by vision-gitops",
-                                            **common))
+            unmanaged.append(ResourceChange(action="unmanaged", kind="Dataset", reason=_NOT_OWNED,
+                                            reason_code="not-owned", **common))
 
     # Recorded, not in the specs, and gone from the service: the next apply forgets them.
     gone: list[ResourceChange] = []
@@ -99,9 +104,9 @@ def outside_specs(specs: Any, live: LiveState, inventory: Inventory, *, prune: b
             present = (rec.model or "", rec.name) in live.evaluations
         if present:
             continue
-        drift = X.deleted_in_service(rec, None)
-        gone.append(ResourceChange(action="no-op", kind=rec.kind, name=rec.name, model=rec.model, address=address,
-                                   drift=drift, protected=rec.protect,
+        gone.append(ResourceChange(action="no-op", reason_code="gone-from-service", kind=rec.kind, name=rec.name,
+                                   model=rec.model, address=address, drift=drift.deleted_in_service(rec, None),
+                                   protected=rec.protect,
                                    notes=["recorded in the inventory, gone from the service and from the specs; "
                                           "the next apply forgets it"]))
 

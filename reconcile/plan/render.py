@@ -12,11 +12,12 @@ from typing import Any
 
 from reconcile.plan.model import LabelDiffDoc, Plan, ResourceChange
 
-_SYMBOL = {"create": "+", "update": "~", "replace": "-/+", "no-op": " ", "delete": "-", "unmanaged": "?",
-           "conflict": "!"}
-_STYLE = {"create": "green", "update": "yellow", "replace": "red", "no-op": "dim", "delete": "red",
-          "unmanaged": "dim", "conflict": "red"}
+_SYMBOL = {"create": "+", "update": "~", "replace": "-/+", "new-version": "+v", "no-op": " ", "delete": "-",
+           "unmanaged": "?", "conflict": "!"}
+_STYLE = {"create": "green", "update": "yellow", "replace": "red", "new-version": "green", "no-op": "dim",
+          "delete": "red", "unmanaged": "dim", "conflict": "red"}
 _VERB = {"create": "will be created", "update": "will be updated in place", "replace": "must be replaced",
+         "new-version": "gets a new version beside the current one",
          "no-op": "is up to date", "delete": "will be deleted (--prune)",
          "unmanaged": "is not managed by vision-gitops (never touched; `reconcile import` adopts it)",
          "conflict": "exists and is not managed by vision-gitops (apply refuses it)"}
@@ -57,11 +58,18 @@ def _label_diff_lines(diff: LabelDiffDoc) -> list[str]:
     return lines
 
 
+def _why(c: ResourceChange) -> str:
+    """The reason, for humans and machines alike: ``<text> [<code>]`` in every rendering."""
+    return f"{c.reason} [{c.reason_code}]" if c.reason else f"[{c.reason_code}]"
+
+
 def _summary_line(plan: Plan) -> str:
     s = plan.summary
     if not plan.has_changes:
         return f"No changes. {s.no_op} resources are up to date."
     text = f"Plan: {s.create} to create, {s.update} to update, {s.replace} to replace, "
+    if s.new_version:
+        text += f"{s.new_version} new versions, "
     if s.delete:
         text += f"{s.delete} to delete, "
     if s.conflict:
@@ -92,11 +100,11 @@ def _extra_lines(plan: Plan) -> list[str]:
 def _change_detail(c: ResourceChange) -> list[str]:
     out: list[str] = []
     if c.action == "conflict":
-        out.append(c.reason or "")
+        out.append(_why(c))
         if c.changes:
             out.append("once imported, apply would change:")
     elif c.reason and c.action != "no-op":
-        out.append(f"because {c.reason}")
+        out.append(f"because {_why(c)}")
     for f in c.changes:
         mark = "  # forces replacement" if f.forces_replacement else ""
         out.append(f"{f.path}: {_fmt(f.before)} -> {_fmt(f.after)}{mark}")
@@ -110,7 +118,7 @@ def _change_detail(c: ResourceChange) -> list[str]:
             out.append(f"upload {lf.source} -> {lf.uri}")
     if c.label_diff is not None:
         out.extend("labels: " + line for line in _label_diff_lines(c.label_diff))
-    if c.training_hours and c.action in ("create", "replace"):
+    if c.training_hours and c.action in ("create", "replace", "new-version"):
         out.append(f"training budget: up to {c.training_hours} compute hours")
     if c.protected and c.action in ("replace", "delete"):
         out.append("protected: apply refuses this")
@@ -173,7 +181,7 @@ def to_markdown(plan: Plan) -> str:
     if changed:
         out += ["| | resource | action | why |", "|---|---|---|---|"]
         for c in changed:
-            why = (c.reason or "").replace("|", "\\|")
+            why = _why(c).replace("|", "\\|")
             if c.drift:
                 why = (why + "; " if why else "") + "drift: " + ", ".join(d.kind for d in c.drift)
             out.append(f"| `{_SYMBOL[c.action]}` | `{c.address}` | {c.action} | {why} |")

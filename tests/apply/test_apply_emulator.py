@@ -113,7 +113,7 @@ def test_saved_plan_is_refused_when_live_state_changed(project, emulator) -> Non
     with proj.session() as s:
         live = s.backend.get_dataset("cls-train")
         s.client.patch("datasets/cls-train", {"annotationKind": live.annotation_kind,
-                                              "annotationFileUris": list(live.annotation_file_uris),
+                                              "annotationFileUris": list(live.label_uris),
                                               "customProperties": {"team": "other"}}, if_match=live.etag)
     emulator.request_log.clear()
     with pytest.raises(StalePlanError, match="dataset/cls-train"):

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from reconcile.apply.executor import ApplyOptions, apply_plan
-from reconcile.backends.base import DatasetRequest, ModelRequest
+from reconcile.backends.base import DesiredDataset, DesiredModel
 from reconcile.errors import StalePlanError
 from tests.fixtures.emulator import classification_coco
 from tests.fixtures.project import coco_file
@@ -66,11 +66,11 @@ class _Racing:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
-    def create_dataset(self, request: DatasetRequest) -> Any:
+    def create_dataset(self, request: DesiredDataset) -> Any:
         self._inner.create_dataset(self._theirs)
         return self._inner.create_dataset(request)
 
-    def create_model(self, request: ModelRequest) -> Any:
+    def create_model(self, request: DesiredModel) -> Any:
         self._inner.create_model(self._theirs)
         return self._inner.create_model(request)
 
@@ -90,8 +90,8 @@ def test_a_dataset_created_meanwhile_with_other_fields_is_a_conflict_not_adopted
     proj = project([])
     spec = _dataset_spec(proj.root)
     proj.write_specs([spec])
-    theirs = DatasetRequest(name="ds", annotation_kind="imageClassification",
-                            annotation_file_uris=("https://elsewhere.example/other.json",), custom_properties={})
+    theirs = DesiredDataset(name="ds", annotation_kind="imageClassification",
+                            label_uris=("https://elsewhere.example/other.json",), custom_properties={})
     result = _race(proj, theirs)
     assert [a for a, _ in result.failed] == ["dataset/ds"] and not result.adopted
     assert "already exists with different fields" in result.failed[0][1]
@@ -101,9 +101,7 @@ def test_a_dataset_created_meanwhile_with_the_planned_fields_is_adopted(project,
     proj = project([])
     proj.write_specs([_dataset_spec(proj.root)])
     planned = next(c for c in proj.plan().changes if c.address == "dataset/ds")
-    theirs = DatasetRequest(name="ds", annotation_kind="imageClassification",
-                            annotation_file_uris=tuple(lf.uri for lf in planned.labels),
-                            custom_properties=dict(planned.desired.get("customProperties") or {}))
+    theirs = planned.desired
     result = _race(proj, theirs)
     assert result.adopted == ["dataset/ds"] and not result.failed
 
@@ -120,7 +118,7 @@ def test_a_model_created_meanwhile_with_other_fields_is_a_conflict_not_adopted(p
     proj.write_specs([ds, other, {"kind": "Model", "name": "clf", "modelKind": "Generic-Classifier",
                                   "trainingDataset": "ds", "budgetHours": 1}])
     mine = {"name": "clf", "model_kind": "Generic-Classifier", "training_dataset": "ds", "budget_hours": 1}
-    result = _race(proj, ModelRequest(**{**mine, field: value}))
+    result = _race(proj, DesiredModel(**{**mine, field: value}))
     assert [a for a, _ in result.failed] == ["model/clf"] and not result.adopted
     with proj.session() as s:
         assert getattr(s.backend.get_model("clf"), field) in (value, "GenericDetector")
@@ -133,6 +131,33 @@ def test_a_model_created_meanwhile_with_the_planned_fields_is_adopted(project, e
     proj.apply()
     proj.write_specs([ds, {"kind": "Model", "name": "clf", "modelKind": "Generic-Classifier",
                            "trainingDataset": "ds", "budgetHours": 1}])
-    result = _race(proj, ModelRequest(name="clf", model_kind="Generic-Classifier", training_dataset="ds",
+    result = _race(proj, DesiredModel(name="clf", model_kind="Generic-Classifier", training_dataset="ds",
                                       budget_hours=1))
     assert result.adopted == ["model/clf"] and not result.failed
+
+
+@pytest.mark.parametrize("field,value", [("environment", "prod"), ("service", "azureml"),
+                                         ("endpoint", "https://other.cognitiveservices.azure.com")])
+def test_a_plan_made_for_another_environment_or_service_is_refused(project, emulator, field, value) -> None:
+    from reconcile.errors import InputError
+    from reconcile.workflow import run_apply
+
+    proj = project([])
+    proj.write_specs([_dataset_spec(proj.root)])
+    plan = proj.plan().model_copy(update={field: value})
+    emulator.request_log.clear()
+    with proj.session() as s, pytest.raises(InputError, match=f"this plan was made for .*{value}"):
+        run_apply(s, plan, waiter=proj.waiter(s))
+    assert _writes(emulator) == []
+
+
+def test_the_executor_refuses_a_plan_for_another_kind_of_service(project, emulator) -> None:
+    """Even called directly (without the workflow's check), apply never sends one service's plan to another."""
+    from reconcile.errors import InputError
+
+    proj = project([])
+    proj.write_specs([_dataset_spec(proj.root)])
+    plan = proj.plan().model_copy(update={"service": "azureml"})
+    with proj.session() as s, pytest.raises(InputError, match="made for the azureml service, not vision"):
+        apply_plan(plan, s.backend, ApplyOptions(waiter=proj.waiter(s)))
+    assert _writes(emulator) == []

@@ -41,7 +41,7 @@ def test_plan_exit_codes_and_saved_plan_apply(proj, capsys, tmp_path) -> None:
     assert code == 2, out
     assert "dataset/d1 will be created" in out and "Plan: 2 to create" in out
     doc = json.loads(Path("plan.json").read_text())
-    assert doc["formatVersion"].startswith("1.") and doc["summary"]["create"] == 2
+    assert doc["formatVersion"].startswith("2.") and doc["summary"]["create"] == 2
     assert "| `+` | `dataset/d1` | create |" in Path("plan.md").read_text()
 
     code, out, err = run(["apply", "plan.json"], capsys)
@@ -62,8 +62,11 @@ def test_json_plan_is_the_documented_document(proj, capsys) -> None:
     doc = json.loads(out)
     assert {c["address"] for c in doc["changes"]} == {"dataset/d1", "model/m1"}
     model = next(c for c in doc["changes"] if c["kind"] == "Model")
-    assert model["desired"]["trainingParameters"]["modelKind"] == "Generic-Classifier"
-    assert model["trainingHours"] == 1
+    assert model["desired"] == {"kind": "Model", "name": "m1", "modelKind": "Generic-Classifier",
+                                "trainingDataset": "d1", "budgetHours": 1, "testDataset": None}
+    assert model["trainingHours"] == 1 and model["reasonCode"] == "does-not-exist"
+    # Service-neutral: no request body of the service's API in the plan.
+    assert "trainingParameters" not in out and "annotationFileUris" not in out
 
 
 def test_bad_spec_is_a_clear_error_with_file_and_line(proj, capsys) -> None:

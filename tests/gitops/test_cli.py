@@ -44,7 +44,7 @@ def test_exit_codes_drift_and_deletion_guardrail(project, monkeypatch, capsys) -
     with proj.session() as s:
         live = s.backend.get_dataset("ds-0")
         s.client.patch("datasets/ds-0", {"annotationKind": live.annotation_kind,
-                                         "annotationFileUris": list(live.annotation_file_uris),
+                                         "annotationFileUris": list(live.label_uris),
                                          "customProperties": {**live.custom_properties, "x": "y"}},
                        if_match=live.etag)
     assert run(proj, monkeypatch, capsys, "plan")[0] == 0
@@ -53,7 +53,7 @@ def test_exit_codes_drift_and_deletion_guardrail(project, monkeypatch, capsys) -
 
     code, out = run(proj, monkeypatch, capsys, "plan", "--json", "--detailed-exitcode")
     doc = json.loads(out)
-    assert code == 2 and doc["formatVersion"] == "1.1"
+    assert code == 2 and doc["formatVersion"] == "2.0"
     assert [d["kind"] for c in doc["changes"] for d in c["drift"]] == ["changed-in-service"]
 
     # Two specs removed: over maxDeletions -> refused (exit 1, nothing deleted) until confirmed.

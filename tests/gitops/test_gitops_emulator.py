@@ -217,7 +217,7 @@ def test_drift_classes_end_to_end(project, emulator) -> None:
     with proj.session() as s:
         live = s.backend.get_dataset("test")
         s.client.patch("datasets/test", {"annotationKind": live.annotation_kind,
-                                         "annotationFileUris": list(live.annotation_file_uris),
+                                         "annotationFileUris": list(live.label_uris),
                                          "customProperties": {**live.custom_properties, "note": "hand edit"}},
                        if_match=live.etag)
     # 2. label bytes changed behind the same URI.
@@ -229,7 +229,7 @@ def test_drift_classes_end_to_end(project, emulator) -> None:
     train = next(c for c in plan.changes if c.address == "dataset/train")
     assert train.action == "update" and [f.path for f in train.changes] == ["customProperties.vision-gitops.labels-sha256"]
     doc = json.loads(plan.to_json())
-    assert doc["formatVersion"] == "1.1" and doc["summary"]["drifted"] == 3
+    assert doc["formatVersion"] == "2.0" and doc["summary"]["drifted"] == 3
     assert next(c for c in doc["changes"] if c["address"] == "model/clf")["drift"][0]["kind"] == "stale-model"
 
     _apply(proj)

@@ -18,10 +18,20 @@ import pytest
 import yaml
 
 from reconcile.backends.base import LiveState
-from reconcile.backends.vision import parse_dataset, parse_evaluation, parse_model
+from reconcile.backends.vision import (
+    VisionBackend,
+    dataset_body,
+    evaluation_body,
+    model_body,
+    parse_dataset,
+    parse_evaluation,
+    parse_model,
+)
 from reconcile.inventory.records import Inventory, ResourceRecord
+from reconcile.plan import render
 from reconcile.plan.compute import compute_plan
 from reconcile.plan.guardrails import Limits
+from reconcile.specs.fingerprint import spec_hash
 from reconcile.specs.loader import load_specs
 
 CASES = sorted((Path(__file__).parent / "cases").glob("*.yaml"))
@@ -46,10 +56,9 @@ def _specs(tmp_path: Path, docs: list[dict], api_version: str):
 
 
 def _plan(specs, live, doc: dict | None = None):
+    """The plan of the case: its specs (URI labels, resolved by the planner itself), live
+    state, inventory, guardrail limits and the label digests a probe would have found."""
     doc = doc or {}
-    from reconcile.plan.desired import uri_labels
-    from reconcile.specs.fingerprint import spec_hash
-
     hashes = {f"dataset/{n}": spec_hash(s) for n, s in specs.datasets.items()}
     hashes |= {f"model/{n}": spec_hash(s) for n, s in specs.models.items()}
     hashes |= {f"evaluation/{m}/{n}": spec_hash(s) for (m, n), s in specs.evaluations.items()}
@@ -58,14 +67,11 @@ def _plan(specs, live, doc: dict | None = None):
         if r.get("specHash") == "CURRENT":  # the hash of the spec as written in the case
             r = {**r, "specHash": hashes[r["address"]]}
         records[r["address"]] = ResourceRecord.model_validate(r)
-    shas = doc.get("labelShas") or {}
-    # As workflow.make_plan does: URI labels without a pin take the digest of the bytes found now.
-    labels = {n: [lf if lf.sha256 or lf.uri not in shas else lf.model_copy(update={"sha256": shas[lf.uri]})
-                  for lf in uri_labels(s)] for n, s in specs.datasets.items()}
     limits = Limits(**{k: v for k, v in (doc.get("guardrails") or {}).items()})
-    return compute_plan(specs, live, labels=labels, environment="test", endpoint="http://emulator",
-                        api_version=specs.api_version, prune=bool(doc.get("prune")),
-                        guardrails=limits, label_shas=shas, inventory=Inventory(records=records))
+    return compute_plan(specs, live, labels={}, environment="test", endpoint="http://emulator",
+                        api_version=specs.api_version, capabilities=VisionBackend.capabilities,
+                        prune=bool(doc.get("prune")), limits=limits, label_shas=doc.get("labelShas") or {},
+                        inventory=Inventory(records=records))
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
@@ -86,20 +92,21 @@ def test_golden_plan(case: Path, tmp_path: Path) -> None:
     assert got == expected["plan"]
     assert [v.rule for v in plan.guardrails] == expected.get("guardrails", [])
     assert plan.has_changes == any(v["action"] not in ("no-op", "unmanaged") for v in expected["plan"].values())
-    # Every rendering names every violated rule and every drift class.
-    from reconcile.plan import render
-
+    # Every rendering names every violated rule, every drift class and every reason code.
     for text in (render.to_text(plan), render.to_markdown(plan)):
         for v in plan.guardrails:
             assert v.rule in text
         for c in plan.changes:
             for d in c.drift:
                 assert d.kind in text
+            if c.action != "no-op":
+                assert f"[{c.reason_code}]" in text
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
 def test_desired_state_plans_to_nothing(case: Path, tmp_path: Path) -> None:
-    """Feeding each change's request body back as live state must give an empty plan."""
+    """Feeding each change's desired value back as live state (in the service's shapes) must give
+    an empty plan."""
     specs_doc, _live_doc, _ = list(yaml.safe_load_all(case.read_text()))
     specs = _specs(tmp_path, specs_doc["specs"], specs_doc.get("apiVersion", "2023-04-01-preview"))
     plan = _plan(specs, LiveState())
@@ -109,13 +116,14 @@ def test_desired_state_plans_to_nothing(case: Path, tmp_path: Path) -> None:
     live = {"datasets": [], "models": [], "evaluations": []}
     for c in plan.changes:
         if c.kind == "Dataset":
-            live["datasets"].append({"name": c.name, **c.desired})
+            live["datasets"].append({"name": c.name, **dataset_body(c.desired)})
         elif c.kind == "Model":
             # The service does not echo modelKind (REFERENCE.md §9.7): normalization must cope.
-            body = {"name": c.name, "status": "succeeded", **c.desired}
+            body = {"name": c.name, "status": "succeeded", **model_body(c.desired)}
             body["trainingParameters"] = {k: v for k, v in body["trainingParameters"].items() if k != "modelKind"}
             live["models"].append(body)
         else:
-            live["evaluations"].append({"name": c.name, "modelName": c.model, "status": "succeeded", **c.desired})
+            live["evaluations"].append({"name": c.name, "modelName": c.model, "status": "succeeded",
+                                        **evaluation_body(c.desired)})
     again = _plan(specs, _live(live), owned)
     assert [c.address for c in again.changes if c.action != "no-op"] == []

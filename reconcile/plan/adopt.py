@@ -13,11 +13,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from reconcile.backends.base import LiveState
+from pydantic import TypeAdapter
+
+from reconcile.backends.base import LiveDataset, LiveState
 from reconcile.errors import UsageError
 from reconcile.inventory.records import ResourceRecord, utc_now
-from reconcile.plan import normalize as N
+from reconcile.plan import normalize
+from reconcile.plan.fingerprints import dataset_fp, evaluation_fp, model_fp
 from reconcile.plan.model import Plan
+from reconcile.specs.fingerprint import spec_hash
+from reconcile.specs.models import AnySpec
 
 _MODEL_KIND_FOR = {"imageClassification": "Generic-Classifier", "imageObjectDetection": "Generic-Detector"}
 
@@ -30,21 +35,21 @@ class Adoption:
     notes: list[str] = field(default_factory=list)
 
 
-def _dataset_doc(d: Any, notes: list[str], protect: bool) -> dict[str, Any]:
+def _dataset_doc(d: LiveDataset, notes: list[str], protect: bool) -> dict[str, Any]:
     labels = []
-    for uri in d.annotation_file_uris:
+    for uri in d.label_uris:
         base = uri.split("?", 1)[0]
         if base != uri:
             notes.append(f"dataset/{d.name}: the query string of a label URI was not written (secrets never go "
                          "in specs); set `authentication` if the service needs it")
         labels.append({"uri": base})
-    doc: dict[str, Any] = {"kind": "Dataset", "name": d.name, "annotationKind": N.annotation_kind(d.annotation_kind),
+    doc: dict[str, Any] = {"kind": "Dataset", "name": d.name, "annotationKind": normalize.annotation_kind(d.annotation_kind),
                            "labels": labels}
-    props = {k: v for k, v in sorted(d.custom_properties.items()) if not k.startswith(N.MARKER_PREFIX)}
+    props = {k: v for k, v in sorted(d.custom_properties.items()) if not k.startswith(normalize.MARKER_PREFIX)}
     if props:
         doc["customProperties"] = props
     if d.authentication_kind:
-        doc["authentication"] = N.auth_kind(d.authentication_kind)
+        doc["authentication"] = normalize.auth_kind(d.authentication_kind)
     if protect:
         doc["protect"] = True
     return doc
@@ -55,12 +60,6 @@ def adopt(plan: Plan, live: LiveState, addresses: Iterable[str] = (), *, protect
 
     Raises :class:`~reconcile.errors.UsageError` for a named address that is not unmanaged.
     """
-    from reconcile.plan.compute import dataset_fp, evaluation_fp, model_fp
-    from reconcile.specs.fingerprint import spec_hash
-    from pydantic import TypeAdapter
-
-    from reconcile.specs.models import AnySpec
-
     parse_spec = TypeAdapter(AnySpec).validate_python
 
     candidates = {c.address: c for c in plan.changes if c.action in ("unmanaged", "conflict")}
@@ -108,10 +107,10 @@ def adopt(plan: Plan, live: LiveState, addresses: Iterable[str] = (), *, protect
             fp = dataset_fp(d)
         elif c.kind == "Model":
             m = live.models[c.name]
-            kind = N.model_kind(m.model_kind)
+            kind = normalize.model_kind(m.model_kind)
             if kind is None:
                 ds = live.datasets.get(m.training_dataset)
-                kind = _MODEL_KIND_FOR.get(N.annotation_kind(ds.annotation_kind) or "") if ds else None
+                kind = _MODEL_KIND_FOR.get(normalize.annotation_kind(ds.annotation_kind) or "") if ds else None
             if kind is None:
                 out.notes.append(f"{address}: its model kind is unknown (not echoed, training dataset gone); skipped")
                 continue
