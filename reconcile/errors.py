@@ -9,7 +9,7 @@ Hierarchy::
     ReconcileError                   base; ``exit_code`` is what the CLI exits with
     +-- InputError                   fix the input, then run again (specs, config, COCO, flags)
     |   +-- SpecError                a spec file is wrong (file, line, field path)
-    |   +-- ConfigError              the project config or environment is wrong
+    |   |   +-- ConfigError          the project config or environment is wrong (same problem list)
     |   +-- CocoError                a COCO label file is invalid
     |   +-- UsageError               the command line is wrong (exit code 2)
     +-- RetryableError               try again later; nothing was lost
@@ -32,6 +32,29 @@ traceback.
 
 from __future__ import annotations
 
+import enum
+
+
+class ExitCode(enum.IntEnum):
+    """Every exit code of the ``reconcile`` command, defined once (README "Exit codes").
+
+    Commands return an outcome value (a plan, an apply result, a wait result) whose
+    ``exit_code`` is one of these; errors carry theirs as ``ReconcileError.exit_code``.
+    """
+
+    OK = 0
+    """Success; ``plan``: no changes."""
+    ERROR = 1
+    """An error or a refusal (nothing written by a refusal)."""
+    CHANGES = 2
+    """``plan``: apply would change something (with ``--detailed-exitcode``, or drift)."""
+    USAGE = 2
+    """The command line is wrong (shares 2 with CHANGES, as Terraform does)."""
+    RUNNING = 3
+    """Apply finished its writes but training or evaluations are still running; ``wait`` timed out."""
+    INTERRUPTED = 130
+    """Interrupted by the user (SIGINT)."""
+
 
 class ReconcileError(Exception):
     """Base of every error this project raises on purpose.
@@ -43,7 +66,7 @@ class ReconcileError(Exception):
     resource before believing it.
     """
 
-    exit_code: int = 1
+    exit_code: int = ExitCode.ERROR
     request_id: str | None = None
     attempts: int = 1
     ambiguous_write: bool = False
@@ -112,7 +135,7 @@ class CocoError(InputError):
 class UsageError(InputError):
     """The command line is wrong."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
 
 # --- retry later -----------------------------------------------------------------

@@ -24,7 +24,7 @@ Contract:
   a model PUT is create-only by name, so a training run is never submitted twice.
 - **Submit, do not block.** Training is submitted and apply returns; evaluations of
   models still training are *deferred* (the next apply, or ``--wait``, creates
-  them). :attr:`ApplyResult.exit_code` is 3 when work is left running.
+  them). :attr:`ApplyResult.exit_code` is ``ExitCode.RUNNING`` when work is left running.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, NamedTuple, Protocol, TypeVar
 
+from reconcile import defaults
 from reconcile.apply.waiting import Progress, Waiter
 from reconcile.backends.base import (
     Backend,
@@ -47,6 +48,7 @@ from reconcile.backends.base import (
 )
 from reconcile.errors import (
     ConflictError,
+    ExitCode,
     FatalError,
     InputError,
     PreconditionFailedError,
@@ -62,12 +64,6 @@ from reconcile.plan.model import LabelFile, Plan, ResourceChange
 
 _D = TypeVar("_D", DesiredDataset, DesiredModel, DesiredEvaluation)
 _L = TypeVar("_L", LiveDataset, LiveModel, LiveEvaluation)
-
-#: Exit codes of ``reconcile apply`` (README "Exit codes").
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_RUNNING = 3
-
 
 @dataclass(frozen=True, slots=True)
 class ApplyEvent:
@@ -92,7 +88,7 @@ class LabelPublisher(Protocol):
 @dataclass(slots=True)
 class ApplyOptions:
     allow_replace: bool = False
-    max_concurrency: int = 8
+    max_concurrency: int = defaults.MAX_CONCURRENCY
     wait: bool = False
     waiter: Waiter | None = None
     """Used to wait for cancellations (replacements) and, with ``wait``, for training."""
@@ -129,12 +125,13 @@ class ApplyResult:
     unchanged: int = 0
 
     @property
-    def exit_code(self) -> int:
+    def exit_code(self) -> ExitCode:
+        """ERROR if a change failed, RUNNING if work was left running or deferred, else OK."""
         if self.failed:
-            return EXIT_ERROR
+            return ExitCode.ERROR
         if self.deferred or self.running:
-            return EXIT_RUNNING
-        return EXIT_OK
+            return ExitCode.RUNNING
+        return ExitCode.OK
 
 
 def check_not_stale(plan: Plan, live: LiveState) -> None:

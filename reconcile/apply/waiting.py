@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 from reconcile.backends.base import Backend, LiveEvaluation, LiveModel
+from reconcile.errors import ExitCode
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,15 @@ class WaitResult:
         out += [(f"evaluation/{m}/{n}", f"evaluation/{m}/{n} failed ({e.error_code or 'no code'})")
                 for (m, n), e in self.evaluations.items() if e.status == "failed"]
         return out
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """ERROR if a run failed, RUNNING if the wait timed out, else OK."""
+        if self.failed:
+            return ExitCode.ERROR
+        if self.timed_out:
+            return ExitCode.RUNNING
+        return ExitCode.OK
 
 
 @dataclass(slots=True)

@@ -5,12 +5,8 @@ Sub-commands live in sibling modules and are imported only when invoked, so
 is imported on that path). Each module exposes one ``click`` command or group
 named in :data:`COMMANDS`.
 
-Exit codes (documented in the README):
-
-- 0  success / no changes
-- 1  error (message on stderr, never a traceback)
-- 2  changes present (``plan``) or usage error
-- 3  apply finished its writes but left training running (``apply`` without ``--wait``)
+Exit codes are defined once, in :class:`reconcile.errors.ExitCode` (documented in
+the README); :func:`main` is the one place errors become messages and codes.
 """
 
 from __future__ import annotations
@@ -22,7 +18,7 @@ import sys
 import click
 
 from reconcile import __version__
-from reconcile.errors import ReconcileError
+from reconcile.errors import ExitCode, ReconcileError
 
 #: command name -> (module, attribute, one-line help shown by ``--help``)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -90,13 +86,13 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
-        sys.exit(2 if isinstance(exc, click.UsageError) else exc.exit_code)
+        sys.exit(ExitCode.USAGE if isinstance(exc, click.UsageError) else exc.exit_code)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
-        sys.exit(1)
+        sys.exit(ExitCode.ERROR)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
-        sys.exit(130)
+        sys.exit(ExitCode.INTERRUPTED)
     except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
         if os.environ.get("RECONCILE_DEBUG"):
             raise
@@ -105,4 +101,4 @@ def main(argv: list[str] | None = None) -> None:
             "  hint: this is a bug in vision-gitops; run again with RECONCILE_DEBUG=1 for a traceback and report it",
             err=True,
         )
-        sys.exit(1)
+        sys.exit(ExitCode.ERROR)

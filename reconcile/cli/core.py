@@ -1,9 +1,7 @@
 """The reconciler's commands: validate, plan, apply, wait, status, predict, schema, demo.
 
-Exit codes (README "Exit codes", docs/gitops.md): 0 success / no changes; 1 error
-(including a guardrail refusal and a held lock); 2 changes present (``plan``; with
-``--detailed-exitcode`` also drift) or usage error; 3 apply finished its writes but
-training or evaluations are still running (run ``reconcile wait`` or apply again later).
+Exit codes are :class:`reconcile.errors.ExitCode`: each command turns the outcome
+value of its step (a plan, an apply result, a wait result) into one.
 """
 
 from __future__ import annotations
@@ -15,10 +13,7 @@ from typing import Any
 
 import click
 
-from reconcile.errors import InputError, UsageError
-
-EXIT_CHANGES = 2
-EXIT_RUNNING = 3
+from reconcile.errors import ExitCode, InputError, UsageError
 
 
 def _console(stderr: bool = False) -> Any:
@@ -51,9 +46,9 @@ def _session(config: Any) -> Any:
     return open_session(config)
 
 
-def _exit(code: int) -> None:
+def _exit(code: ExitCode) -> None:
     if code:
-        raise click.exceptions.Exit(code)
+        raise click.exceptions.Exit(int(code))
 
 
 # --- validate -----------------------------------------------------------------
@@ -110,7 +105,7 @@ def plan(config_path: Path | None, environment: str | None, out_path: Path | Non
         _console().print(render.to_rich(the_plan, show_unchanged=show_unchanged))
         if out_path is not None:
             _console().print(f"Saved the plan to {out_path}; apply exactly it with `reconcile apply {out_path}`.")
-    _exit(EXIT_CHANGES if the_plan.has_changes or (detailed_exitcode and the_plan.has_drift) else 0)
+    _exit(the_plan.exit_code(detailed=detailed_exitcode))
 
 
 # --- apply --------------------------------------------------------------------------
@@ -175,7 +170,7 @@ def apply(plan_file: Path | None, config_path: Path | None, environment: str | N
               f"{len(result.deferred)} deferred, {len(result.running)} running, {len(result.failed)} failed.")
     for address, message in result.failed:
         out.print(f"[red]failed[/red] {address}: {message}")
-    if result.exit_code == EXIT_RUNNING:
+    if result.exit_code == ExitCode.RUNNING:
         out.print("Training or evaluations are still running: follow them with `reconcile wait`, "
                   "then run apply again to create deferred evaluations.")
     _exit(result.exit_code)
@@ -235,11 +230,9 @@ def wait(config_path: Path | None, environment: str | None, timeout: float | Non
         out.print(f"model/{name}: {m.status}" + (f" ({m.error_code})" if m.error_code else ""))
     for (mname, name), e in sorted(result.evaluations.items()):
         out.print(f"evaluation/{mname}/{name}: {e.status}" + (f" ({e.error_code})" if e.error_code else ""))
-    if result.failed:
-        _exit(1)
-    if result.timed_out:
+    if result.exit_code == ExitCode.RUNNING:
         out.print("Timed out; still running.")
-        _exit(EXIT_RUNNING)
+    _exit(result.exit_code)
 
 
 @click.command()
@@ -336,7 +329,7 @@ def demo(config_path: Path | None, environment: str, timeout: float) -> None:
         out.rule(f"reconcile {title}")
         # Without standalone mode click returns the code of an Exit instead of raising it.
         code = command.main(args=argv, prog_name=f"reconcile {title}", standalone_mode=False)
-        if isinstance(code, int) and code and not (title == "plan" and code == EXIT_CHANGES):
+        if isinstance(code, int) and code and not (title == "plan" and code == ExitCode.CHANGES):
             raise click.exceptions.Exit(code)
     out.rule("done")
     out.print("The models above were trained by the bundled emulator. Try: "

@@ -34,7 +34,7 @@ from typing import Any, Final
 
 import httpx
 
-from reconcile import __version__
+from reconcile import __version__, defaults
 from reconcile.api.names import LIST_TOP_MAX
 from reconcile.client import errors as classify
 from reconcile.client.auth import Auth
@@ -142,9 +142,9 @@ class VisionClient:
         endpoint: str,
         api_version: str,
         auth: Auth,
-        rate_limit_tps: float = 20.0,
-        max_retries: int = 6,
-        timeout: float = 30.0,
+        rate_limit_tps: float = defaults.RATE_LIMIT_TPS,
+        max_retries: int = defaults.MAX_RETRIES,
+        timeout: float = defaults.TIMEOUT_SECONDS,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,

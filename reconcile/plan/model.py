@@ -72,7 +72,7 @@ from pydantic.alias_generators import to_camel
 
 from reconcile.backends.base import DesiredDataset, DesiredEvaluation, DesiredModel
 from reconcile import __version__
-from reconcile.errors import InputError
+from reconcile.errors import ExitCode, InputError
 
 #: The format this version writes; it reads every ``2.x``.
 FORMAT_VERSION = "2.0"
@@ -254,6 +254,11 @@ class Plan(_Doc):
     @property
     def has_drift(self) -> bool:
         return any(c.drift for c in self.changes)
+
+    def exit_code(self, *, detailed: bool = False) -> ExitCode:
+        """``reconcile plan``: CHANGES when apply would change something (with ``detailed``, or
+        anything drifted), else OK."""
+        return ExitCode.CHANGES if self.has_changes or (detailed and self.has_drift) else ExitCode.OK
 
     def to_json(self) -> str:
         return self.model_dump_json(by_alias=True, indent=2) + "\n"

@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
+from reconcile import defaults
 from reconcile.api import versions
 from reconcile.errors import ConfigError
 from reconcile.specs.problems import Problems, closest, field_path, known_names_text, report_validation_error
@@ -113,11 +114,11 @@ class StorageFile(_File):
 class GuardrailsFile(_File):
     """Limits apply enforces; ``null`` switches one off."""
 
-    max_budget_hours_per_model: int | None = Field(default=48, ge=1)
+    max_budget_hours_per_model: int | None = Field(default=defaults.MAX_BUDGET_HOURS_PER_MODEL, ge=1)
     """Refuse a model whose budgetHours is above this."""
-    max_budget_hours_per_apply: int | None = Field(default=96, ge=1)
+    max_budget_hours_per_apply: int | None = Field(default=defaults.MAX_BUDGET_HOURS_PER_APPLY, ge=1)
     """Refuse an apply whose new models together budget more hours than this."""
-    max_deletions: int | None = Field(default=5, ge=0)
+    max_deletions: int | None = Field(default=defaults.MAX_DELETIONS, ge=0)
     """Refuse an apply that deletes more resources than this."""
 
 
@@ -215,9 +216,9 @@ class StorageConfig(_Resolved):
 class Guardrails(_Resolved):
     """Resolved guardrails; ``None`` means no limit."""
 
-    max_budget_hours_per_model: int | None = 48
-    max_budget_hours_per_apply: int | None = 96
-    max_deletions: int | None = 5
+    max_budget_hours_per_model: int | None = defaults.MAX_BUDGET_HOURS_PER_MODEL
+    max_budget_hours_per_apply: int | None = defaults.MAX_BUDGET_HOURS_PER_APPLY
+    max_deletions: int | None = defaults.MAX_DELETIONS
 
 
 class EnvironmentConfig(_Resolved):
@@ -236,10 +237,10 @@ class EnvironmentConfig(_Resolved):
     specs: list[Path]
     state_dir: Path
     emulator_speed: float = DEFAULT_EMULATOR_SPEED
-    rate_limit_tps: float = 20.0
-    max_concurrency: int = 4
-    timeout_seconds: float = 30.0
-    max_retries: int = 5
+    rate_limit_tps: float = defaults.RATE_LIMIT_TPS
+    max_concurrency: int = defaults.MAX_CONCURRENCY
+    timeout_seconds: float = defaults.TIMEOUT_SECONDS
+    max_retries: int = defaults.MAX_RETRIES
     guardrails: Guardrails = Guardrails()
     stack_outputs: StackOutputs | None = None
 
@@ -606,10 +607,10 @@ def _resolve(
         specs=specs,
         state_dir=state_dir,
         emulator_speed=e.emulator_speed if e.emulator_speed is not None else DEFAULT_EMULATOR_SPEED,
-        rate_limit_tps=pick("rate_limit_tps", 20.0),
-        max_concurrency=pick("max_concurrency", 4),
-        timeout_seconds=pick("timeout_seconds", 30.0),
-        max_retries=pick("max_retries", 5),
+        rate_limit_tps=pick("rate_limit_tps", defaults.RATE_LIMIT_TPS),
+        max_concurrency=pick("max_concurrency", defaults.MAX_CONCURRENCY),
+        timeout_seconds=pick("timeout_seconds", defaults.TIMEOUT_SECONDS),
+        max_retries=pick("max_retries", defaults.MAX_RETRIES),
         guardrails=guardrails,
         stack_outputs=stack,
     )
