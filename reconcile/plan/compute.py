@@ -14,7 +14,7 @@ import datetime as _dt
 from typing import Any, Callable, Mapping, Sequence
 
 from reconcile import __version__
-from reconcile.backends.base import Capabilities, LiveState
+from reconcile.backends.base import Capabilities, LiveDataset, LiveState
 from reconcile.errors import SpecError
 from reconcile.inventory.records import Inventory
 from reconcile.plan import desired
@@ -200,7 +200,7 @@ def _conflict(change: ResourceChange, spec_hash: str, protected: bool) -> Resour
     })
 
 
-def _dataset_change(want: desired.ResolvedDataset, have: Any, src: str | None,
+def _dataset_change(want: desired.ResolvedDataset, have: LiveDataset | None, src: str | None,
                     capabilities: Capabilities) -> ResourceChange:
     value = want.desired
     common: dict[str, Any] = dict(

@@ -84,6 +84,8 @@ ReasonCode = Literal[
     "up-to-date", "removed-from-specs", "kept-without-prune", "protected", "parent-deleted", "gone-from-service",
     "not-owned", "exists-not-managed",
 ]
+#: A compared field's value: a name, kind or property (str), a budget (int), label URIs (list).
+FieldValue = str | int | list[str] | None
 Desired = Annotated[DesiredDataset | DesiredModel | DesiredEvaluation, Field(discriminator="kind")]
 DriftKind = Literal["changed-in-service", "deleted-in-service", "labels-changed", "stale-model"]
 GuardrailRule = Literal["max-budget-hours-per-model", "max-budget-hours-per-apply", "max-deletions", "empty-specs",
@@ -101,9 +103,9 @@ class FieldChange(_Doc):
 
     path: str
     """Spec-level field path, e.g. ``labels``, ``budgetHours``, ``customProperties.team``."""
-    before: Any = None
+    before: FieldValue = None
     """The live (normalized) value; ``None`` when absent."""
-    after: Any = None
+    after: FieldValue = None
     """The desired value."""
     forces_replacement: bool = False
     """True for immutable fields of models and evaluations."""

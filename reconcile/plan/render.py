@@ -8,9 +8,12 @@ force a replacement), the label diff, and the worst-case training hours.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING
 
-from reconcile.plan.model import LabelDiffDoc, Plan, ResourceChange
+from reconcile.plan.model import FieldValue, LabelDiffDoc, Plan, ResourceChange
+
+if TYPE_CHECKING:
+    from rich.text import Text
 
 _SYMBOL = {"create": "+", "update": "~", "replace": "-/+", "new-version": "+v", "no-op": " ", "delete": "-",
            "unmanaged": "?", "conflict": "!"}
@@ -27,7 +30,7 @@ def _shown(c: ResourceChange, show_unchanged: bool) -> bool:
     return c.action != "no-op" or show_unchanged or bool(c.notes) or bool(c.drift)
 
 
-def _fmt(value: Any) -> str:
+def _fmt(value: FieldValue) -> str:
     if value is None:
         return "(absent)"
     if isinstance(value, str):
@@ -148,7 +151,7 @@ def to_text(plan: Plan, *, show_unchanged: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-def to_rich(plan: Plan, *, show_unchanged: bool = False) -> Any:
+def to_rich(plan: Plan, *, show_unchanged: bool = False) -> Text:
     """A rich renderable with the same content as :func:`to_text`."""
     from rich.text import Text
 
