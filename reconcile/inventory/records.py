@@ -69,12 +69,6 @@ class Inventory(_Doc):
     generation: int = 0
     records: dict[str, ResourceRecord] = Field(default_factory=dict)
 
-    def get(self, address: str) -> ResourceRecord | None:
-        return self.records.get(address)
-
-    def owns(self, address: str) -> bool:
-        return address in self.records
-
     def with_records(self, records: dict[str, ResourceRecord]) -> "Inventory":
         return self.model_copy(update={"records": dict(sorted(records.items()))})
 

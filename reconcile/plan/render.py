@@ -132,27 +132,8 @@ def _change_detail(c: ResourceChange) -> list[str]:
     return out
 
 
-def to_text(plan: Plan, *, show_unchanged: bool = False) -> str:
-    """Plain text (no colour codes); the CLI colours it through :func:`to_rich`."""
-    lines = [f"Environment {plan.environment} ({plan.endpoint}, api-version {plan.api_version})"]
-    if any(_shown(c, show_unchanged) for c in plan.changes):
-        lines.append("")
-    for c in plan.changes:
-        if not _shown(c, show_unchanged):
-            continue
-        lines.append(f"{_SYMBOL[c.action]:>3} {c.address} {_VERB[c.action]}")
-        lines.extend(f"      {d}" for d in _change_detail(c))
-    if lines[-1] != "":
-        lines.append("")
-    for w in plan.warnings:
-        lines.append(f"warning: {w}")
-    lines.append(_summary_line(plan))
-    lines.extend(_extra_lines(plan))
-    return "\n".join(lines) + "\n"
-
-
 def to_rich(plan: Plan, *, show_unchanged: bool = False) -> Text:
-    """A rich renderable with the same content as :func:`to_text`."""
+    """The plan for a terminal (``.plain`` is the same text without colour)."""
     from rich.text import Text
 
     text = Text()

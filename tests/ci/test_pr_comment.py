@@ -8,22 +8,28 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from reconcile.ci.pr_comment import MAX_COMMENT_CHARS, build_comment, main, marker
+from reconcile.plan import render
+from reconcile.plan.model import FORMAT_VERSION, FieldChange, Plan, ResourceChange, Summary
 
 ARTIFACT = "https://github.com/o/r/actions/runs/9/artifacts/77"
 
 
 def plan_markdown(changes: int, detail_lines: int = 3) -> str:
-    """Markdown shaped like reconcile.plan.render.to_markdown: summary table, one <details> per change."""
-    out = ["### vision-gitops plan: `dev`", "", f"Plan: {changes} to change.", "",
-           "| | resource | action | why |", "|---|---|---|---|"]
-    out += [f"| `~` | `model/m{i}` | update | spec changed |" for i in range(changes)]
-    out.append("")
-    for i in range(changes):
-        out += [f"<details><summary><code>model/m{i}</code> will be updated</summary>", ""]
-        out += [f"- field{j}: `old-{i}-{j}` -> `new-{i}-{j}`" for j in range(detail_lines)]
-        out += ["", "</details>", ""]
-    out.append("<sub>api-version 2023-02-01-preview</sub>")
-    return "\n".join(out) + "\n"
+    """The Markdown the real renderer makes for a plan of ``changes`` dataset updates, each with
+    ``detail_lines`` changed properties (so section boundaries are the renderer's own)."""
+    items = [
+        ResourceChange(
+            address=f"dataset/d{i}", kind="Dataset", name=f"d{i}", action="update", reason="customProperties changed",
+            reason_code="fields-changed",
+            changes=[FieldChange(path=f"customProperties.k{j}", before=f"old-{i}-{j}", after=f"new-{i}-{j}")
+                     for j in range(detail_lines)],
+        )
+        for i in range(changes)
+    ]
+    plan = Plan(format_version=FORMAT_VERSION, tool_version="0", created_at="2026-01-01T00:00:00Z",
+                environment="dev", service="vision", endpoint="https://dev", api_version="2023-02-01-preview",
+                specs_fingerprint="", live_fingerprint="0" * 32, changes=items, summary=Summary(update=changes))
+    return render.to_markdown(plan)
 
 
 def test_small_plan_is_kept_whole_behind_the_marker() -> None:
@@ -41,7 +47,7 @@ def test_marker_names_kind_and_environment() -> None:
 
 
 def test_huge_plan_is_cut_at_a_section_boundary_under_the_limit() -> None:
-    md = plan_markdown(1000, detail_lines=6)
+    md = plan_markdown(300, detail_lines=40)
     assert len(md) > 3 * MAX_COMMENT_CHARS
     c = build_comment(md, environment="dev", artifact_url=ARTIFACT)
     assert len(c.body) <= MAX_COMMENT_CHARS
@@ -49,6 +55,7 @@ def test_huge_plan_is_cut_at_a_section_boundary_under_the_limit() -> None:
     kept = c.body.split("\n\n> **Truncated:**")[0]
     # Every kept <details> block is complete, and the next section is not half there.
     assert kept.count("<details>") == kept.count("</details>") > 0
+    assert kept.count("<details>") < 300  # whole change sections were dropped, not lines of one
     assert kept.rstrip().endswith("</details>")
     assert f"{c.cut_chars:,} characters ({c.cut_sections:,} sections) were cut" in c.body
     assert f"[plan artifact]({ARTIFACT})" in c.body

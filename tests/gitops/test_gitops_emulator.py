@@ -257,7 +257,7 @@ def test_cost_caps_refuse_before_any_write_unless_approved(project, emulator) ->
     assert [v.rule for v in plan.guardrails] == ["max-budget-hours-per-model"]
     from reconcile.plan import render
 
-    assert "max-budget-hours-per-model" in render.to_text(plan) and "--approve-cost" in render.to_markdown(plan)
+    assert "max-budget-hours-per-model" in render.to_rich(plan).plain and "--approve-cost" in render.to_markdown(plan)
     emulator.request_log.clear()
     with pytest.raises(RefusedError, match="per-model cap of 2 h"):
         _apply(proj)

@@ -83,7 +83,7 @@ def test_changed_labels_are_a_patch_with_a_label_diff(project, emulator) -> None
     assert diff.categories_renamed == [(old_name, "disc")]
     assert diff.images_removed == 2 and diff.images_added == 0
     assert any(c.name == "star" and (c.images_before, c.images_after) == (0, 2) for c in diff.per_category)
-    text, md = render.to_text(plan), render.to_markdown(plan)
+    text, md = render.to_rich(plan).plain, render.to_markdown(plan)
     for out in (text, md):
         assert "categories added: star" in out and "images: +0 -2" in out
     assert '"images"' not in md  # never a raw JSON diff

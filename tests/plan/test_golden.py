@@ -93,7 +93,7 @@ def test_golden_plan(case: Path, tmp_path: Path) -> None:
     assert [v.rule for v in plan.guardrails] == expected.get("guardrails", [])
     assert plan.has_changes == any(v["action"] not in ("no-op", "unmanaged") for v in expected["plan"].values())
     # Every rendering names every violated rule, every drift class and every reason code.
-    for text in (render.to_text(plan), render.to_markdown(plan)):
+    for text in (render.to_rich(plan).plain, render.to_markdown(plan)):
         for v in plan.guardrails:
             assert v.rule in text
         for c in plan.changes:
