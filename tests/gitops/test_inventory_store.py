@@ -63,6 +63,7 @@ def test_journal_forget_and_unchanged_writes_nothing(tmp_path: Path) -> None:
     assert sorted(store.load().records) == ["model/b"]
 
 
+@pytest.mark.azurite
 def test_blob_store_on_azurite(azurite) -> None:
     from azure.storage.blob import ContainerClient
 
@@ -84,6 +85,7 @@ def test_blob_store_on_azurite(azurite) -> None:
         container.delete_container()
 
 
+@pytest.mark.azurite
 def test_apply_records_the_inventory_in_the_blob_container(project, emulator, azurite, monkeypatch) -> None:
     """With Azurite storage the inventory is the blob .vision-gitops/state/<env>.json, next to the lock."""
     from azure.storage.blob import ContainerClient
