@@ -81,7 +81,7 @@ def check(changes: Sequence[ResourceChange], limits: Limits, *, specs_empty: boo
     return out
 
 
-def refusals(plan: Plan, *, approve_cost: bool = False, confirm_deletions: int | None = None) -> list[str]:
+def refusals(plan: Plan, *, approve_cost: bool, confirm_deletions: int | None) -> list[str]:
     """The violations of ``plan`` that the given approvals do not cover (empty: apply may proceed)."""
     deletes = sum(c.action == "delete" for c in plan.changes)
     out = []

@@ -161,3 +161,24 @@ def test_the_executor_refuses_a_plan_for_another_kind_of_service(project, emulat
     with proj.session() as s, pytest.raises(InputError, match="made for the azureml service, not vision"):
         apply_plan(plan, s.backend, ApplyOptions(waiter=proj.waiter(s)))
     assert _writes(emulator) == []
+
+
+def test_a_protected_resource_is_never_deleted_even_by_a_hand_edited_plan(project, emulator) -> None:
+    """Defence in depth: the planner never plans it and the guardrails refuse it; the executor
+    still refuses a protected deletion in a plan whose guardrails were edited away."""
+    from reconcile.workflow import load_desired, make_plan, run_apply
+
+    proj = project([])
+    spec = _dataset_spec(proj.root)
+    proj.write_specs([spec, {**spec, "name": "old"}])
+    assert not proj.apply().failed
+    proj.write_specs([spec])
+    with proj.session() as s:
+        plan = make_plan(s, load_desired(s.config), prune=True)
+        assert [c.address for c in plan.changes if c.action == "delete"] == ["dataset/old"]
+        edited = plan.model_copy(update={"changes": [
+            c.model_copy(update={"protected": True}) if c.action == "delete" else c for c in plan.changes]})
+        emulator.request_log.clear()
+        result = run_apply(s, edited, waiter=proj.waiter(s))
+    assert [f.address for f in result.failed] == ["dataset/old"] and "is protected" in result.failed[0].message
+    assert _writes(emulator) == []
