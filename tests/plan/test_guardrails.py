@@ -30,6 +30,7 @@ def _plan(changes: list[ResourceChange], limits: Limits, *, specs_empty: bool = 
 def test_every_new_training_run_counts_against_the_cost_caps(action: Action) -> None:
     found = guardrails.check([_model("big", action, 12)], Limits(max_budget_hours_per_model=10,
                                                                  max_budget_hours_per_apply=11), specs_empty=False)
+    assert found[0].message == "training budget over the per-model cap of 10 h: model/big (12 h)"
     assert [(v.rule, v.limit, v.value, v.addresses) for v in found] == [
         ("max-budget-hours-per-model", 10, 12, ["model/big"]),
         ("max-budget-hours-per-apply", 11, 12, ["model/big"]),
@@ -54,21 +55,36 @@ def test_deletion_limits() -> None:
     deletes = [_delete("a"), _delete("b")]
     assert guardrails.check(deletes, Limits(max_deletions=2), specs_empty=False) == []
     over = guardrails.check(deletes, Limits(max_deletions=1), specs_empty=False)
-    assert [(v.rule, v.limit, v.value, v.override) for v in over] == [("max-deletions", 1, 2, "--confirm-deletions 2")]
+    assert [(v.rule, v.limit, v.value, v.override, v.addresses) for v in over] == [
+        ("max-deletions", 1, 2, "--confirm-deletions 2", ["dataset/a", "dataset/b"])]
     empty = guardrails.check(deletes, Limits(), specs_empty=True)
-    assert [(v.rule, v.value, v.override) for v in empty] == [("empty-specs", 2, "--confirm-deletions 2")]
+    assert [(v.rule, v.value, v.override, v.addresses) for v in empty] == [
+        ("empty-specs", 2, "--confirm-deletions 2", ["dataset/a", "dataset/b"])]
+    assert "a missing specs folder looks exactly like this" in empty[0].message
+    plan = _plan(deletes, Limits(), specs_empty=True)
+    assert guardrails.refusals(plan, approve_cost=False, confirm_deletions=2) == []
+    assert len(guardrails.refusals(plan, approve_cost=True, confirm_deletions=None)) == 1
+
+
+@pytest.mark.parametrize("action", ["replace", "delete"])
+def test_a_protected_resource_replaced_or_deleted_is_refused_with_no_override(action: Action) -> None:
+    changes = [_model("a", action, None, protected=True), _model("b", action, None, protected=True),
+               _model("c", action, None)]
+    found = guardrails.check(changes, Limits(), specs_empty=False)
+    assert [(v.rule, v.addresses, v.override) for v in found] == [("protected", ["model/a", "model/b"], None)]
+    assert found[0].message.startswith("protected resources would be replaced or deleted: model/a, model/b (")
 
 
 def test_an_approval_lifts_only_the_limits_it_names() -> None:
     changes = [_model("big", "create", 12), _model("guarded", "replace", 1, protected=True), _delete("a"),
-               _delete("b")]
+               _delete("b"), _model("kept", "no-op", None)]
     plan = _plan(changes, Limits(max_budget_hours_per_model=10, max_budget_hours_per_apply=10, max_deletions=1))
     assert [v.rule for v in plan.guardrails] == ["max-budget-hours-per-model", "max-budget-hours-per-apply",
                                                  "max-deletions", "protected"]
     refused = guardrails.refusals(plan, approve_cost=True, confirm_deletions=2)
     assert len(refused) == 1 and "protected resources would be replaced or deleted: model/guarded" in refused[0]
     assert refused[0].endswith("apply that first)")  # no override to offer
-    both = guardrails.refusals(plan, approve_cost=False, confirm_deletions=1)  # the wrong count confirms nothing
+    both = guardrails.refusals(plan, approve_cost=False, confirm_deletions=3)  # the wrong count confirms nothing
     assert len(both) == 4
     assert both[0].endswith("(override: --approve-cost)") and both[2].endswith("(override: --confirm-deletions 2)")
     cost_only = guardrails.refusals(plan, approve_cost=False, confirm_deletions=2)
