@@ -28,7 +28,7 @@ from reconcile.backends.vision import (
     parse_model,
 )
 from reconcile.inventory.records import Inventory, ResourceRecord
-from reconcile.plan import render
+from reconcile.plan import fingerprints, render
 from reconcile.plan.compute import compute_plan
 from reconcile.plan.guardrails import Limits
 from reconcile.specs.fingerprint import spec_hash
@@ -78,10 +78,13 @@ def _plan(specs, live, doc: dict | None = None):
 def test_golden_plan(case: Path, tmp_path: Path) -> None:
     specs_doc, live_doc, expected = list(yaml.safe_load_all(case.read_text()))
     specs = _specs(tmp_path, specs_doc["specs"], specs_doc.get("apiVersion", "2023-04-01-preview"))
-    plan = _plan(specs, _live(live_doc or {}), specs_doc)
+    live = _live(live_doc or {})
+    plan = _plan(specs, live, specs_doc)
     got = {
         c.address: {
             "action": c.action,
+            "why": c.reason_code,
+            **({"owner": c.owner} if c.owner else {}),
             **({"changes": [f.path for f in c.changes]} if c.changes else {}),
             **({"replaceFields": c.replace_fields} if c.replace_fields else {}),
             **({"drift": [d.kind for d in c.drift]} if c.drift else {}),
@@ -90,6 +93,13 @@ def test_golden_plan(case: Path, tmp_path: Path) -> None:
         for c in plan.changes
     }
     assert got == expected["plan"]
+    assert list(got) == list(expected["plan"]), "the plan's order (deletions: evaluations, models, datasets)"
+    # The plan pins exactly the live state it was computed against (what apply's staleness check compares).
+    now = fingerprints.current(plan, live)
+    assert {c.address: c.live_fingerprint for c in plan.changes} == now
+    assert all(c.live_etag == live.datasets[c.name].etag for c in plan.changes
+               if c.kind == "Dataset" and c.name in live.datasets)
+    assert all(c.address == f"evaluation/{c.model}/{c.name}" for c in plan.changes if c.kind == "Evaluation")
     assert [v.rule for v in plan.guardrails] == expected.get("guardrails", [])
     assert plan.has_changes == any(v["action"] not in ("no-op", "unmanaged") for v in expected["plan"].values())
     # Every rendering names every violated rule, every drift class and every reason code.
