@@ -62,10 +62,10 @@ def compute_plan(
     api_version: str,
     capabilities: Capabilities,
     label_diffs: Mapping[str, LabelDiffDoc] | None = None,
+    inventory: Inventory,
+    prune: bool,
     specs_fingerprint: str = "",
     now: Callable[[], _dt.datetime] = lambda: _dt.datetime.now(_dt.timezone.utc),
-    inventory: Inventory | None = None,
-    prune: bool = False,
     limits: guardrails.Limits = guardrails.Limits(),
     label_shas: Mapping[str, str] | None = None,
 ) -> Plan:
@@ -84,7 +84,6 @@ def compute_plan(
     everything else was validated when loading.
     """
     label_diffs = label_diffs or {}
-    inventory = inventory or Inventory(environment=environment)
     shas = dict(label_shas or {})
 
     def resolved(spec: DatasetSpec) -> list[LabelFile]:

@@ -119,7 +119,8 @@ def _plan(specs: SpecSet, backend: MemoryBackend) -> Plan:
     owned = {a: ResourceRecord(address=a, kind=k, name=a.split("/")[1])
              for a, k in (("dataset/d", "Dataset"), ("model/m", "Model"))}
     return compute_plan(specs, backend.observe(), labels={}, environment="test", endpoint="memory",
-                        api_version="v", capabilities=backend.capabilities, inventory=Inventory(records=owned))
+                        api_version="v", capabilities=backend.capabilities, inventory=Inventory(records=owned),
+                        prune=False)
 
 
 def _waiter(backend: MemoryBackend) -> Waiter:

@@ -55,13 +55,17 @@ def _specs(tmp_path: Path, docs: list[dict], api_version: str):
     return load_specs([tmp_path / "specs"], root=tmp_path, api_version=api_version)
 
 
+def _hashes(specs) -> dict[str, str]:
+    hashes = {f"dataset/{n}": spec_hash(s) for n, s in specs.datasets.items()}
+    hashes |= {f"model/{n}": spec_hash(s) for n, s in specs.models.items()}
+    return hashes | {f"evaluation/{m}/{n}": spec_hash(s) for (m, n), s in specs.evaluations.items()}
+
+
 def _plan(specs, live, doc: dict | None = None):
     """The plan of the case: its specs (URI labels, resolved by the planner itself), live
     state, inventory, guardrail limits and the label digests a probe would have found."""
     doc = doc or {}
-    hashes = {f"dataset/{n}": spec_hash(s) for n, s in specs.datasets.items()}
-    hashes |= {f"model/{n}": spec_hash(s) for n, s in specs.models.items()}
-    hashes |= {f"evaluation/{m}/{n}": spec_hash(s) for (m, n), s in specs.evaluations.items()}
+    hashes = _hashes(specs)
     records = {}
     for r in doc.get("inventory", []):
         if r.get("specHash") == "CURRENT":  # the hash of the spec as written in the case
@@ -80,6 +84,7 @@ def test_golden_plan(case: Path, tmp_path: Path) -> None:
     specs = _specs(tmp_path, specs_doc["specs"], specs_doc.get("apiVersion", "2023-04-01-preview"))
     live = _live(live_doc or {})
     plan = _plan(specs, live, specs_doc)
+    hashes = _hashes(specs)
     got = {
         c.address: {
             "action": c.action,
@@ -101,6 +106,9 @@ def test_golden_plan(case: Path, tmp_path: Path) -> None:
                if c.kind == "Dataset" and c.name in live.datasets)
     assert all(c.address == f"evaluation/{c.model}/{c.name}" for c in plan.changes if c.kind == "Evaluation")
     assert [v.rule for v in plan.guardrails] == expected.get("guardrails", [])
+    assert {k: v for k, v in plan.summary.model_dump(by_alias=True).items() if v} == expected["summary"]
+    # Every spec'd resource carries its spec's hash (what import and the inventory record).
+    assert {c.address: c.spec_hash for c in plan.changes if c.address in hashes} == hashes
     assert plan.has_changes == any(v["action"] not in ("no-op", "unmanaged") for v in expected["plan"].values())
     # Every rendering names every violated rule, every drift class and every reason code.
     for text in (render.to_rich(plan).plain, render.to_markdown(plan)):
