@@ -109,7 +109,7 @@ class AzureMocks(pulumi.runtime.Mocks):
             raise AssertionError(f"the mocks do not know resource type {args.typ}")
         outputs["name"] = name
         if args.typ in _WITH_IDENTITY:
-            workspace = inputs.get("workspaceName")
+            workspace = inputs["workspaceName"] if args.typ in _WORKSPACE_CHILDREN else None
             outputs["identity"] = {
                 **inputs["identity"],
                 "principalId": child_principal_for(workspace, name) if workspace else principal_for(name),
