@@ -158,9 +158,9 @@ def datastore_problem(name: str) -> str | None:
 
 def endpoint_problem(name: str) -> str | None:
     """Managed online endpoint names (``<name>.<region>.inference.ml.azure.com``)."""
-    if ENDPOINT_PATTERN.match(name):
+    if ENDPOINT_PATTERN.match(name) and "--" not in name:
         return None
     return (
-        f"{name!r} is not a valid online endpoint name: use 3-32 letters, digits and hyphens, starting "
+        f"{name!r} is not a valid online endpoint name: use 3-32 letters, digits and single hyphens, starting "
         "with a letter and ending with a letter or digit; it must be unique in its region"
     )

@@ -161,6 +161,7 @@ def test_required_keys(key: str):
         ("datastoreName", "vision-gitops", "no hyphens"),
         ("endpointName", "ep", "3-32"),
         ("endpointName", "score-", "ending with a letter or digit"),
+        ("endpointName", "score--x", "single hyphens"),
         ("computeVmSize", "Standard_D4s_v3", "not an NC or ND GPU size"),
         ("computeVmSize", "Standard_NV6", "not an NC or ND GPU size"),
         ("computePriority", "Spot", "Dedicated, LowPriority"),
