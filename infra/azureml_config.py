@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, Final
 
 from infra import naming, regions
@@ -106,6 +106,15 @@ class AzureMLConfig:
         return _AzureMLParser(values, source=source, project=project, keys=AZUREML_KEYS).parse_azureml(fallback_location)
 
 
+def _default(cls: type, name: str) -> Any:
+    """The declared default of dataclass field ``name`` (the one place each default is written)."""
+    field_ = next(f for f in fields(cls) if f.name == name)
+    return field_.default_factory() if field_.default is MISSING else field_.default  # type: ignore[misc]
+
+
+_COMPUTE: Final = ComputeConfig()
+
+
 #: Every key of an azureml stack, with a one-line meaning (used in messages; docs/infra.md lists them all).
 AZUREML_KEYS: Final[dict[str, str]] = {
     "service": "azureml for these stacks",
@@ -126,12 +135,12 @@ AZUREML_KEYS: Final[dict[str, str]] = {
     "blobSoftDeleteDays": "days deleted blobs and containers are kept, 0-365, 0 = off (default 7)",
     "containerName": "private container for labels and images (default training)",
     "datastoreName": "identity-based datastore registered for the container (default vision_gitops)",
-    "computeName": "GPU compute cluster name (default gpu-cluster)",
+    "computeName": f"GPU compute cluster name (default {_COMPUTE.name})",
     "computeVmSize": f"NC or ND VM size of the cluster (default {DEFAULT_VM_SIZE})",
-    "computePriority": "Dedicated or LowPriority (default Dedicated)",
-    "computeMinNodes": "nodes kept running when idle; 0 costs nothing idle (default 0)",
-    "computeMaxNodes": f"largest cluster size, 1-{MAX_NODES_LIMIT} (default 1)",
-    "computeIdleSecondsBeforeScaleDown": "idle seconds before a node is released, 60-86400 (default 120)",
+    "computePriority": f"Dedicated or LowPriority (default {_COMPUTE.priority})",
+    "computeMinNodes": f"nodes kept running when idle; 0 costs nothing idle (default {_COMPUTE.min_nodes})",
+    "computeMaxNodes": f"largest cluster size, 1-{MAX_NODES_LIMIT} (default {_COMPUTE.max_nodes})",
+    "computeIdleSecondsBeforeScaleDown": f"idle seconds before a node is released, 60-86400 (default {_COMPUTE.idle_seconds_before_scale_down})",
     "endpointName": "name of a managed online endpoint shell with Entra ID auth (default: none)",
     "ciPrincipalId": "object id of the CI service principal (required)",
     "resourceGroupName": "resource group to create (default rg-<workspaceName>)",
@@ -155,8 +164,8 @@ class _AzureMLParser(KeyParser):
         storage_account = self.named("storageAccountName", naming.storage_account_problem, required=True)
         key_vault = KeyVaultConfig(
             name=self.named("keyVaultName", naming.key_vault_problem, required=True),
-            purge_protection=self.flag("keyVaultPurgeProtection", True),
-            soft_delete_days=self.integer("keyVaultSoftDeleteDays", 90, 7, 90),
+            purge_protection=self.flag("keyVaultPurgeProtection", _default(KeyVaultConfig, "purge_protection")),
+            soft_delete_days=self.integer("keyVaultSoftDeleteDays", _default(KeyVaultConfig, "soft_delete_days"), 7, 90),
         )
         ci_principal = self.named("ciPrincipalId", ci_principal_problem, required=True)
         rg_name, existing_rg = self.resource_group(f"rg-{workspace}" if ws_ok else None)
@@ -172,8 +181,8 @@ class _AzureMLParser(KeyParser):
             required=False,
             default=_derived_name("appi", workspace) if ws_ok else None,
         )
-        public_access = self.choice("publicNetworkAccess", "Enabled", PUBLIC_NETWORK_ACCESS)
-        managed_network = self.choice("managedNetwork", "Disabled", MANAGED_NETWORK_MODES)
+        public_access = self.choice("publicNetworkAccess", _default(AzureMLConfig, "public_network_access"), PUBLIC_NETWORK_ACCESS)
+        managed_network = self.choice("managedNetwork", _default(AzureMLConfig, "managed_network"), MANAGED_NETWORK_MODES)
         if public_access == "Disabled" and managed_network == "Disabled":
             self.problem(
                 "managedNetwork",
@@ -191,15 +200,19 @@ class _AzureMLParser(KeyParser):
             use_existing_resource_group=existing_rg,
             log_analytics_workspace_name=log_analytics,
             application_insights_name=app_insights,
-            log_retention_days=self.integer("logRetentionDays", 30, 30, 730),
+            log_retention_days=self.integer("logRetentionDays", _default(AzureMLConfig, "log_retention_days"), 30, 730),
             public_network_access=public_access,
             managed_network=managed_network,
-            storage_sku=self.choice("storageSku", "Standard_LRS", STORAGE_SKUS),
-            allow_shared_key_access=self.flag("allowSharedKeyAccess", False),
-            blob_versioning=self.flag("blobVersioning", True),
-            blob_soft_delete_days=self.integer("blobSoftDeleteDays", 7, 0, 365),
-            container_name=self.named("containerName", naming.container_problem, required=False, default="training"),
-            datastore_name=self.named("datastoreName", naming.datastore_problem, required=False, default="vision_gitops"),
+            storage_sku=self.choice("storageSku", _default(AzureMLConfig, "storage_sku"), STORAGE_SKUS),
+            allow_shared_key_access=self.flag("allowSharedKeyAccess", _default(AzureMLConfig, "allow_shared_key_access")),
+            blob_versioning=self.flag("blobVersioning", _default(AzureMLConfig, "blob_versioning")),
+            blob_soft_delete_days=self.integer("blobSoftDeleteDays", _default(AzureMLConfig, "blob_soft_delete_days"), 0, 365),
+            container_name=self.named(
+                "containerName", naming.container_problem, required=False, default=_default(AzureMLConfig, "container_name")
+            ),
+            datastore_name=self.named(
+                "datastoreName", naming.datastore_problem, required=False, default=_default(AzureMLConfig, "datastore_name")
+            ),
             compute=self.compute(),
             endpoint_name=endpoint or None,
             tags=self.string_map("tags"),
@@ -222,7 +235,7 @@ class _AzureMLParser(KeyParser):
         return region
 
     def compute(self) -> ComputeConfig:
-        vm_size = self.text("computeVmSize", DEFAULT_VM_SIZE) or DEFAULT_VM_SIZE
+        vm_size = self.text("computeVmSize", _COMPUTE.vm_size) or _COMPUTE.vm_size
         if not GPU_VM_SIZE.match(vm_size):
             self.problem(
                 "computeVmSize",
@@ -230,15 +243,17 @@ class _AzureMLParser(KeyParser):
                 f"{DEFAULT_VM_SIZE} or Standard_NC6s_v3, and request quota for that family first (docs/infra.md)",
             )
         low, high = IDLE_SECONDS_RANGE
-        min_nodes = self.integer("computeMinNodes", 0, 0, MAX_NODES_LIMIT)
-        max_nodes = self.integer("computeMaxNodes", 1, 1, MAX_NODES_LIMIT)
+        min_nodes = self.integer("computeMinNodes", _COMPUTE.min_nodes, 0, MAX_NODES_LIMIT)
+        max_nodes = self.integer("computeMaxNodes", _COMPUTE.max_nodes, 1, MAX_NODES_LIMIT)
         if min_nodes > max_nodes:
             self.problem("computeMinNodes", f"is {min_nodes}, more than computeMaxNodes ({max_nodes}); lower it (0 keeps idle cost at zero)")
         return ComputeConfig(
-            name=self.named("computeName", naming.compute_problem, required=False, default="gpu-cluster"),
+            name=self.named("computeName", naming.compute_problem, required=False, default=_COMPUTE.name),
             vm_size=vm_size,
-            priority=self.choice("computePriority", "Dedicated", VM_PRIORITIES),
+            priority=self.choice("computePriority", _COMPUTE.priority, VM_PRIORITIES),
             min_nodes=min_nodes,
             max_nodes=max_nodes,
-            idle_seconds_before_scale_down=self.integer("computeIdleSecondsBeforeScaleDown", 120, low, high),
+            idle_seconds_before_scale_down=self.integer(
+                "computeIdleSecondsBeforeScaleDown", _COMPUTE.idle_seconds_before_scale_down, low, high
+            ),
         )

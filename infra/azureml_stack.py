@@ -65,7 +65,7 @@ class AzureMLStack:
     ci_blob_access: authorization.RoleAssignment
     """The CI principal on the container: Storage Blob Data Contributor (uploads images and labels)."""
 
-    def resources(self) -> list[pulumi.CustomResource]:
+    def all_resources(self) -> list[pulumi.CustomResource]:
         """Every declared resource (for waiting on all of them)."""
         declared: list[pulumi.CustomResource | None] = [
             self.resource_group, self.storage_account, self.blob_service, self.container, self.key_vault,

@@ -207,7 +207,7 @@ class DeployedAzureML:
 
     def settled(self) -> pulumi.Output[list[Any]]:
         """Resolves once every resource has been registered with the mocks."""
-        return pulumi.Output.all(*(r.id for r in self.stack.resources()))
+        return pulumi.Output.all(*(r.id for r in self.stack.all_resources()))
 
 
 def deploy_azureml(config: AzureMLConfig, *, stack: str = "test") -> DeployedAzureML:
