@@ -36,9 +36,10 @@ ML_WORKSPACE: Final = "azure-native:machinelearningservices:Workspace"
 ML_ONLINE_ENDPOINT: Final = "azure-native:machinelearningservices:OnlineEndpoint"
 KEY_VAULT: Final = "azure-native:keyvault:Vault"
 
-#: A stack is prod when its name matches (``prod``, ``azureml-prod``, ``eu.production``...); policy
+#: A stack is prod when ``prod`` or ``production`` is one of the segments of its name (``prod``,
+#: ``azureml-prod``, ``prod-eu``, ``eu.production``; not ``product-demo`` or ``preprod``); the policy
 #: config ``prodStackPattern`` replaces it.
-DEFAULT_PROD_STACK_PATTERN: Final = r"(^|[-_.])prod(uction)?$"
+DEFAULT_PROD_STACK_PATTERN: Final = r"(^|[-_.])prod(uction)?($|[-_.])"
 
 #: Scopes a role assignment may have: one workspace, one blob container or one Vision account.
 _NARROW_SCOPES: Final = tuple(

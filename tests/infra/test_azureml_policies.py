@@ -124,8 +124,11 @@ def test_prod_stack_pattern_is_configurable():
     public = {"publicNetworkAccess": "Enabled"}
     assert violations("azureml-workspace-private-in-prod", ML_WORKSPACE, public, stack="live", config={"prodStackPattern": "^live$"}) != []
     assert violations("azureml-workspace-private-in-prod", ML_WORKSPACE, public, stack="azureml-prod", config={"prodStackPattern": "^live$"}) == []
-    # "prod" must be a whole name segment: a stack called "product-demo" is not prod.
-    assert violations("azureml-workspace-private-in-prod", ML_WORKSPACE, public, stack="product-demo") == []
+    # "prod" must be a whole name segment.
+    for stack in ("prod", "azureml-prod", "prod-eu", "eu.production", "PROD"):
+        assert violations("azureml-workspace-private-in-prod", ML_WORKSPACE, public, stack=stack) != [], stack
+    for stack in ("product-demo", "preprod", "dev", "azureml-dev", "test"):
+        assert violations("azureml-workspace-private-in-prod", ML_WORKSPACE, public, stack=stack) == [], stack
 
 
 def _all_violations(mocks, stack: str) -> dict[str, list[str]]:
