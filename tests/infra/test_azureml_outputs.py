@@ -125,8 +125,8 @@ def test_from_json_dict_rejects_missing_empty_and_extra_keys():
         AzureMLStackOutputs.from_json_dict({**data, "visionEndpoint": "https://x"})
 
 
-def test_main_builds_and_exports_an_azureml_stack(monkeypatch: pytest.MonkeyPatch):
-    """infra/__main__.py, run as the CLI runs it, on an azureml stack's config."""
+def _run_main(monkeypatch: pytest.MonkeyPatch, config: dict[str, str]) -> tuple[AzureMocks, dict[str, str]]:
+    """Run infra/__main__.py as the CLI runs it, with ``config`` as the stack's config."""
     from pulumi.runtime import config as runtime_config
 
     exported: dict[str, pulumi.Output] = {}
@@ -137,17 +137,7 @@ def test_main_builds_and_exports_an_azureml_stack(monkeypatch: pytest.MonkeyPatc
     @pulumi.runtime.test
     def session():
         pulumi.runtime.set_mocks(mocks, project=PROJECT, stack="main-aml", preview=False)
-        runtime_config.set_all_config(
-            {
-                f"{PROJECT}:service": "azureml",
-                f"{PROJECT}:location": "North Europe",
-                f"{PROJECT}:workspaceName": "mlw-main",
-                f"{PROJECT}:storageAccountName": "mlmain",
-                f"{PROJECT}:keyVaultName": "kv-ml-main",
-                f"{PROJECT}:ciPrincipalId": "22222222-3333-4444-5555-666666666666",
-                f"{PROJECT}:computeMaxNodes": "3",
-            }
-        )
+        runtime_config.set_all_config(config)
         runpy.run_path(str(Path(__file__).resolve().parents[2] / "infra"), run_name="__main__")
         return pulumi.Output.all(**exported).apply(resolved.update)
 
@@ -155,7 +145,41 @@ def test_main_builds_and_exports_an_azureml_stack(monkeypatch: pytest.MonkeyPatc
         session()
     finally:
         runtime_config.set_all_config({})
+    return mocks, resolved
+
+
+def test_main_builds_and_exports_an_azureml_stack(monkeypatch: pytest.MonkeyPatch):
+    mocks, resolved = _run_main(
+        monkeypatch,
+        {
+            f"{PROJECT}:service": "azureml",
+            f"{PROJECT}:location": "North Europe",
+            f"{PROJECT}:workspaceName": "mlw-main",
+            f"{PROJECT}:storageAccountName": "mlmain",
+            f"{PROJECT}:keyVaultName": "kv-ml-main",
+            f"{PROJECT}:ciPrincipalId": "22222222-3333-4444-5555-666666666666",
+            f"{PROJECT}:computeMaxNodes": "3",
+        },
+    )
     assert list(resolved) == EXPECTED_KEYS
     assert resolved["location"] == "northeurope" and resolved["workspaceName"] == "mlw-main"
     assert mocks.inputs("gpu-compute")["properties"]["properties"]["scaleSettings"]["maxNodeCount"] == 3
     assert "vision" not in mocks.resources
+
+
+def test_main_turns_azureml_config_errors_into_a_clean_run_error(monkeypatch: pytest.MonkeyPatch):
+    with pytest.raises(pulumi.RunError) as info:
+        _run_main(
+            monkeypatch,
+            {f"{PROJECT}:service": "azureml", f"{PROJECT}:workspaceName": "mlw-main", f"{PROJECT}:computeVmSize": "Standard_D2s_v3"},
+        )
+    text = str(info.value)
+    assert text.startswith("invalid infrastructure config in Pulumi config of stack 'main-aml'")
+    for fragment in ("vision-gitops:location: is required", "vision-gitops:keyVaultName: is required", "vision-gitops:computeVmSize:"):
+        assert fragment in text, fragment
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_main_refuses_an_unknown_service(monkeypatch: pytest.MonkeyPatch):
+    with pytest.raises(pulumi.RunError, match=r"vision-gitops:service: must be one of vision, azureml \(got 'sagemaker'\)"):
+        _run_main(monkeypatch, {f"{PROJECT}:service": "sagemaker"})
