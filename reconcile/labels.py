@@ -66,19 +66,55 @@ class LocalLabelsReport:
 
 
 def validate_local_labels(specs: SpecSet, *, api_version: str | None = None) -> LocalLabelsReport:
-    """Validate every local COCO file "as it will be after upload", for each purpose it serves."""
-    from reconcile.coco.validate import ValidationOptions, validate_file
+    """Validate every local COCO file as plan will, for each purpose it serves, without the network.
+
+    Each file is built exactly as plan builds it (:func:`_build`: the label file and
+    every image read through :mod:`reconcile.safepath`, within the limits) against
+    an offline stand-in for the blob store, then validated with the URLs required,
+    as the service will see it. Only the check that needs the real store (image URLs
+    under its prefix) is left to plan. A file that cannot be built gets an
+    ``E_FILE_READ`` report naming the reason.
+    """
+    from reconcile.coco.validate import ValidationOptions, validate_bytes
+    from reconcile.errors import ReconcileError
 
     report = LocalLabelsReport()
+    store = OfflineStore()
     for name, spec in sorted(specs.datasets.items()):
         for label in spec.labels:
             if label.file is None:
                 continue
+            try:
+                data = _build(specs.root, label.file, label.images, store).data
+            except ReconcileError as exc:
+                failed = _read_failure(label.file, exc.message)
+                for purpose in purposes(specs, name):
+                    report.checks.append(LabelCheck(name, label.file, purpose, failed))
+                continue
             for purpose in purposes(specs, name):
                 opts = ValidationOptions(kind=spec.annotation_kind, purpose=purpose,
-                                         api_version=api_version or specs.api_version, require_urls=False)
-                report.checks.append(LabelCheck(name, label.file, purpose, validate_file(specs.root / label.file, opts)))
+                                         api_version=api_version or specs.api_version,
+                                         allowed_schemes=frozenset({"https", "http", "file"}))
+                report.checks.append(LabelCheck(name, label.file, purpose, validate_bytes(data, opts, label.file)))
     return report
+
+
+class OfflineStore:
+    """A blob store that only names blobs (``validate`` builds label files without the network)."""
+
+    url_prefix = "https://offline.invalid/vision-gitops/"
+
+    def url(self, name: str) -> str:
+        return self.url_prefix + name
+
+
+def _read_failure(file: str, message: str) -> Any:
+    from reconcile.coco.collect import Collector
+    from reconcile.coco.report import CocoReport
+
+    c = Collector(1)
+    c.add("E_FILE_READ", "$", message)
+    return CocoReport(valid=False, problems=c.problems(), summary=None, source=file)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,9 +241,13 @@ def _diff_doc(old_uris: Sequence[str], new: Sequence[LabelFile], new_bytes: byte
 
 def _build(root: Path, file: str, images: str | None, store: Any) -> Any:
     """The local COCO file ``file`` as it will be uploaded (see :func:`build_local_coco`)."""
+    from reconcile import safepath
+    from reconcile.limits import LABEL_FILE_BYTES
     from reconcile.storage.upload import build_local_coco
 
-    return build_local_coco((root / file).read_bytes(), root / images if images else None, store, source=file)
+    data = safepath.read(safepath.resolve(file, root, want="file", what="label file"), [root], LABEL_FILE_BYTES, file)
+    folder = safepath.resolve(images, root, want="dir", what="image folder") if images else None
+    return build_local_coco(data, folder, store, source=file, roots=[root])
 
 
 def uploader_for(session: Any) -> Callable[[ResourceChange, LabelFile], None]:

@@ -46,7 +46,11 @@ _PATTERNS: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
         ),
         r"\1" + MASK,
     ),
-    (re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9\-._~+/]+=*"), r"\1" + MASK),
+    # A bearer token: long, or with a digit or symbol (not "bearer token" in prose).
+    (
+        re.compile(r"(?i)(\bbearer\s+)(?:[A-Za-z0-9\-._~+/]{20,}|(?=[A-Za-z]*[0-9\-._~+/])[A-Za-z0-9\-._~+/]{8,})=*"),
+        r"\1" + MASK,
+    ),
     # JSON Web Tokens anywhere (access tokens are JWTs).
     (re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"), MASK),
     # A whole query string that carries a SAS signature: mask all of it, because
