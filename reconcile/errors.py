@@ -12,6 +12,7 @@ Hierarchy::
     |   +-- ConfigError              the project config or environment is wrong
     |   +-- CocoError                a COCO label file is invalid
     |   +-- LimitExceededError       an input is larger or deeper than a limit (reconcile/limits.py)
+    |   +-- JsonSyntaxError          a JSON document (stack outputs, plan, request body) is not JSON
     |   +-- UnsafePathError          a path leaves the repository or is not a regular file/folder
     |   +-- UsageError               the command line is wrong (exit code 2)
     +-- RetryableError               try again later; nothing was lost
@@ -119,6 +120,15 @@ class CocoError(InputError):
 
 class LimitExceededError(InputError):
     """An input is larger or deeper than one of :mod:`reconcile.limits`; the message names the limit."""
+
+
+class JsonSyntaxError(InputError):
+    """A JSON document is not JSON; ``line``/``column`` (1-based) say where."""
+
+    def __init__(self, message: str, *, line: int, column: int, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.line = line
+        self.column = column
 
 
 class UnsafePathError(InputError):

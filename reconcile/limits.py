@@ -37,7 +37,9 @@ class Limit:
         """The value for humans: ``2 GiB``, ``64 levels``, ``2048 chars``."""
         if self.unit == "bytes":
             return human_bytes(self.value)
-        return f"{self.value} {self.unit}"
+        if self.unit == "count":
+            return f"{self.value:,}"
+        return f"{self.value:,} {self.unit}"
 
 
 def human_bytes(n: int) -> str:
