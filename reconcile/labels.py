@@ -220,9 +220,10 @@ def _diff_doc(old_uris: Sequence[str], new: Sequence[LabelFile], new_bytes: byte
                                  "per-category counts are shown for single-file datasets")
     try:
         store = session.blob_store() if session.config.storage is not None else None
-        old_bytes = fetch_label(old_uris[0], store).data
+        roots = [session.config.root]
+        old_bytes = fetch_label(old_uris[0], store, roots=roots).data
         if new_bytes is None:
-            new_bytes = fetch_label(new[0].uri, store).data
+            new_bytes = fetch_label(new[0].uri, store, roots=roots).data
         d = label_diff(old_bytes, new_bytes, kind=kind)
     except ReconcileError as exc:
         return LabelDiffDoc(note=f"label diff unavailable: {exc.message}")
@@ -313,7 +314,7 @@ def probe_label_digests(session: Any, labels: Mapping[str, Sequence[LabelFile]],
 
     def digest(uri: str) -> tuple[str, str | None, str | None]:
         try:
-            return uri, fetch_label(uri, store, timeout=PROBE_TIMEOUT).sha256, None
+            return uri, fetch_label(uri, store, timeout=PROBE_TIMEOUT, roots=[session.config.root]).sha256, None
         except ReconcileError as exc:
             return uri, None, f"cannot read {uri.split('?', 1)[0]} to check it for drift: {exc.message}"
 
