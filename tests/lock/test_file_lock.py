@@ -50,7 +50,7 @@ def test_second_acquirer_is_told_who_holds_it(tmp_path: Path, clock: FakeClock) 
     assert "alice@box since 2027-01-15T08:00:00Z (2 min ago)" in text
     assert "run https://gh/o/r/actions/runs/7" in text
     assert "plan fingerprint fp-1" in text
-    assert "--lock-timeout" in text and "reconcile lock break --env dev" in text
+    assert "--lock-timeout" in text and "reconcile lock break --env dev --yes" in text
     assert str(first.path) in text
 
 
