@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from reconcile.backends.base import LiveState
+from reconcile.plan.normalize import without_query
 from reconcile.plan.model import CategoryDelta, LabelDiffDoc, LabelFile, ResourceChange
 from reconcile.specs.loader import SpecSet
 
@@ -177,7 +178,8 @@ def resolve_labels(specs: SpecSet, session: Any, live: LiveState) -> ResolvedLab
                 counts[name] = (images + report.summary.images, annotations + report.summary.annotations)
         labels[name] = files
         have = live.datasets.get(name)
-        if have is not None and list(have.annotation_file_uris) != [f.uri for f in files]:
+        if have is not None and [without_query(u) for u in have.annotation_file_uris] != [
+                without_query(f.uri) for f in files]:
             diffs[name] = _diff_doc(have.annotation_file_uris, files, new_bytes.get(name), spec.annotation_kind,
                                     session)
     check_budgets(specs, {k: v for k, v in counts.items() if v[0] > 0})

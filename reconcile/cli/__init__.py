@@ -100,8 +100,10 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
         if os.environ.get("RECONCILE_DEBUG"):
             raise
+        from reconcile.client.redact import redact
+
         click.echo(
-            f"internal error: {type(exc).__name__}: {exc}\n"
+            f"internal error: {type(exc).__name__}: {redact(str(exc))}\n"
             "  hint: this is a bug in vision-gitops; run again with RECONCILE_DEBUG=1 for a traceback and report it",
             err=True,
         )

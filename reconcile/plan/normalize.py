@@ -47,6 +47,11 @@ def model_kind(value: str | None) -> str | None:
     return value
 
 
+def without_query(uri: str) -> str:
+    """``uri`` without its query string and fragment: the blob it names, whatever SAS reads it."""
+    return uri.split("#", 1)[0].split("?", 1)[0]
+
+
 def auth_kind(value: str | None) -> str | None:
     if value is None:
         return None
