@@ -59,7 +59,7 @@ CONFIG_FILE_BYTES = _limit("configFileBytes", 256 * KIB, "bytes", "vision-gitops
 STACK_OUTPUTS_BYTES = _limit("stackOutputsBytes", 256 * KIB, "bytes", "a `pulumi stack output --json` file")
 PLAN_FILE_BYTES = _limit("planFileBytes", 64 * MIB, "bytes", "a saved plan read by `reconcile apply FILE`")
 LABEL_FILE_BYTES = _limit("labelFileBytes", 2 * GIB, "bytes", "one COCO label file (local, blob or URL)")
-IMAGE_BYTES = _limit("imageBytes", 20 * MIB, "bytes", "one image (the service's 20,971,520-byte maximum)")
+IMAGE_BYTES = _limit("imageBytes", 20 * MIB, "bytes", "one image uploaded, predicted or fetched (the service's maximum)")
 SPEC_FILES = _limit("specFiles", 10_000, "count", "spec files found under the `specs` folders")
 
 # --- structure -----------------------------------------------------------------------------
@@ -73,7 +73,7 @@ PATH_COMPONENT_CHARS = _limit("pathComponentChars", 255, "chars", "one component
 
 # --- the emulator's HTTP surface ---------------------------------------------------------------
 REQUEST_JSON_BYTES = _limit("requestJsonBytes", 1 * MIB, "bytes", "an emulator JSON request body (413 beyond)")
-REQUEST_IMAGE_BYTES = _limit("requestImageBytes", 20 * MIB, "bytes", "an emulator analyze image body (413 beyond)")
+REQUEST_IMAGE_BYTES = _limit("requestImageBytes", 20 * MIB, "bytes", "an analyze image (emulator body: 400 InvalidImageSize beyond)")
 CUSTOM_PROPERTY_CHARS = _limit("customPropertyChars", 1024, "chars", "one customProperties key or value")
 
 LIMITS: Final[dict[str, Limit]] = {

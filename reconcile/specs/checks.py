@@ -169,7 +169,4 @@ def local_files(entries: Sequence[Entry], root: Path, problems: Problems) -> Non
 
 
 def _path_problem(value: str, real_root: Path, want_dir: bool) -> str | None:
-    problem = safepath.path_problem(value, real_root, want="dir" if want_dir else "file", what="label files and image")
-    if problem is None and want_dir and Path(real_root / value).resolve() == real_root:
-        return "'images' is the repository root; name the folder that holds the images"
-    return problem
+    return safepath.path_problem(value, real_root, want="dir" if want_dir else "file", what="label files and image")
