@@ -69,6 +69,9 @@ class LocalLabelsReport:
 def validate_local_labels(specs: SpecSet, *, api_version: str | None = None) -> LocalLabelsReport:
     """Validate every local COCO file as plan will, for each purpose it serves, without the network.
 
+    Raises :class:`~reconcile.errors.SpecError` for a model budget under the minimum its
+    (all-local) training data needs, as plan does.
+
     Each file is built exactly as plan builds it (:func:`_build`: the label file and
     every image read through :mod:`reconcile.safepath`, within the limits) against
     an offline stand-in for the blob store, then validated with the URLs required,
@@ -81,9 +84,11 @@ def validate_local_labels(specs: SpecSet, *, api_version: str | None = None) -> 
 
     report = LocalLabelsReport()
     store = OfflineStore()
+    counts: dict[str, tuple[int, int]] = {}  # dataset -> (images, annotations), when every file is local
     for name, spec in sorted(specs.datasets.items()):
         for label in spec.labels:
             if label.file is None:
+                counts[name] = (-1, -1)
                 continue
             try:
                 data = _build(specs.root, label.file, label.images, store).data
@@ -91,12 +96,19 @@ def validate_local_labels(specs: SpecSet, *, api_version: str | None = None) -> 
                 failed = _read_failure(label.file, exc.message)
                 for purpose in purposes(specs, name):
                     report.checks.append(LabelCheck(name, label.file, purpose, failed))
+                counts[name] = (-1, -1)
                 continue
             for purpose in purposes(specs, name):
                 opts = ValidationOptions(kind=spec.annotation_kind, purpose=purpose,
                                          api_version=api_version or specs.api_version,
                                          allowed_schemes=frozenset({"https", "http", "file"}))
-                report.checks.append(LabelCheck(name, label.file, purpose, validate_bytes(data, opts, label.file)))
+                check = validate_bytes(data, opts, label.file)
+                report.checks.append(LabelCheck(name, label.file, purpose, check))
+            if check.summary is not None and counts.get(name, (0, 0))[0] >= 0:
+                images, annotations = counts.get(name, (0, 0))
+                counts[name] = (images + check.summary.images, annotations + check.summary.annotations)
+    if report.ok:
+        check_budgets(specs, {k: v for k, v in counts.items() if v[0] > 0})  # as plan does; raises SpecError
     return report
 
 

@@ -259,6 +259,46 @@ def run_local(root: Path) -> tuple[str, bool]:
     return "\n".join(report.lines()), report.ok
 
 
+class _PlanSession:
+    """What plan's local steps need of a session: the config and a blob store (a folder; no network)."""
+
+    def __init__(self, config: Any) -> None:
+        from reconcile.storage.local import LocalFolderStore
+
+        self.config = config
+        self._store = LocalFolderStore(config.root / ".vision-gitops" / "blobs")
+
+    def blob_store(self) -> Any:
+        return self._store
+
+
+def run_parity(root: Path) -> tuple[str, bool]:
+    """Validate; if the specs validate, plan's local steps (label files resolved and built, desired
+    datasets with their markers) must succeed too -- ``validate`` runs every local check plan runs."""
+    from reconcile.backends.base import LiveState
+    from reconcile.errors import ReconcileError
+    from reconcile.labels import resolve_labels, validate_local_labels
+    from reconcile.plan.desired import desired_dataset, uri_labels
+    from reconcile.specs.config import load_config
+    from reconcile.specs.loader import load_specs
+
+    config = load_config(root / "vision-gitops.yaml")
+    specs = load_specs(config.specs, root=config.root, api_version=config.api_version)
+    if not validate_local_labels(specs).ok:
+        return "", False
+    try:
+        resolved = resolve_labels(specs, _PlanSession(config), LiveState())
+        for name, spec in specs.datasets.items():
+            desired_dataset(spec, resolved.labels.get(name) or uri_labels(spec))
+    except ReconcileError as exc:
+        raise ParityError(f"validate passed but plan failed: {exc}") from None
+    return "", True
+
+
+class ParityError(Exception):
+    """``validate`` accepted what ``plan`` refuses for a local reason (a finding, not an input error)."""
+
+
 def run_stack(root: Path) -> tuple[str, bool]:
     from reconcile.specs.config import load_config
 
@@ -327,6 +367,16 @@ def trial_coco(rng: random.Random, root: Path) -> Outcome:
     except Exception as exc:  # noqa: BLE001
         return Outcome("coco", what, False, "".join(traceback.format_exception(exc))[-1500:])
     return guarded("coco", what, root, run_local, ("data/l.coco.json",))
+
+
+def trial_parity(rng: random.Random, root: Path) -> Outcome:
+    if rng.random() < 0.5:
+        text, what = mutate_yaml(SPEC_SEED, rng)
+        make_project(root, spec=text)
+    else:
+        data, what = mutate_coco(rng)
+        make_project(root, coco=data)
+    return guarded("parity", what, root, run_parity, ("specs/all.yaml", "data/l.coco.json", "specs", "image"))
 
 
 def trial_paths(rng: random.Random, root: Path) -> Outcome:
@@ -440,7 +490,7 @@ def trial_emulator(rng: random.Random, root: Path) -> Outcome:
 
 TRIALS: dict[str, Callable[[random.Random, Path], Outcome]] = {
     "spec": trial_spec, "config": trial_config, "coco": trial_coco, "paths": trial_paths,
-    "stack": trial_stack, "emulator": trial_emulator,
+    "stack": trial_stack, "emulator": trial_emulator, "parity": trial_parity,
 }  # fmt: skip
 
 

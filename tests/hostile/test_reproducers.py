@@ -224,12 +224,31 @@ ROUTES = [
 ]
 
 
-def test_10_deep_and_oversized_bodies_get_4xx_and_the_emulator_keeps_answering(
-    emulator: Any, caplog: pytest.LogCaptureFixture
-) -> None:
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_10_deep_and_oversized_bodies_get_4xx_and_the_emulator_keeps_answering(emulator: Any) -> None:
     headers = {"Ocp-Apim-Subscription-Key": TEST_KEY, "content-type": "application/json"}
     base = f"{emulator.endpoint}/computervision"
-    with caplog.at_level(logging.WARNING), httpx.Client(headers=headers, timeout=30) as client:
+    log = _Records()  # uvicorn's loggers do not propagate to the root: listen to them directly
+    for name in ("uvicorn", "uvicorn.error", ""):
+        logging.getLogger(name).addHandler(log)
+    try:
+        _send_hostile_bodies(base, headers)
+    finally:
+        for name in ("uvicorn", "uvicorn.error", ""):
+            logging.getLogger(name).removeHandler(log)
+    assert not [r for r in log.records if r.exc_info or "Traceback" in r.getMessage()]
+
+
+def _send_hostile_bodies(base: str, headers: dict[str, str]) -> None:
+    with httpx.Client(headers=headers, timeout=30) as client:
         made = client.put(f"{base}/datasets/d?{API}", json={"annotationKind": "imageClassification",
                                                               "annotationFileUris": ["https://h/l.json"]})
         assert made.status_code == 201
@@ -250,7 +269,6 @@ def test_10_deep_and_oversized_bodies_get_4xx_and_the_emulator_keeps_answering(
         assert props.status_code == 400
         listing = client.get(f"{base}/datasets?{API}")
         assert listing.status_code == 200 and [d["name"] for d in listing.json()["value"]] == ["d"]
-    assert not [r for r in caplog.records if r.exc_info or "Traceback" in r.getMessage()]
 
 
 # --- 11. validate runs what plan runs locally ---------------------------------------------------------------
@@ -304,3 +322,19 @@ def test_12_a_killed_runs_lock_hint_works_without_a_terminal(repo: Path, cli: Cl
     assert "reconcile lock break --env local --yes" in (held.value.hint or "")
     run = cli(repo, "lock", "break", "--env", "local", "--yes")
     assert run.code == 0 and "broke the lock held by ci@runner" in run.out
+
+
+def test_11_a_budget_under_the_minimum_for_local_training_data_fails_validate_as_plan(repo: Path, cli: Cli) -> None:
+    png = (repo / "data/img/1.png").read_bytes()
+    doc = {"images": [], "annotations": [], "categories": [{"id": 1, "name": "a"}]}
+    for i in range(1, 201):  # Generic-Detector needs 2 h for 200 images
+        (repo / f"data/img/i{i}.png").write_bytes(png)
+        doc["images"].append({"id": i, "width": 64, "height": 64, "file_name": f"i{i}.png"})
+        doc["annotations"].append({"id": i, "image_id": i, "category_id": 1, "bbox": [0.1, 0.1, 0.5, 0.5]})
+    write(repo, "data/l.coco.json", json.dumps(doc))
+    write(repo, "specs/all.yaml", "kind: Dataset\nname: d1\nannotationKind: imageObjectDetection\n"
+          "labels: [{file: data/l.coco.json, images: data/img}]\n---\nkind: Model\nname: m1\n"
+          "modelKind: Generic-Detector\ntrainingDataset: d1\nbudgetHours: 1\n")
+    for command in ("validate", "plan"):
+        run = cli(repo, command)
+        assert run.code == 1 and "specs/all.yaml:10: budgetHours: 1 h is under the minimum of 2 h" in run.out, run.out
