@@ -79,6 +79,9 @@ def cli() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning every error into a message and an exit code."""
+    from reconcile.client.redact import install_everywhere
+
+    install_everywhere()  # every log line this process prints is masked, whatever logged it
     try:
         # Without standalone mode click returns (not raises) the code of an Exit.
         code = cli.main(args=argv, prog_name="reconcile", standalone_mode=False)

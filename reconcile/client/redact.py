@@ -166,3 +166,26 @@ def install(target: logging.Logger | logging.Handler) -> None:
     """Attach one :class:`RedactingFilter` to ``target`` (idempotent)."""
     if not any(isinstance(f, RedactingFilter) for f in target.filters):
         target.addFilter(RedactingFilter())
+
+
+_FILTER = RedactingFilter()
+
+
+def install_everywhere() -> None:
+    """Redact every log record of the process, whatever its logger or handler (idempotent).
+
+    Wraps the log-record factory, so records are masked as they are made: a logger
+    without the filter (``reconcile.lock``, uvicorn, a library) or Python's last-resort
+    stderr handler prints only masked text. The CLI calls this at start.
+    """
+    current = logging.getLogRecordFactory()
+    if getattr(current, "_redacting", False):
+        return
+
+    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = current(*args, **kwargs)
+        _FILTER.filter(record)
+        return record
+
+    factory._redacting = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
