@@ -60,8 +60,7 @@ def open_regular(path: str | os.PathLike[str], limit: Limit, shown: str) -> Iter
     except OSError as exc:
         raise InputError(f"cannot read {shown}: {_reason(exc)}") from None
     except ValueError:  # an embedded NUL byte
-        os_error = OSError(errno.EINVAL, "the path contains a NUL character")
-        raise InputError(f"cannot read {shown}: {_reason(os_error)}") from None
+        raise InputError(f"cannot read {shown}: the path contains a NUL character") from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
