@@ -112,15 +112,23 @@ def http_get(client: Any, url: str, limit: Limit, shown: str) -> HttpBytes:
     """GET ``url`` with the httpx ``client``, streaming the body and stopping past ``limit``.
 
     A declared ``Content-Length`` over the limit is refused before any body byte is
-    read. Transport errors are the caller's (httpx exceptions propagate).
+    read. A URL httpx cannot even parse (a bad host, port or IDNA label) is an
+    :class:`InputError`; transport errors are the caller's (``httpx.HTTPError``).
     """
-    with client.stream("GET", url) as resp:
-        if resp.status_code >= 300:
-            return HttpBytes(resp.status_code, _cut(resp.iter_bytes(), _ERROR_BODY))
-        declared = resp.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit.value:
-            raise too_large(shown, limit, int(declared))
-        return HttpBytes(resp.status_code, read_stream(resp.iter_bytes(), limit, shown))
+    import httpx
+
+    try:
+        with client.stream("GET", url) as resp:
+            if resp.status_code >= 300:
+                return HttpBytes(resp.status_code, _cut(resp.iter_bytes(), _ERROR_BODY))
+            declared = resp.headers.get("content-length")
+            if declared is not None and declared.isdigit() and int(declared) > limit.value:
+                raise too_large(shown, limit, int(declared))
+            return HttpBytes(resp.status_code, read_stream(resp.iter_bytes(), limit, shown))
+    except (httpx.InvalidURL, ValueError) as exc:
+        # Raised while parsing the URL or resolving its host (UnicodeError and idna's errors
+        # are ValueErrors), never wrapped by httpx: the URL is unusable, not the network down.
+        raise InputError(f"{shown} is not a valid URL ({type(exc).__name__})") from None
 
 
 def _cut(chunks: Iterable[bytes], most: int) -> bytes:

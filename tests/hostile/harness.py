@@ -437,7 +437,8 @@ def _emulator() -> Any:
         from reconcile.emulator.service import Service
         from reconcile.emulator.store import Store
 
-        _CLIENT.append(TestClient(build_app(Service(Store(None), ManualClock())), raise_server_exceptions=False))
+        clock = ManualClock()
+        _CLIENT.append((TestClient(build_app(Service(Store(None), clock)), raise_server_exceptions=False), clock))
     return _CLIENT[0]
 
 
@@ -450,8 +451,40 @@ ROUTES = (
 )
 
 
+HOSTILE_URIS = (
+    "https://xn--/x", "https://a..b/x", "https://ex ample.com/x", "https://h:99999/x", "http://[::1/x",
+    "file:///dev/zero", "file:///proc/self/environ", "file:///etc", "https://h/" + "u" * 3000, SAS_URI,
+    "file:///nonexistent", "https://127.0.0.1:1/x", "ftp://h/x", "https://\u0000/x", "https://h/%zz",
+)
+
+
+def trial_training(rng: random.Random, root: Path) -> Outcome:
+    """A model trained on a dataset with a hostile label URI fails alone: later answers stay 200."""
+    client, clock = _emulator()
+    uri = rng.choice(HOSTILE_URIS)
+    v = "api-version=2023-04-01-preview"
+    what = f"train on {uri[:80]!r}"
+    try:
+        client.put(f"/computervision/datasets/tr?{v}", json={"annotationKind": "imageClassification",
+                                                             "annotationFileUris": [uri]})
+        client.put(f"/computervision/models/tr?{v}", json={"trainingParameters": {
+            "trainingDatasetName": "tr", "timeBudgetInHours": 1, "modelKind": "Generic-Classifier"}})
+        clock.advance(7200)
+        answers = [client.get(f"/computervision/models?{v}"), client.get(f"/computervision/models/tr?{v}")]
+        client.delete(f"/computervision/models/tr?{v}")
+        client.delete(f"/computervision/datasets/tr?{v}")
+    except Exception as exc:  # noqa: BLE001
+        return Outcome("training", what, False, "".join(traceback.format_exception(exc))[-1500:])
+    bad = [a for a in answers if a.status_code >= 500]
+    if bad:
+        return Outcome("training", what, False, f"{bad[0].status_code}: {bad[0].text[:300]}")
+    if (leak := _check_text(" ".join(a.text for a in answers))) is not None:
+        return Outcome("training", what, False, leak)
+    return Outcome("training", what, True)
+
+
 def trial_emulator(rng: random.Random, root: Path) -> Outcome:
-    client = _emulator()
+    client, _ = _emulator()
     method, path = rng.choice(ROUTES)
     op = rng.randrange(6)
     if op == 0:
@@ -490,7 +523,7 @@ def trial_emulator(rng: random.Random, root: Path) -> Outcome:
 
 TRIALS: dict[str, Callable[[random.Random, Path], Outcome]] = {
     "spec": trial_spec, "config": trial_config, "coco": trial_coco, "paths": trial_paths,
-    "stack": trial_stack, "emulator": trial_emulator, "parity": trial_parity,
+    "stack": trial_stack, "emulator": trial_emulator, "parity": trial_parity, "training": trial_training,
 }  # fmt: skip
 
 
