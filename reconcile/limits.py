@@ -60,6 +60,7 @@ STACK_OUTPUTS_BYTES = _limit("stackOutputsBytes", 256 * KIB, "bytes", "a `pulumi
 PLAN_FILE_BYTES = _limit("planFileBytes", 64 * MIB, "bytes", "a saved plan read by `reconcile apply FILE`")
 LABEL_FILE_BYTES = _limit("labelFileBytes", 2 * GIB, "bytes", "one COCO label file (local, blob or URL)")
 IMAGE_BYTES = _limit("imageBytes", 20 * MIB, "bytes", "one image uploaded, predicted or fetched (the service's maximum)")
+LOCK_RECORD_BYTES = _limit("lockRecordBytes", 64 * KIB, "bytes", "a local apply-lock record")
 SPEC_FILES = _limit("specFiles", 10_000, "count", "spec files found under the `specs` folders")
 
 # --- structure -----------------------------------------------------------------------------
@@ -80,7 +81,7 @@ LIMITS: Final[dict[str, Limit]] = {
     lim.name: lim
     for lim in (
         SPEC_FILE_BYTES, CONFIG_FILE_BYTES, STACK_OUTPUTS_BYTES, PLAN_FILE_BYTES, LABEL_FILE_BYTES, IMAGE_BYTES,
-        SPEC_FILES, YAML_DEPTH, YAML_ALIASES, YAML_NODES, JSON_DEPTH, URI_CHARS, PATH_CHARS,
+        LOCK_RECORD_BYTES, SPEC_FILES, YAML_DEPTH, YAML_ALIASES, YAML_NODES, JSON_DEPTH, URI_CHARS, PATH_CHARS,
         PATH_COMPONENT_CHARS, REQUEST_JSON_BYTES, REQUEST_IMAGE_BYTES, CUSTOM_PROPERTY_CHARS,
     )
 }  # fmt: skip
