@@ -2,7 +2,7 @@
 
 Usage::
 
-    PYTHONPATH=$PWD .venv/bin/python bench/bench_hostile.py                  # 6000 trials, 4 seeds in parallel
+    PYTHONPATH=$PWD .venv/bin/python bench/bench_hostile.py                  # 6000 trials, 2 workers (seeds)
     PYTHONPATH=$PWD .venv/bin/python bench/bench_hostile.py --trials 600 --workers 1
 
 Each worker is ``python -m tests.hostile.harness`` in its own process with
