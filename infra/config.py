@@ -28,6 +28,10 @@ from infra import naming, regions
 #: The Pulumi project name (``name:`` in Pulumi.yaml) and so the config namespace of our keys.
 PROJECT: Final = "vision-gitops"
 
+#: Values of the ``service`` key: which Azure service a stack provisions (``vision`` when unset).
+SERVICES: Final = ("vision", "azureml")
+DEFAULT_SERVICE: Final = "vision"
+
 VISION_SKUS: Final = ("F0", "S1")
 STORAGE_SKUS: Final = (
     "Standard_LRS",
@@ -106,7 +110,7 @@ class InfraConfig:
         ``azure-native:location``, used when ``location`` is unset. Raises :class:`ConfigError`
         listing every problem, each naming its key and what to do.
         """
-        return _Parser(values, source=source, project=project).parse(fallback_location)
+        return KeyParser(values, source=source, project=project, keys=KEYS).parse(fallback_location)
 
     @classmethod
     def from_pulumi_config(cls, project: str = PROJECT) -> "InfraConfig":
@@ -114,20 +118,8 @@ class InfraConfig:
 
         Raises :class:`ConfigError` as :meth:`from_mapping` does.
         """
-        import pulumi
-        from pulumi.runtime import config as runtime_config
-
-        prefix = f"{project}:"
-        keys = {k for k in (*runtime_config.CONFIG.get(), *runtime_config.get_config_env()) if k.startswith(prefix)}
-        cfg = pulumi.Config(project)
-        values = {k[len(prefix) :]: cfg.get(k[len(prefix) :]) for k in keys}
-        stack = pulumi.get_stack()
-        return cls.from_mapping(
-            {k: v for k, v in values.items() if v is not None},
-            source=f"Pulumi config of stack {stack!r}",
-            fallback_location=pulumi.Config("azure-native").get("location"),
-            project=project,
-        )
+        raw = read_pulumi_config(project)
+        return cls.from_mapping(raw.values, source=raw.source, fallback_location=raw.fallback_location, project=project)
 
     @classmethod
     def from_stack_file(cls, path: str | Path, project: str = PROJECT) -> "InfraConfig":
@@ -135,29 +127,68 @@ class InfraConfig:
 
         Raises :class:`ConfigError` when the file is missing, is not YAML or holds invalid config.
         """
-        import yaml
-
-        path = Path(path)
-        try:
-            document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except OSError as exc:
-            raise ConfigError(f"cannot read stack config {path}: {exc.strerror or exc}") from None
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path} is not valid YAML: {exc}") from None
-        config = document.get("config", {}) if isinstance(document, dict) else None
-        if not isinstance(config, dict):
-            raise ConfigError(f"{path}: 'config' must be a mapping of '<namespace>:<key>: value' entries")
-        prefix = f"{project}:"
-        values = {k[len(prefix) :]: v for k, v in config.items() if isinstance(k, str) and k.startswith(prefix)}
-        return cls.from_mapping(
-            values,
-            source=str(path),
-            fallback_location=_plain(config.get("azure-native:location")),
-            project=project,
-        )
+        raw = read_stack_file(path, project)
+        return cls.from_mapping(raw.values, source=raw.source, fallback_location=raw.fallback_location, project=project)
 
 
-def _ci_principal_problem(value: str) -> str | None:
+# --- reading raw stack config (shared by every service) ---------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RawConfig:
+    """One stack's project-namespace values (keys without the prefix), not validated yet."""
+
+    values: Mapping[str, Any]
+    source: str
+    """Where the values came from, for error messages (a file path or ``Pulumi config of stack 'x'``)."""
+    fallback_location: str | None
+    """``azure-native:location``, used when the project's ``location`` is unset."""
+
+    @property
+    def service(self) -> Any:
+        """The raw ``service`` value (validated by :func:`infra.stack_config.parse_stack_config`)."""
+        return self.values.get("service")
+
+
+def read_pulumi_config(project: str = PROJECT) -> RawConfig:
+    """The current stack's config, read through the Pulumi runtime (every value a string)."""
+    import pulumi
+    from pulumi.runtime import config as runtime_config
+
+    prefix = f"{project}:"
+    keys = {k for k in (*runtime_config.CONFIG.get(), *runtime_config.get_config_env()) if k.startswith(prefix)}
+    cfg = pulumi.Config(project)
+    values = {k[len(prefix) :]: cfg.get(k[len(prefix) :]) for k in keys}
+    return RawConfig(
+        values={k: v for k, v in values.items() if v is not None},
+        source=f"Pulumi config of stack {pulumi.get_stack()!r}",
+        fallback_location=pulumi.Config("azure-native").get("location"),
+    )
+
+
+def read_stack_file(path: str | Path, project: str = PROJECT) -> RawConfig:
+    """A ``Pulumi.<stack>.yaml`` file's project-namespace values (typed YAML values).
+
+    Raises :class:`ConfigError` when the file is missing, is not YAML or has no ``config`` mapping.
+    """
+    import yaml
+
+    path = Path(path)
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise ConfigError(f"cannot read stack config {path}: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+    config = document.get("config", {}) if isinstance(document, dict) else None
+    if not isinstance(config, dict):
+        raise ConfigError(f"{path}: 'config' must be a mapping of '<namespace>:<key>: value' entries")
+    prefix = f"{project}:"
+    values = {k[len(prefix) :]: v for k, v in config.items() if isinstance(k, str) and k.startswith(prefix)}
+    return RawConfig(values=values, source=str(path), fallback_location=_plain(config.get("azure-native:location")))
+
+
+def ci_principal_problem(value: str) -> str | None:
     why = naming.guid_problem(value)
     if why is None:
         return None
@@ -172,6 +203,7 @@ def _plain(value: Any) -> str | None:
 
 #: Every key of the project namespace, with a one-line meaning (used in the unknown-key message).
 KEYS: Final[dict[str, str]] = {
+    "service": "vision (the default) or azureml: which Azure service this stack provisions",
     "location": "Azure region (westus2, eastus or westeurope; display names accepted)",
     "allowUnsupportedRegion": "true to deploy to a region that never offered model customization",
     "visionAccountName": "name of the Computer Vision account (required)",
@@ -195,13 +227,15 @@ KEYS: Final[dict[str, str]] = {
 }
 
 
-class _Parser:
+class KeyParser:
     """Collects every problem before raising, so one run shows all of them."""
 
-    def __init__(self, values: Mapping[str, Any], *, source: str, project: str) -> None:
+    def __init__(self, values: Mapping[str, Any], *, source: str, project: str, keys: Mapping[str, str]) -> None:
         self.values = dict(values)
         self.source = source
         self.project = project
+        self.keys = keys
+        """Every key this service's stacks know, with its one-line meaning."""
         self.problems: list[str] = []
 
     def problem(self, key: str, text: str) -> None:
@@ -301,7 +335,7 @@ class _Parser:
             raw = self.values.get(key)
             # A wrong type or a secret was reported already; only an absent (or blank) value is "required".
             if required and (raw is None or (isinstance(raw, str) and not raw.strip())):
-                self.problem(key, f"is required: run `pulumi config set {key} <value>` ({KEYS[key]})")
+                self.problem(key, f"is required: run `pulumi config set {key} <value>` ({self.keys[key]})")
             return ""
         if (why := check(value)) is not None:
             self.problem(key, why)
@@ -309,9 +343,48 @@ class _Parser:
 
     # the whole config
 
+    def unknown_keys(self, service: str, other_service: str, other_keys: Mapping[str, str]) -> None:
+        """Report keys this service does not know; a key of the other service says so."""
+        for key in sorted(set(self.values) - set(self.keys)):
+            if key in other_keys:
+                self.problem(key, f"configures {other_service} stacks, not {service} stacks; remove it, or check the service key")
+            else:
+                self.problem(key, f"is not a known key of {service} stacks; known keys are: {', '.join(self.keys)}")
+
+    def service(self, expected: str) -> None:
+        """Check ``service`` (absent means ``expected``: the caller chose this config type)."""
+        value = self.text("service", expected) or expected
+        if value.lower() not in SERVICES:
+            self.problem("service", f"must be one of {', '.join(SERVICES)} (got {value!r})")
+        elif value.lower() != expected:
+            self.problem("service", f"is {value!r}, but this is the {expected} config; load stacks with infra.stack_config")
+
+    def resource_group(self, default: str | None) -> tuple[str, bool]:
+        """(name, exists already) from resourceGroupName / existingResourceGroupName."""
+        existing_rg = self.text("existingResourceGroupName")
+        new_rg = self.text("resourceGroupName")
+        if existing_rg and new_rg:
+            self.problem(
+                "existingResourceGroupName",
+                "and resourceGroupName are both set; keep existingResourceGroupName to use an existing group, "
+                "or resourceGroupName to create one, not both",
+            )
+        rg_key = "existingResourceGroupName" if existing_rg else "resourceGroupName"
+        return self.named(rg_key, naming.resource_group_problem, required=False, default=default), bool(existing_rg)
+
+    def fail_on_problems(self) -> None:
+        if self.problems:
+            raise ConfigError(
+                f"invalid infrastructure config in {self.source}",
+                problems=self.problems,
+                hint="fix the keys above in Pulumi.<stack>.yaml or with `pulumi config set`; docs/infra.md lists every key",
+            )
+
     def parse(self, fallback_location: str | None) -> InfraConfig:
-        for key in sorted(set(self.values) - set(KEYS)):
-            self.problem(key, f"is not a known key; known keys are: {', '.join(KEYS)}")
+        from infra.azureml_config import AZUREML_KEYS
+
+        self.unknown_keys("vision", "azureml", AZUREML_KEYS)
+        self.service("vision")
 
         location = self.location(fallback_location)
         vision_account = self.named("visionAccountName", naming.vision_account_problem, required=True)
@@ -323,23 +396,8 @@ class _Parser:
         else:
             subdomain = self.named("visionSubdomain", naming.subdomain_problem, required=False)
         storage_account = self.named("storageAccountName", naming.storage_account_problem, required=True)
-        ci_principal = self.named("ciPrincipalId", _ci_principal_problem, required=True)
-
-        existing_rg = self.text("existingResourceGroupName")
-        new_rg = self.text("resourceGroupName")
-        if existing_rg and new_rg:
-            self.problem(
-                "existingResourceGroupName",
-                "and resourceGroupName are both set; keep existingResourceGroupName to use an existing group, "
-                "or resourceGroupName to create one, not both",
-            )
-        rg_key = "existingResourceGroupName" if existing_rg else "resourceGroupName"
-        rg_name = self.named(
-            rg_key,
-            naming.resource_group_problem,
-            required=False,
-            default=f"rg-{vision_account}" if vision_account else None,
-        )
+        ci_principal = self.named("ciPrincipalId", ci_principal_problem, required=True)
+        rg_name, existing_rg = self.resource_group(f"rg-{vision_account}" if vision_account else None)
 
         network = self.network()
         config = InfraConfig(
@@ -349,7 +407,7 @@ class _Parser:
             storage_account_name=storage_account,
             ci_principal_id=ci_principal.lower(),
             resource_group_name=rg_name,
-            use_existing_resource_group=bool(existing_rg),
+            use_existing_resource_group=existing_rg,
             vision_sku=self.choice("visionSku", "S1", VISION_SKUS),
             disable_local_auth=self.flag("disableLocalAuth", True),
             network=network,
@@ -361,12 +419,7 @@ class _Parser:
             vision_storage_role=self.choice("visionStorageRole", "Reader", VISION_STORAGE_ROLES),
             tags=self.string_map("tags"),
         )
-        if self.problems:
-            raise ConfigError(
-                f"invalid infrastructure config in {self.source}",
-                problems=self.problems,
-                hint="fix the keys above in Pulumi.<stack>.yaml or with `pulumi config set`; docs/infra.md lists every key",
-            )
+        self.fail_on_problems()
         return config
 
     def location(self, fallback: str | None) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 if TYPE_CHECKING:  # pulumi is imported lazily so that StackOutputs stays usable without it
     import pulumi
@@ -39,7 +39,7 @@ class StackOutputs:
 
     def to_json_dict(self) -> dict[str, str]:
         """The outputs keyed as exported (camelCase)."""
-        return {_camel(f.name): getattr(self, f.name) for f in fields(self)}
+        return {camel(f.name): getattr(self, f.name) for f in fields(self)}
 
     @classmethod
     def from_json_dict(cls, data: dict[str, Any]) -> "StackOutputs":
@@ -48,16 +48,17 @@ class StackOutputs:
         extra = sorted(set(data) - set(OUTPUT_KEYS))
         if missing or extra:
             raise ValueError(f"stack outputs: missing or empty keys {missing}, unexpected keys {extra}")
-        return cls(**{f.name: data[_camel(f.name)] for f in fields(cls)})
+        return cls(**{f.name: data[camel(f.name)] for f in fields(cls)})
 
 
-def _camel(snake: str) -> str:
+def camel(snake: str) -> str:
+    """``workspace_name`` -> ``workspaceName`` (attribute name -> exported key)."""
     head, *rest = snake.split("_")
     return head + "".join(part.title() for part in rest)
 
 
 #: The exported keys, in declaration order.
-OUTPUT_KEYS: Final = tuple(_camel(f.name) for f in fields(StackOutputs))
+OUTPUT_KEYS: Final = tuple(camel(f.name) for f in fields(StackOutputs))
 
 
 def vision_endpoint(subdomain: str) -> str:
@@ -70,12 +71,18 @@ def container_url(blob_endpoint: str, container_name: str) -> str:
     return f"{blob_endpoint.rstrip('/')}/{container_name}"
 
 
-def render_outputs_json(outputs: StackOutputs) -> str:
+class JsonOutputs(Protocol):
+    """Any outputs contract: :class:`StackOutputs` (vision) or ``AzureMLStackOutputs``."""
+
+    def to_json_dict(self) -> dict[str, str]: ...
+
+
+def render_outputs_json(outputs: JsonOutputs) -> str:
     """The text ``pulumi stack output --json`` prints for these outputs (2-space indent, sorted keys)."""
     return json.dumps(outputs.to_json_dict(), indent=2, sort_keys=True) + "\n"
 
 
-def write_outputs_json(outputs: StackOutputs, path: str | Path) -> Path:
+def write_outputs_json(outputs: JsonOutputs, path: str | Path) -> Path:
     """Write :func:`render_outputs_json` to ``path`` (parents created); returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

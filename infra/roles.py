@@ -11,11 +11,15 @@ STORAGE_BLOB_DATA_CONTRIBUTOR: Final = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
 #: Data-plane access to a Cognitive Services account. Cognitive Services Contributor has no
 #: dataActions, so it is not enough for a CI identity that calls the API.
 COGNITIVE_SERVICES_USER: Final = "a97b65f3-24c7-4388-baec-2e87135dc908"
+#: Runs jobs, registers data and models, manages online endpoints inside one Azure Machine Learning
+#: workspace; cannot create or delete compute or change the workspace itself.
+AZUREML_DATA_SCIENTIST: Final = "f6c7c914-8db3-469d-8ca1-694a8f32e121"
 
 ROLE_NAMES: Final[dict[str, str]] = {
     STORAGE_BLOB_DATA_READER: "Storage Blob Data Reader",
     STORAGE_BLOB_DATA_CONTRIBUTOR: "Storage Blob Data Contributor",
     COGNITIVE_SERVICES_USER: "Cognitive Services User",
+    AZUREML_DATA_SCIENTIST: "AzureML Data Scientist",
 }
 
 #: Namespace of the uuid5 role-assignment names. Changing it renames (re-creates) every assignment.

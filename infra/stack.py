@@ -5,11 +5,8 @@ Resources (logical names are fixed, so URNs stay stable across config changes):
 - ``resource-group``: created, unless ``existingResourceGroupName`` names one to look up;
 - ``vision``: the Computer Vision account, explicit name and custom subdomain (Entra ID tokens only
   work against the custom subdomain, and it is immutable once set), system-assigned identity;
-- ``storage`` + ``blob-service`` + ``container``: StorageV2 with secure settings written explicitly
-  (an omitted ``minimumTlsVersion`` means TLS 1.0 and an omitted ``allowSharedKeyAccess`` means true);
-- three role assignments with full role-definition ids, ``principalType: ServicePrincipal`` (avoids
-  ``PrincipalNotFound`` while Entra ID replicates a new identity) and uuid5 names (re-deploys update
-  instead of duplicating).
+- ``storage`` + ``blob-service`` + ``container``: :func:`infra.storage.declare_training_storage`;
+- three role assignments (:func:`infra.rbac.assign_role`).
 """
 
 from __future__ import annotations
@@ -21,6 +18,8 @@ from pulumi_azure_native import authorization, cognitiveservices, resources, sto
 
 from infra import roles
 from infra.config import InfraConfig
+from infra.rbac import assign_role
+from infra.storage import declare_training_storage
 
 
 @dataclass(frozen=True)
@@ -98,19 +97,12 @@ def build_stack(config: InfraConfig) -> VisionStack:
         if net.default_action == "Deny"
         else None
     )
-    storage_account = storage.StorageAccount(
-        "storage",
+    training = declare_training_storage(
         account_name=config.storage_account_name,
         resource_group_name=rg_name,
         location=config.location,
-        kind=storage.Kind.STORAGE_V2,
-        sku=storage.SkuArgs(name=config.storage_sku),
-        minimum_tls_version=storage.MinimumTlsVersion.TLS1_2,
-        enable_https_traffic_only=True,
-        allow_blob_public_access=False,
+        sku=config.storage_sku,
         allow_shared_key_access=config.allow_shared_key_access,
-        default_to_o_auth_authentication=not config.allow_shared_key_access,
-        allow_cross_tenant_replication=False,
         public_network_access=net.public_network_access,
         network_rule_set=storage.NetworkRuleSetArgs(
             default_action=net.default_action,
@@ -118,33 +110,17 @@ def build_stack(config: InfraConfig) -> VisionStack:
             ip_rules=[storage.IPRuleArgs(i_p_address_or_range=rule, action=storage.Action.ALLOW) for rule in net.ip_rules],
             resource_access_rules=resource_access_rules,
         ),
+        blob_versioning=config.blob_versioning,
+        soft_delete_days=config.blob_soft_delete_days,
+        container_name=config.container_name,
         tags=tags,
     )
-
-    days = config.blob_soft_delete_days
-    retention = storage.DeleteRetentionPolicyArgs(enabled=days > 0, days=days if days > 0 else None)
-    blob_service = storage.BlobServiceProperties(
-        "blob-service",
-        account_name=storage_account.name,
-        resource_group_name=rg_name,
-        blob_services_name="default",
-        is_versioning_enabled=config.blob_versioning,
-        delete_retention_policy=retention,
-        container_delete_retention_policy=retention,
-    )
-    container = storage.BlobContainer(
-        "container",
-        account_name=storage_account.name,
-        resource_group_name=rg_name,
-        container_name=config.container_name,
-        public_access=storage.PublicAccess.NONE,
-        opts=pulumi.ResourceOptions(depends_on=[blob_service]),
-    )
+    container = training.container
 
     vision_role = (
         roles.STORAGE_BLOB_DATA_CONTRIBUTOR if config.vision_storage_role == "Contributor" else roles.STORAGE_BLOB_DATA_READER
     )
-    vision_blob_access = _assign(
+    vision_blob_access = assign_role(
         "vision-blob-access",
         scope=container.id,
         role_guid=vision_role,
@@ -152,7 +128,7 @@ def build_stack(config: InfraConfig) -> VisionStack:
         subscription_id=subscription_id,
         description="Vision managed identity reads training images and labels",
     )
-    ci_vision_access = _assign(
+    ci_vision_access = assign_role(
         "ci-vision-access",
         scope=vision.id,
         role_guid=roles.COGNITIVE_SERVICES_USER,
@@ -160,7 +136,7 @@ def build_stack(config: InfraConfig) -> VisionStack:
         subscription_id=subscription_id,
         description="CI principal calls the Vision data plane (reconcile plan/apply)",
     )
-    ci_blob_access = _assign(
+    ci_blob_access = assign_role(
         "ci-blob-access",
         scope=container.id,
         role_guid=roles.STORAGE_BLOB_DATA_CONTRIBUTOR,
@@ -175,8 +151,8 @@ def build_stack(config: InfraConfig) -> VisionStack:
         subscription_id=subscription_id,
         vision=vision,
         vision_principal_id=vision_principal_id,
-        storage_account=storage_account,
-        blob_service=blob_service,
+        storage_account=training.account,
+        blob_service=training.blob_service,
         container=container,
         vision_blob_access=vision_blob_access,
         ci_vision_access=ci_vision_access,
@@ -192,27 +168,3 @@ def _principal_id(identity: object) -> str:
             "check that its identity type is SystemAssigned"
         )
     return principal
-
-
-def _assign(
-    logical_name: str,
-    *,
-    scope: pulumi.Output[str],
-    role_guid: str,
-    principal_id: pulumi.Output[str],
-    subscription_id: pulumi.Output[str],
-    description: str,
-) -> authorization.RoleAssignment:
-    """A role assignment whose name is derived from (scope, role, principal); see :func:`roles.role_assignment_name`."""
-    name = pulumi.Output.all(scope, principal_id).apply(
-        lambda parts: roles.role_assignment_name(parts[0], role_guid, parts[1])
-    )
-    return authorization.RoleAssignment(
-        logical_name,
-        role_assignment_name=name,
-        scope=scope,
-        principal_id=principal_id,
-        principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
-        role_definition_id=subscription_id.apply(lambda sub: roles.role_definition_id(sub, role_guid)),
-        description=f"{description} ({roles.ROLE_NAMES[role_guid]})",
-    )

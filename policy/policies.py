@@ -30,12 +30,33 @@ STORAGE_ACCOUNT: Final = "azure-native:storage:StorageAccount"
 BLOB_CONTAINER: Final = "azure-native:storage:BlobContainer"
 COGNITIVE_ACCOUNT: Final = "azure-native:cognitiveservices:Account"
 ROLE_ASSIGNMENT: Final = "azure-native:authorization:RoleAssignment"
+ML_COMPUTE: Final = "azure-native:machinelearningservices:Compute"
+ML_DATASTORE: Final = "azure-native:machinelearningservices:Datastore"
+ML_WORKSPACE: Final = "azure-native:machinelearningservices:Workspace"
+ML_ONLINE_ENDPOINT: Final = "azure-native:machinelearningservices:OnlineEndpoint"
+KEY_VAULT: Final = "azure-native:keyvault:Vault"
+
+#: A stack is prod when ``prod`` or ``production`` is one of the segments of its name (``prod``,
+#: ``azureml-prod``, ``prod-eu``, ``eu.production``; not ``product-demo`` or ``preprod``); the policy
+#: config ``prodStackPattern`` replaces it.
+DEFAULT_PROD_STACK_PATTERN: Final = r"(^|[-_.])prod(uction)?($|[-_.])"
+
+#: Scopes a role assignment may have: one workspace, one blob container or one Vision account.
+_NARROW_SCOPES: Final = tuple(
+    re.compile(r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/" + tail + "$", re.IGNORECASE)
+    for tail in (
+        r"Microsoft\.MachineLearningServices/workspaces/[^/]+",
+        r"Microsoft\.Storage/storageAccounts/[^/]+/blobServices/default/containers/[^/]+",
+        r"Microsoft\.CognitiveServices/accounts/[^/]+",
+    )
+)
 
 #: Roles this infrastructure hands out; anything broader (Owner, Contributor, ...) is refused.
 DEFAULT_ALLOWED_ROLE_IDS: Final = (
     roles.STORAGE_BLOB_DATA_READER,
     roles.STORAGE_BLOB_DATA_CONTRIBUTOR,
     roles.COGNITIVE_SERVICES_USER,
+    roles.AZUREML_DATA_SCIENTIST,
 )
 
 _GUID: Final = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -43,6 +64,21 @@ _GUID: Final = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-
 
 def _props(args: ResourceValidationArgs, resource_type: str) -> Mapping[str, Any] | None:
     return args.props if args.resource_type == resource_type else None
+
+
+def _stack_name(urn: str) -> str:
+    """``urn:pulumi:<stack>::<project>::<type>::<name>`` -> ``<stack>``."""
+    head = urn.split("::", 1)[0]
+    return head.split(":", 2)[2] if head.count(":") >= 2 else ""
+
+
+def _is_prod(args: ResourceValidationArgs) -> bool:
+    """Whether the resource belongs to a prod stack (its name, from the URN, matches the prod pattern)."""
+    pattern = args.get_config().get("prodStackPattern") or DEFAULT_PROD_STACK_PATTERN
+    return re.search(pattern, _stack_name(args.urn), re.IGNORECASE) is not None
+
+
+_PROD_CONFIG = PolicyConfigSchema(properties={"prodStackPattern": {"type": "string"}})
 
 
 # --- storage account ---------------------------------------------------------------------
@@ -166,6 +202,92 @@ def _role_assignment_least_privilege(args: ResourceValidationArgs, report: Repor
         )
 
 
+# --- Azure Machine Learning -------------------------------------------------------------------
+
+
+def _compute_scales_to_zero(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if (p := _props(args, ML_COMPUTE)) is None:
+        return
+    outer = p.get("properties") or {}
+    if outer.get("computeType") != "AmlCompute":
+        return
+    scale = (outer.get("properties") or {}).get("scaleSettings") or {}
+    name = str(p.get("computeName") or args.name)
+    allowed = {str(n).lower() for n in (args.get_config().get("allowWarmComputes") or [])}
+    min_nodes = scale.get("minNodeCount", 0)
+    if min_nodes and name.lower() not in allowed:
+        report(
+            f"compute cluster {name!r} keeps {min_nodes:g} node(s) running while idle (minNodeCount): GPU nodes bill "
+            "by the hour; set computeMinNodes to 0, or list the cluster in the policy config allowWarmComputes after review"
+        )
+    if not scale.get("nodeIdleTimeBeforeScaleDown"):
+        report(f"compute cluster {name!r} must set scaleSettings.nodeIdleTimeBeforeScaleDown, so idle nodes are released")
+
+
+def _datastore_identity_access(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if (p := _props(args, ML_DATASTORE)) is None:
+        return
+    credentials = (p.get("properties") or {}).get("credentials") or {}
+    kind = credentials.get("credentialsType")
+    if kind != "None":
+        report(
+            f"datastore must use identity-based access (credentials.credentialsType None), not stored credentials "
+            f"(got {kind!r}): account keys, SAS tokens and service-principal secrets are kept in the workspace"
+        )
+
+
+def _workspace_private_in_prod(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if (p := _props(args, ML_WORKSPACE)) is None or not _is_prod(args):
+        return
+    if p.get("publicNetworkAccess") != "Disabled":
+        report(
+            f"workspace of prod stack {_stack_name(args.urn)!r} must set publicNetworkAccess to Disabled "
+            f"(got {p.get('publicNetworkAccess')!r}; omitted means Enabled)"
+        )
+
+
+def _endpoint_entra_auth(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if (p := _props(args, ML_ONLINE_ENDPOINT)) is None:
+        return
+    mode = (p.get("properties") or {}).get("authMode")
+    if mode != "AADToken":
+        report(
+            f"online endpoint must use authMode AADToken (Entra ID tokens), not keys or AML tokens (got {mode!r}): "
+            "keys never expire and cannot be scoped by role"
+        )
+
+
+def _key_vault_rbac(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if (p := _props(args, KEY_VAULT)) is None:
+        return
+    properties = p.get("properties") or {}
+    if properties.get("enableRbacAuthorization") is not True:
+        report("Key Vault must set properties.enableRbacAuthorization to true (omitted means access policies)")
+    if properties.get("accessPolicies"):
+        report("Key Vault must not carry access policies: grant data roles with role assignments instead")
+
+
+def _key_vault_purge_protection_in_prod(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if (p := _props(args, KEY_VAULT)) is None or not _is_prod(args):
+        return
+    if (p.get("properties") or {}).get("enablePurgeProtection") is not True:
+        report(
+            f"Key Vault of prod stack {_stack_name(args.urn)!r} must set properties.enablePurgeProtection to true "
+            "(keyVaultPurgeProtection), so a deleted vault and its secrets cannot be purged before the retention ends"
+        )
+
+
+def _role_assignment_narrow_scope(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if (p := _props(args, ROLE_ASSIGNMENT)) is None:
+        return
+    scope = str(p.get("scope") or "")
+    if not any(pattern.match(scope) for pattern in _NARROW_SCOPES):
+        report(
+            "role assignment scope must be one Azure Machine Learning workspace, one blob container or one "
+            f"Vision account, never a subscription, resource group or whole storage account (got {scope!r})"
+        )
+
+
 # --- the policies -------------------------------------------------------------------------------
 
 MANDATORY = EnforcementLevel.MANDATORY
@@ -234,5 +356,52 @@ POLICIES: Final[list[ResourceValidationPolicy]] = [
         config_schema=PolicyConfigSchema(
             properties={"allowedRoleIds": {"type": "array", "items": {"type": "string"}}},
         ),
+    ),
+    ResourceValidationPolicy(
+        "role-assignment-narrow-scope",
+        "Role assignments are scoped to one workspace, blob container or Vision account, never broader.",
+        validate=_role_assignment_narrow_scope,
+        enforcement_level=MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        "azureml-compute-scales-to-zero",
+        "Compute clusters keep minimum nodes 0 (unless allowed by name) and release idle nodes.",
+        validate=_compute_scales_to_zero,
+        enforcement_level=MANDATORY,
+        config_schema=PolicyConfigSchema(
+            properties={"allowWarmComputes": {"type": "array", "items": {"type": "string"}}},
+        ),
+    ),
+    ResourceValidationPolicy(
+        "azureml-datastore-identity-access",
+        "Datastores store no credentials (identity-based access).",
+        validate=_datastore_identity_access,
+        enforcement_level=MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        "azureml-workspace-private-in-prod",
+        "Workspaces of prod stacks have public network access disabled.",
+        validate=_workspace_private_in_prod,
+        enforcement_level=MANDATORY,
+        config_schema=_PROD_CONFIG,
+    ),
+    ResourceValidationPolicy(
+        "azureml-endpoint-entra-auth",
+        "Online endpoints accept Entra ID tokens only (no keys).",
+        validate=_endpoint_entra_auth,
+        enforcement_level=MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        "keyvault-rbac-authorization",
+        "Key Vaults authorise data access with Azure RBAC, not access policies.",
+        validate=_key_vault_rbac,
+        enforcement_level=MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        "keyvault-purge-protection-in-prod",
+        "Key Vaults of prod stacks have purge protection on.",
+        validate=_key_vault_purge_protection_in_prod,
+        enforcement_level=MANDATORY,
+        config_schema=_PROD_CONFIG,
     ),
 ]

@@ -107,7 +107,8 @@ class DesiredDataset(_Value):
     annotation_kind: str
     """``imageClassification`` or ``imageObjectDetection`` (spec vocabulary)."""
     label_uris: tuple[str, ...]
-    """Where the service reads the label files (content-addressed for local files)."""
+    """Where the service reads the label files (content-addressed for local files). Empty only in an
+    update whose URIs differ from the live ones by their SAS query alone: the update keeps the live ones."""
     custom_properties: dict[str, str] = Field(default_factory=dict)
     """Declared properties plus this tool's markers, sorted; a backend may keep others' keys beside them."""
     authentication: str | None = None

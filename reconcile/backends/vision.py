@@ -83,10 +83,9 @@ def parse_evaluation(body: Mapping[str, Any], model: str) -> LiveEvaluation:
 
 def dataset_body(desired: DesiredDataset) -> dict[str, Any]:
     """The full desired object; PATCH sends it whole, annotationKind unchanged (REFERENCE.md §9.2)."""
-    body: dict[str, Any] = {
-        "annotationKind": desired.annotation_kind,
-        "annotationFileUris": list(desired.label_uris),
-    }
+    body: dict[str, Any] = {"annotationKind": desired.annotation_kind}
+    if desired.label_uris:  # none: an update that keeps the URIs (and SAS) the service holds
+        body["annotationFileUris"] = list(desired.label_uris)
     if desired.custom_properties:
         body["customProperties"] = dict(sorted(desired.custom_properties.items()))
     if desired.authentication:

@@ -214,7 +214,10 @@ def _dataset_change(want: desired.ResolvedDataset, have: LiveDataset | None, src
     if live["annotationKind"] != value.annotation_kind:
         diffs.append(FieldChange(path="annotationKind", before=live["annotationKind"], after=value.annotation_kind,
                                  forces_replacement=True))
-    if list(have.label_uris) != list(value.label_uris):
+    # A SAS query is how the service reads a blob, not which blob: specs never hold one.
+    only_sas = list(have.label_uris) != list(value.label_uris) and [
+        normalize.without_query(u) for u in have.label_uris] == [normalize.without_query(u) for u in value.label_uris]
+    if list(have.label_uris) != list(value.label_uris) and not only_sas:
         diffs.append(FieldChange(path="labels", before=list(have.label_uris), after=list(value.label_uris)))
     for key in sorted(value.custom_properties):
         before = have.custom_properties.get(key)
@@ -242,7 +245,10 @@ def _dataset_change(want: desired.ResolvedDataset, have: LiveDataset | None, src
         )
     # Keep the properties others own: an update may replace the whole object, so send them back.
     keep = {k: v for k, v in have.custom_properties.items() if k not in value.custom_properties}
-    merged = value.model_copy(update={"custom_properties": dict(sorted({**keep, **value.custom_properties}.items()))})
+    update: dict[str, Any] = {"custom_properties": dict(sorted({**keep, **value.custom_properties}.items()))}
+    if only_sas:
+        update["label_uris"] = ()  # no URIs: the update keeps the ones (and their SAS) the service holds
+    merged = value.model_copy(update=update)
     return ResourceChange(
         action="update", changes=diffs, desired=merged, live_etag=have.etag, live_fingerprint=fp,
         reason=", ".join(d.path for d in diffs) + " changed", reason_code="fields-changed", **common,

@@ -72,7 +72,7 @@ from pydantic.alias_generators import to_camel
 
 from reconcile.backends.base import DesiredDataset, DesiredEvaluation, DesiredModel
 from reconcile import __version__
-from reconcile.errors import ExitCode, InputError
+from reconcile.errors import ExitCode, InputError, JsonSyntaxError
 
 #: The format this version writes; it reads every ``2.x``.
 FORMAT_VERSION = "2.0"
@@ -263,15 +263,21 @@ class Plan(_Doc):
         return ExitCode.CHANGES if self.has_changes or (detailed and self.has_drift) else ExitCode.OK
 
     def to_json(self) -> str:
-        return self.model_dump_json(by_alias=True, indent=2) + "\n"
+        """The plan document, secrets masked (:func:`reconcile.client.redact.redact`): it is printed and saved."""
+        from reconcile.client.redact import redact
+
+        return redact(self.model_dump_json(by_alias=True, indent=2)) + "\n"
 
     @classmethod
     def from_json(cls, text: str | bytes, *, where: str = "plan") -> "Plan":
         """Read a plan document. Raises :class:`~reconcile.errors.InputError` naming ``where`` when it is
         not JSON, has no ``formatVersion``, has a major version this tool does not read, or is invalid."""
+        from reconcile import safejson
+        from reconcile.limits import PLAN_FILE_BYTES
+
         try:
-            doc = json.loads(text)
-        except ValueError as exc:
+            doc = safejson.loads(text, limit=PLAN_FILE_BYTES, shown=where)
+        except JsonSyntaxError as exc:
             raise InputError(f"{where}: not a vision-gitops plan (not JSON: {exc})",
                              hint="make one with `reconcile plan --out FILE`") from None
         version = doc.get("formatVersion") if isinstance(doc, dict) else None

@@ -26,6 +26,11 @@ _VERB = {"create": "will be created", "update": "will be updated in place", "rep
          "conflict": "exists and is not managed by vision-gitops (apply refuses it)"}
 
 
+def redacted(plan: Plan) -> Plan:
+    """``plan`` with every secret masked in every string (live values, notes, warnings): what renderers show."""
+    return Plan.from_json(plan.to_json())  # to_json redacts
+
+
 def _shown(c: ResourceChange, show_unchanged: bool) -> bool:
     return c.action != "no-op" or show_unchanged or bool(c.notes) or bool(c.drift)
 
@@ -133,8 +138,10 @@ def _change_detail(c: ResourceChange) -> list[str]:
 
 
 def to_rich(plan: Plan, *, show_unchanged: bool = False) -> Text:
-    """The plan for a terminal (``.plain`` is the same text without colour)."""
+    """The plan for a terminal, secrets masked (``.plain`` is the same text without colour)."""
     from rich.text import Text
+
+    plan = redacted(plan)
 
     text = Text()
     text.append(f"Environment {plan.environment} ({plan.endpoint}, api-version {plan.api_version})\n", style="bold")
@@ -158,6 +165,7 @@ def to_rich(plan: Plan, *, show_unchanged: bool = False) -> Text:
 
 def to_markdown(plan: Plan) -> str:
     """GitHub-flavoured Markdown: a summary table, then one section per change."""
+    plan = redacted(plan)
     out = [f"### vision-gitops plan: `{plan.environment}`", "", _summary_line(plan), ""]
     for line in _extra_lines(plan):
         out += [f"> **{line}**" if line.startswith("Guardrail") else f"> {line}", ""]

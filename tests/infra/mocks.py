@@ -14,12 +14,17 @@ from typing import Any
 
 import pulumi
 
+from infra.azureml_config import AzureMLConfig
+from infra.azureml_stack import AzureMLStack, build_azureml_stack
 from infra.config import PROJECT, InfraConfig
 from infra.stack import VisionStack, build_stack
+from infra.stack_config import load_stack_file
 
 ROOT = Path(__file__).resolve().parents[2]
 DEV_FILE = ROOT / "Pulumi.dev.yaml"
 PROD_FILE = ROOT / "Pulumi.prod.yaml"
+AZUREML_DEV_FILE = ROOT / "Pulumi.azureml-dev.yaml"
+AZUREML_PROD_FILE = ROOT / "Pulumi.azureml-prod.yaml"
 
 SUBSCRIPTION = "0b1f6471-1bf0-4dda-aec3-cb9272f09590"
 TENANT = "9c2b4f0e-52d1-4b8f-a3d6-1e0f7c5a8b21"
@@ -28,12 +33,35 @@ _PRINCIPALS = uuid.UUID("3e9a7d52-1c44-4f0b-8a6e-5b2d9f1c7e30")
 _ARM_TYPES = {
     "azure-native:cognitiveservices:Account": ("Microsoft.CognitiveServices/accounts", "accountName"),
     "azure-native:storage:StorageAccount": ("Microsoft.Storage/storageAccounts", "accountName"),
+    "azure-native:keyvault:Vault": ("Microsoft.KeyVault/vaults", "vaultName"),
+    "azure-native:operationalinsights:Workspace": ("Microsoft.OperationalInsights/workspaces", "workspaceName"),
+    "azure-native:applicationinsights:Component": ("Microsoft.Insights/components", "resourceName"),
+    "azure-native:machinelearningservices:Workspace": ("Microsoft.MachineLearningServices/workspaces", "workspaceName"),
 }
+#: Child resources of an Azure Machine Learning workspace: type -> (ARM segment, name input).
+_WORKSPACE_CHILDREN = {
+    "azure-native:machinelearningservices:Compute": ("computes", "computeName"),
+    "azure-native:machinelearningservices:Datastore": ("datastores", "name"),
+    "azure-native:machinelearningservices:OnlineEndpoint": ("onlineEndpoints", "endpointName"),
+}
+#: Resources with a system-assigned identity: the mocks give each a distinct principal id.
+_WITH_IDENTITY = (
+    "azure-native:cognitiveservices:Account",
+    "azure-native:machinelearningservices:Workspace",
+    "azure-native:machinelearningservices:Compute",
+    "azure-native:machinelearningservices:OnlineEndpoint",
+)
 
 
 def principal_for(account_name: str) -> str:
-    """The principal id the mocks give the system identity of the Vision account ``account_name``."""
+    """The principal id the mocks give the system identity of the Vision account ``account_name``
+    (or of the Azure Machine Learning workspace of that name)."""
     return str(uuid.uuid5(_PRINCIPALS, account_name))
+
+
+def child_principal_for(workspace_name: str, child_name: str) -> str:
+    """The principal id the mocks give a compute cluster or endpoint ``child_name`` of a workspace."""
+    return str(uuid.uuid5(_PRINCIPALS, f"{workspace_name}/{child_name}"))
 
 
 @dataclass
@@ -70,18 +98,24 @@ class AzureMocks(pulumi.runtime.Mocks):
                 f"{base}/providers/Microsoft.Storage/storageAccounts/{inputs['accountName']}"
                 f"/blobServices/default/containers/{name}"
             )
+        elif args.typ in _WORKSPACE_CHILDREN:
+            segment, key = _WORKSPACE_CHILDREN[args.typ]
+            name = inputs[key]
+            arm_id = f"{base}/providers/Microsoft.MachineLearningServices/workspaces/{inputs['workspaceName']}/{segment}/{name}"
         elif args.typ == "azure-native:authorization:RoleAssignment":
             name = inputs["roleAssignmentName"]
             arm_id = f"{inputs['scope']}/providers/Microsoft.Authorization/roleAssignments/{name}"
         else:
             raise AssertionError(f"the mocks do not know resource type {args.typ}")
         outputs["name"] = name
-        if args.typ == "azure-native:cognitiveservices:Account":
+        if args.typ in _WITH_IDENTITY:
+            workspace = inputs["workspaceName"] if args.typ in _WORKSPACE_CHILDREN else None
             outputs["identity"] = {
                 **inputs["identity"],
-                "principalId": principal_for(name),
+                "principalId": child_principal_for(workspace, name) if workspace else principal_for(name),
                 "tenantId": TENANT,
             }
+        if args.typ == "azure-native:cognitiveservices:Account":
             sub = inputs["properties"]["customSubDomainName"]
             outputs["properties"] = {**inputs["properties"], "endpoint": f"https://{sub}.cognitiveservices.azure.com/"}
         if args.typ == "azure-native:storage:StorageAccount":
@@ -155,6 +189,53 @@ def run_deploy(config: InfraConfig, *, stack: str = "test") -> AzureMocks:
     @pulumi.runtime.test
     def session() -> pulumi.Output:
         deployed = deploy(config, stack=stack)
+        return deployed.settled().apply(lambda _: result.append(deployed.mocks))
+
+    session()
+    if len(result) != 1:
+        raise AssertionError("the mocked deployment did not complete")
+    return result[0]
+
+
+# --- azureml stacks --------------------------------------------------------------------------------
+
+
+@dataclass
+class DeployedAzureML:
+    stack: AzureMLStack
+    mocks: AzureMocks
+
+    def settled(self) -> pulumi.Output[list[Any]]:
+        """Resolves once every resource has been registered with the mocks."""
+        return pulumi.Output.all(*(r.id for r in self.stack.all_resources()))
+
+
+def deploy_azureml(config: AzureMLConfig, *, stack: str = "test") -> DeployedAzureML:
+    """Declare an azureml stack against fresh mocks (call inside a ``@pulumi.runtime.test`` test)."""
+    mocks = AzureMocks()
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False)
+    return DeployedAzureML(build_azureml_stack(config), mocks)
+
+
+def azureml_dev_config() -> AzureMLConfig:
+    config = load_stack_file(AZUREML_DEV_FILE)
+    assert isinstance(config, AzureMLConfig)
+    return config
+
+
+def azureml_prod_config() -> AzureMLConfig:
+    config = load_stack_file(AZUREML_PROD_FILE)
+    assert isinstance(config, AzureMLConfig)
+    return config
+
+
+def run_deploy_azureml(config: AzureMLConfig, *, stack: str = "test") -> AzureMocks:
+    """Like :func:`run_deploy`, for an azureml stack."""
+    result: list[AzureMocks] = []
+
+    @pulumi.runtime.test
+    def session() -> pulumi.Output:
+        deployed = deploy_azureml(config, stack=stack)
         return deployed.settled().apply(lambda _: result.append(deployed.mocks))
 
     session()
