@@ -1,0 +1,233 @@
+"""Object detection: windows at the box shapes seen in training, scored by a learned
+classifier (background + classes), then non-maximum suppression.
+
+:func:`fit_detector` learns
+
+* the window shapes (*anchors*): clusters of the training boxes' aspect ratios, each
+  at a ladder of sizes spanning the training boxes' sizes (relative to the image);
+* a calibrated linear classifier (:mod:`reconcile.learn.linear`) of window features
+  (:func:`reconcile.learn.features.window_grid`): windows that overlap a training box
+  well are that box's class, windows that barely touch any box are background. A
+  second pass adds the background windows the first model scored highest (hard
+  negatives).
+
+:meth:`ObjectDetector.detect` slides every anchor over the image, keeps windows whose
+best class beats :data:`MIN_SCORE`, and merges overlapping windows per class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from reconcile.learn.boxes import iou_matrix, nms_fused
+from reconcile.learn.features import patch_features, window_grid
+from reconcile.learn.linear import FusedModel, fit_fused
+
+KIND = "detector"
+VERSION = 1
+
+MAX_ASPECTS = 3
+#: Neighbouring anchor sizes differ by this factor (a box between two still overlaps one by IoU >= 0.6).
+SIZE_STEP = 2 ** (1 / 3)
+MAX_ANCHORS = 12
+POSITIVE_IOU = 0.55
+NEGATIVE_IOU = 0.3
+NEGATIVES_PER_IMAGE = 30
+HARD_NEGATIVES_PER_IMAGE = 15
+MIN_SCORE = 0.05
+MAX_DETECTIONS = 30
+SUPPRESS_IOU = 0.4
+FUSE_IOU = 0.55
+
+
+@dataclass(frozen=True, slots=True)
+class Detections:
+    """Boxes ``(n, 4)`` as ``(x, y, w, h)`` in pixels, class indices ``(n,)`` and scores ``(n,)``, best first."""
+
+    boxes: np.ndarray
+    labels: np.ndarray
+    scores: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingImage:
+    """Boxes ``(n, 4)`` ``(left, top, width, height)`` relative to the image (0..1) and their class indices."""
+
+    boxes: np.ndarray
+    labels: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectDetector:
+    classes: tuple[str, ...]
+    anchors: np.ndarray
+    """``(k, 2)`` window (width, height) relative to the image."""
+    model: FusedModel
+    """Classes: 0 = background, then :attr:`classes` in order."""
+
+    def detect(self, rgb: np.ndarray) -> Detections:
+        boxes, probs = self._score_windows(rgb)
+        out_b, out_l, out_s = [], [], []
+        if len(boxes):
+            labels = probs[:, 1:].argmax(axis=1)
+            scores = probs[np.arange(len(probs)), labels + 1]
+            for c in range(len(self.classes)):
+                keep = (labels == c) & (scores >= MIN_SCORE)
+                b, s = nms_fused(boxes[keep], scores[keep], suppress=SUPPRESS_IOU, fuse=FUSE_IOU,
+                                 limit=MAX_DETECTIONS)
+                out_b.append(b)
+                out_s.append(s)
+                out_l.append(np.full(len(s), c))
+        if not out_b:
+            return Detections(np.zeros((0, 4), np.float32), np.zeros(0, int), np.zeros(0, np.float32))
+        b, l, s = np.concatenate(out_b), np.concatenate(out_l), np.concatenate(out_s)
+        order = np.lexsort((l, -s))[:MAX_DETECTIONS]
+        return Detections(_clip(b[order], rgb.shape[1], rgb.shape[0]), l[order], s[order])
+
+    def _score_windows(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        feats, boxes = _windows(rgb, self.anchors)
+        if not len(feats):
+            return np.zeros((0, 4), np.float32), np.zeros((0, len(self.classes) + 1))
+        return boxes, self.model.predict_proba([feats])
+
+    def to_state(self) -> dict:
+        return {"learner": KIND, "version": VERSION, "classes": list(self.classes), "anchors": self.anchors,
+                "model": self.model.to_state()}
+
+    @classmethod
+    def from_state(cls, s: dict) -> "ObjectDetector":
+        if s.get("learner") != KIND or s.get("version") != VERSION:
+            raise ValueError(f"not a version-{VERSION} detector state")
+        return cls(tuple(s["classes"]), np.asarray(s["anchors"], np.float32), FusedModel.from_state(s["model"]))
+
+
+def learn_anchors(relative_sizes: np.ndarray, *, seed: int = 0) -> np.ndarray:
+    """Window shapes ``(k, 2)`` (relative width, height) covering the training boxes' shapes and sizes."""
+    from sklearn.cluster import KMeans
+
+    sizes = np.clip(np.asarray(relative_sizes, np.float64).reshape(-1, 2), 1e-3, 1.0)
+    log_aspect = np.log(sizes[:, 0] / sizes[:, 1])
+    k = min(MAX_ASPECTS, len(np.unique(np.round(log_aspect, 2))))
+    if k > 1:
+        km = KMeans(n_clusters=k, n_init=10, random_state=seed).fit(log_aspect[:, None])
+        aspects, members = km.cluster_centers_[:, 0], km.labels_
+    else:
+        aspects, members = np.array([np.median(log_aspect)]), np.zeros(len(sizes), int)
+    anchors = []
+    step = SIZE_STEP
+    for a in range(len(aspects)):
+        side = np.sqrt(sizes[members == a, 0] * sizes[members == a, 1])
+        lo, hi = np.percentile(side, 3), np.percentile(side, 97)
+        n = max(1, int(np.ceil(np.log(hi / lo) / np.log(step) + 1e-9)) + 1)
+        ladder = np.exp(np.linspace(np.log(lo), np.log(hi), n)) if n > 1 else np.array([np.sqrt(lo * hi)])
+        r = np.exp(aspects[a] / 2)
+        anchors += [(s * r, s / r) for s in ladder]
+    anchors_arr = np.clip(np.asarray(anchors), 1e-3, 1.0)
+    if len(anchors_arr) > MAX_ANCHORS:  # keep an even spread of sizes
+        pick = np.round(np.linspace(0, len(anchors_arr) - 1, MAX_ANCHORS)).astype(int)
+        anchors_arr = anchors_arr[np.unique(pick)]
+    return anchors_arr.astype(np.float32)
+
+
+def fit_detector(classes: Sequence[str], truth: Sequence[TrainingImage], load: Callable[[int], np.ndarray], *,
+                 seed: int = 0) -> ObjectDetector:
+    """Fit on ``len(truth)`` images; ``load(i)`` returns image ``i`` (read twice: two passes).
+
+    Raises ``ValueError`` when there are no training boxes.
+    """
+    rng = np.random.default_rng(seed)
+    rel = [b[2:4] for t in truth for b in np.asarray(t.boxes).reshape(-1, 4)]
+    if not rel:
+        raise ValueError("no training boxes")
+    anchors = learn_anchors(np.asarray(rel), seed=seed)
+    rows, ys, groups = [], [], []
+
+    def add(feats: np.ndarray, labels: np.ndarray, image: int) -> None:
+        rows.append(feats)
+        ys.append(labels)
+        groups.append(np.full(len(labels), image))
+
+    for i, t in enumerate(truth):
+        rgb = load(i)
+        t = _in_pixels(t, rgb.shape)
+        for b, label in zip(t.boxes, t.labels):
+            x, y, w, h = _pixel_box(b, rgb.shape)
+            crop = rgb[y:y + h, x:x + w]
+            add(np.stack([patch_features(crop), patch_features(crop[:, ::-1])]), np.full(2, label + 1), i)
+        feats, boxes = _windows(rgb, anchors)
+        if not len(feats):
+            continue
+        best, cls = _best_overlap(boxes, t)
+        pos = best >= POSITIVE_IOU
+        add(feats[pos], cls[pos] + 1, i)
+        neg = np.flatnonzero(best < NEGATIVE_IOU)
+        pick = rng.choice(neg, size=min(NEGATIVES_PER_IMAGE, len(neg)), replace=False) if len(neg) else neg
+        add(feats[np.sort(pick)], np.zeros(len(pick), int), i)
+    model = _fit(rows, ys, groups, len(classes), seed, search=False)
+    # Second pass: the background windows the first model mistakes most for objects.
+    for i, t in enumerate(truth):
+        rgb = load(i)
+        feats, boxes = _windows(rgb, anchors)
+        if not len(feats):
+            continue
+        best, _ = _best_overlap(boxes, _in_pixels(t, rgb.shape))
+        neg = np.flatnonzero(best < NEGATIVE_IOU)
+        if not len(neg):
+            continue
+        objectness = 1.0 - model.predict_proba([feats[neg]])[:, 0]
+        hard = neg[np.argsort(-objectness, kind="stable")[:HARD_NEGATIVES_PER_IMAGE]]
+        add(feats[np.sort(hard)], np.zeros(len(hard), int), i)
+    model = _fit(rows, ys, groups, len(classes), seed)
+    return ObjectDetector(tuple(classes), anchors, model)
+
+
+def _fit(rows: list, ys: list, groups: list, n_classes: int, seed: int, *, search: bool = True) -> FusedModel:
+    return fit_fused([np.concatenate(rows)], np.concatenate(ys), n_classes + 1, groups=np.concatenate(groups),
+                     seed=seed, search=search)
+
+
+def _in_pixels(t: TrainingImage, shape: tuple[int, ...]) -> TrainingImage:
+    height, width = shape[:2]
+    boxes = np.asarray(t.boxes, np.float64).reshape(-1, 4) * np.array([width, height, width, height])
+    return TrainingImage(boxes, np.asarray(t.labels, int))
+
+
+def _windows(rgb: np.ndarray, anchors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    height, width = rgb.shape[:2]
+    feats, boxes = [], []
+    for aw, ah in anchors:
+        grid = window_grid(rgb, float(aw) * width, float(ah) * height)
+        if grid is not None:
+            feats.append(grid.features)
+            boxes.append(grid.boxes)
+    if not feats:
+        return np.zeros((0, 0), np.float32), np.zeros((0, 4), np.float32)
+    return np.concatenate(feats), np.concatenate(boxes)
+
+
+def _best_overlap(boxes: np.ndarray, truth: TrainingImage) -> tuple[np.ndarray, np.ndarray]:
+    if not len(truth.boxes):
+        return np.zeros(len(boxes)), np.zeros(len(boxes), int)
+    m = iou_matrix(boxes, truth.boxes)
+    j = m.argmax(axis=1)
+    return m[np.arange(len(boxes)), j], np.asarray(truth.labels)[j]
+
+
+def _pixel_box(b: np.ndarray, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    height, width = shape[:2]
+    x = int(np.clip(np.floor(b[0]), 0, width - 1))
+    y = int(np.clip(np.floor(b[1]), 0, height - 1))
+    w = int(np.clip(np.ceil(b[0] + b[2]) - x, 1, width - x))
+    h = int(np.clip(np.ceil(b[1] + b[3]) - y, 1, height - y))
+    return x, y, w, h
+
+
+def _clip(boxes: np.ndarray, width: int, height: int) -> np.ndarray:
+    x1 = np.clip(boxes[:, 0], 0, width)
+    y1 = np.clip(boxes[:, 1], 0, height)
+    x2 = np.clip(boxes[:, 0] + boxes[:, 2], 0, width)
+    y2 = np.clip(boxes[:, 1] + boxes[:, 3], 0, height)
+    return np.stack([x1, y1, x2 - x1, y2 - y1], axis=1).astype(np.float32)

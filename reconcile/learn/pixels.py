@@ -1,0 +1,44 @@
+"""Decoding image bytes (JPEG, PNG, GIF, BMP) into RGB pixel arrays with Pillow.
+
+:func:`decode` returns a ``float32`` array of shape ``(height, width, 3)`` in 0..1,
+or raises :class:`UndecodableImage` naming what is wrong; it never returns a partial
+image.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import numpy as np
+
+#: The formats the Vision service accepts for custom models.
+FORMATS = frozenset({"JPEG", "PNG", "GIF", "BMP"})
+#: Larger images are refused rather than decoded (a decompression bomb guard).
+MAX_PIXELS = 64_000_000
+
+
+class UndecodableImage(ValueError):
+    """The bytes are not a complete JPEG/PNG/GIF/BMP image."""
+
+
+def decode(data: bytes) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as im:
+                if im.format not in FORMATS:
+                    raise UndecodableImage(f"unsupported image format {im.format or 'unknown'} (use JPEG, PNG, GIF or BMP)")
+                if im.width * im.height > MAX_PIXELS:
+                    raise UndecodableImage(f"image of {im.width}x{im.height} pixels is larger than {MAX_PIXELS} pixels")
+                im.load()
+                rgb = im.convert("RGB")
+    except UndecodableImage:
+        raise
+    except UnidentifiedImageError:
+        raise UndecodableImage("not a JPEG, PNG, GIF or BMP image") from None
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+        raise UndecodableImage(f"damaged image data ({exc})") from None
+    return np.asarray(rgb, dtype=np.float32) / 255.0
