@@ -48,14 +48,17 @@ class RunQueue:
         with self._idle:
             return self._idle.wait_for(lambda: not self._pending, timeout=timeout)
 
-    def close(self, timeout: float = 5.0) -> None:
-        """Stop taking jobs; let the running one finish (up to ``timeout``); queued ones are dropped."""
+    @property
+    def closed(self) -> bool:
+        with self._lock:
+            return self._closed
+
+    def close(self) -> None:
+        """Stop taking jobs and drop the queued ones. A running job is not waited for: it should
+        check :attr:`closed` before it records anything (its work is redone at the next start)."""
         with self._lock:
             self._closed = True
-            thread = self._thread
         self._jobs.put(None)
-        if thread is not None:
-            thread.join(timeout)
 
     def _work(self) -> None:
         while True:

@@ -101,8 +101,9 @@ class Service:
         self._resume_runs()
 
     def close(self) -> None:
-        """Stop the run worker (a fit in progress is redone at the next start)."""
-        self.runs.close()
+        """Stop the run worker (a fit in progress is abandoned and redone at the next start)."""
+        with self.lock:
+            self.runs.close()
 
     def _resume_runs(self) -> None:
         """Submit every run left ``pending`` by a stopped emulator: its fit is redone."""
@@ -409,6 +410,8 @@ class Service:
         else:
             outcome = self._fitted_outcome(rec, pending, train, test)
         with self.lock:
+            if self.runs.closed:  # the emulator stopped meanwhile: the run stays pending, redone at start
+                return
             current = self.store.get(ModelRecord, name)
             if current is not None and current.outcome == pending:
                 self.store.update(msgspec.structs.replace(current, outcome=outcome))
@@ -584,6 +587,8 @@ class Service:
         else:
             outcome = self._evaluated_outcome(rec, pending, fitted, data)
         with self.lock:
+            if self.runs.closed:
+                return
             current = self.store.get(EvaluationRecord, name, parent=model_name)
             if current is not None and current.outcome == pending:
                 self.store.update(msgspec.structs.replace(current, outcome=outcome))

@@ -41,6 +41,10 @@ MIN_SCORE = 0.05
 MAX_DETECTIONS = 30
 SUPPRESS_IOU = 0.4
 FUSE_IOU = 0.55
+#: A box of another class overlapping a better box this much is the same object, mislabeled.
+CROSS_CLASS_IOU = 0.6
+#: Fixed regularisation: detection scores rank windows, and a search would cost most of the fit.
+DETECTOR_C = 0.03
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +88,16 @@ class ObjectDetector:
         if not out_b:
             return Detections(np.zeros((0, 4), np.float32), np.zeros(0, int), np.zeros(0, np.float32))
         b, l, s = np.concatenate(out_b), np.concatenate(out_l), np.concatenate(out_s)
-        order = np.lexsort((l, -s))[:MAX_DETECTIONS]
-        return Detections(_clip(b[order], rgb.shape[1], rgb.shape[0]), l[order], s[order])
+        order = np.lexsort((l, -s))
+        b, l, s = b[order], l[order], s[order]
+        keep: list[int] = []
+        overlap = iou_matrix(b, b)
+        for i in range(len(b)):
+            if all(overlap[i, j] < CROSS_CLASS_IOU for j in keep):
+                keep.append(i)
+            if len(keep) == MAX_DETECTIONS:
+                break
+        return Detections(_clip(b[keep], rgb.shape[1], rgb.shape[0]), l[keep], s[keep])
 
     def _score_windows(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         feats, boxes = _windows(rgb, self.anchors)
@@ -166,7 +178,7 @@ def fit_detector(classes: Sequence[str], truth: Sequence[TrainingImage], load: C
         neg = np.flatnonzero(best < NEGATIVE_IOU)
         pick = rng.choice(neg, size=min(NEGATIVES_PER_IMAGE, len(neg)), replace=False) if len(neg) else neg
         add(feats[np.sort(pick)], np.zeros(len(pick), int), i)
-    model = _fit(rows, ys, groups, len(classes), seed, search=False)
+    model = _fit(rows, ys, groups, len(classes), seed)
     # Second pass: the background windows the first model mistakes most for objects.
     for i, t in enumerate(truth):
         rgb = load(i)
@@ -184,9 +196,9 @@ def fit_detector(classes: Sequence[str], truth: Sequence[TrainingImage], load: C
     return ObjectDetector(tuple(classes), anchors, model)
 
 
-def _fit(rows: list, ys: list, groups: list, n_classes: int, seed: int, *, search: bool = True) -> FusedModel:
+def _fit(rows: list, ys: list, groups: list, n_classes: int, seed: int) -> FusedModel:
     return fit_fused([np.concatenate(rows)], np.concatenate(ys), n_classes + 1, groups=np.concatenate(groups),
-                     seed=seed, search=search)
+                     seed=seed, search=False, c=DETECTOR_C)
 
 
 def _in_pixels(t: TrainingImage, shape: tuple[int, ...]) -> TrainingImage:

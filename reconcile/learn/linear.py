@@ -78,14 +78,15 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def fit_fused(blocks: Sequence[np.ndarray], y: np.ndarray, n_classes: int, *, groups: np.ndarray | None = None,
-              seed: int = 0, search: bool = True) -> FusedModel:
+              seed: int = 0, search: bool = True, c: float | None = None) -> FusedModel:
     """Fit on feature groups ``blocks`` (each ``(n, d_g)``) and labels ``y`` in ``0..n_classes-1``.
 
     ``groups`` keeps rows of one group (an image and its mirror) in one fold. With too
     few rows per class for cross-validation every group gets weight 1 and the middle
-    C, temperature 1, as with ``search=False`` (a quick fit). Deterministic for the same
-    inputs and seed.
+    C, temperature 1, as with ``search=False`` (a quick fit; ``c`` then overrides the C).
+    Deterministic for the same inputs and seed.
     """
+    c_fixed = c
     y = np.asarray(y)
     present = np.unique(y)
     folds = _folds(y, present, groups, seed) if search else None
@@ -93,7 +94,7 @@ def fit_fused(blocks: Sequence[np.ndarray], y: np.ndarray, n_classes: int, *, gr
     models, oofs = [], []
     for x in blocks:
         z, mean, scale = _standardise(x)
-        c, oof = C_GRID[len(C_GRID) // 2], None
+        c, oof = (C_GRID[len(C_GRID) // 2] if c_fixed is None else c_fixed), None
         if folds is not None and len(present) > 1:
             best = np.inf
             for cand in C_GRID:
