@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from reconcile.emulator.records import Auth
+if TYPE_CHECKING:  # records imports msgspec; the CLI imports this module and must stay light
+    from reconcile.emulator.records import Auth
 
 
 @dataclass(frozen=True, slots=True)
