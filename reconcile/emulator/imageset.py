@@ -17,7 +17,8 @@ from reconcile.emulator.labeled import LabeledData, LabeledImage
 from reconcile.learn.pixels import UndecodableImage, decode
 
 
-def load_image(data: LabeledData, image: LabeledImage) -> np.ndarray:
+def load_image(data: LabeledData, image: LabeledImage, *, at_least: int | None = None) -> np.ndarray:
+    """``at_least``: as :func:`reconcile.learn.pixels.decode` (a JPEG may be decoded smaller)."""
     where = f"image '{image.file_name}' of dataset '{data.source}'"
     if not image.url:
         raise RunFailed("datasetNotFound", f"The {where} has no URL (absolute_url or coco_url).")
@@ -26,6 +27,6 @@ def load_image(data: LabeledData, image: LabeledImage) -> np.ndarray:
     except FetchError as exc:
         raise RunFailed("datasetNotFound", f"The {where} could not be read: {exc}") from None
     try:
-        return decode(raw)
+        return decode(raw, at_least=at_least)
     except UndecodableImage as exc:
         raise RunFailed("datasetCorrupt", f"The {where} is not a valid image: {exc}") from None

@@ -25,7 +25,7 @@ from reconcile.emulator.trainer import (
     TagScore,
 )
 from reconcile.learn import metrics, state
-from reconcile.learn.classifier import ImageClassifier, fit_classifier
+from reconcile.learn.classifier import NEEDED_SIDE, ImageClassifier, fit_classifier
 from reconcile.learn.detector import ObjectDetector, TrainingImage, fit_detector
 from reconcile.learn.pixels import decode
 
@@ -46,7 +46,8 @@ class PixelModel:
 
     def predict(self, image: ImageInput) -> Prediction:
         """Tags (classifier) or boxes (detector); raises ``UndecodableImage`` for bad bytes."""
-        return self._predict_rgb(decode(image.data))
+        classifier = isinstance(self.learner, ImageClassifier)
+        return self._predict_rgb(decode(image.data, at_least=NEEDED_SIDE if classifier else None))
 
     def _predict_rgb(self, rgb: np.ndarray) -> Prediction:
         if isinstance(self.learner, ImageClassifier):
@@ -83,7 +84,8 @@ class PixelModel:
         labeled = [im for im in data.images if im.labels]
         probs = np.zeros((len(labeled), len(classes)))
         for i, im in enumerate(labeled):
-            probs[i, : len(self.learner.classes)] = self.learner.predict_proba(load_image(data, im))
+            rgb = load_image(data, im, at_least=NEEDED_SIDE)
+            probs[i, : len(self.learner.classes)] = self.learner.predict_proba(rgb)
         truth = [classes.index(im.labels[0].category) for im in labeled]
         s = metrics.classification_scores(probs, truth)
         return {
@@ -138,12 +140,17 @@ class PixelTrainer:
         if not labeled:
             raise RunFailed("datasetCorrupt", f"The dataset '{data.source}' has no labeled images to learn from.")
 
+        if data.kind == CLASSIFICATION:
+            labels = [classes.index(im.labels[0].category) for im in labeled]
+
+            def small(i: int) -> np.ndarray:
+                return load_image(data, labeled[i], at_least=NEEDED_SIDE)
+
+            return PixelModel(data.kind, fit_classifier(classes, labels, small, seed=self.seed))
+
         def load(i: int) -> np.ndarray:
             return load_image(data, labeled[i])
 
-        if data.kind == CLASSIFICATION:
-            labels = [classes.index(im.labels[0].category) for im in labeled]
-            return PixelModel(data.kind, fit_classifier(classes, labels, load, seed=self.seed))
         truth = [_training_boxes(im, classes) for im in labeled]
         if not any(len(t.labels) for t in truth):
             raise RunFailed("datasetCorrupt", f"The dataset '{data.source}' has no boxes to learn from.")

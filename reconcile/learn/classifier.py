@@ -1,8 +1,9 @@
 """Image classification: :func:`fit_classifier` on images and class indices, then
 :meth:`ImageClassifier.predict_proba` (calibrated probabilities over every class).
 
-Each training image also contributes its mirror image; the two stay in one
-cross-validation fold.
+While the training set is small (under :data:`MIRROR_BELOW` images) each image also
+contributes its mirror image; the two stay in one cross-validation fold. With more
+images the mirrors add little and would cost half the fit.
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reconcile.learn.features import IMAGE_GROUPS, image_features
+from reconcile.learn.features import IMAGE_GROUPS, IMAGE_SIDE, image_features
 from reconcile.learn.linear import FusedModel, fit_fused
 
 KIND = "classifier"
 VERSION = 1
+MIRROR_BELOW = 500
+#: Images need no more pixels than this per side (JPEGs can then be decoded at a reduced scale).
+NEEDED_SIDE = 2 * IMAGE_SIDE
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +53,10 @@ def fit_classifier(classes: Sequence[str], labels: Sequence[int], load: Callable
     """
     rows: list[tuple[np.ndarray, ...]] = []
     ys, groups = [], []
+    flips = (False, True) if len(labels) < MIRROR_BELOW else (False,)
     for i, label in enumerate(labels):
         rgb = load(i)
-        for flip in (False, True):
+        for flip in flips:
             rows.append(image_features(rgb, flip=flip))
             ys.append(label)
             groups.append(i)

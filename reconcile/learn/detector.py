@@ -23,16 +23,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from reconcile.learn.boxes import iou_matrix, nms_fused
-from reconcile.learn.features import patch_features, window_grid
+from reconcile.learn.features import as_pil, patch_features, window_grid
 from reconcile.learn.linear import FusedModel, fit_fused
 
 KIND = "detector"
 VERSION = 1
 
 MAX_ASPECTS = 3
-#: Neighbouring anchor sizes differ by this factor (a box between two still overlaps one by IoU >= 0.6).
-SIZE_STEP = 2 ** (1 / 3)
-MAX_ANCHORS = 12
+#: Neighbouring anchor sizes differ by this factor (a box between two still overlaps one by IoU >= 0.7).
+SIZE_STEP = 2 ** (1 / 2)
+MAX_ANCHORS = 8
 POSITIVE_IOU = 0.55
 NEGATIVE_IOU = 0.3
 NEGATIVES_PER_IMAGE = 30
@@ -137,7 +137,7 @@ def learn_anchors(relative_sizes: np.ndarray, *, seed: int = 0) -> np.ndarray:
         ladder = np.exp(np.linspace(np.log(lo), np.log(hi), n)) if n > 1 else np.array([np.sqrt(lo * hi)])
         r = np.exp(aspects[a] / 2)
         anchors += [(s * r, s / r) for s in ladder]
-    anchors_arr = np.clip(np.asarray(anchors), 1e-3, 1.0)
+    anchors_arr = np.unique(np.round(np.clip(np.asarray(anchors), 1e-3, 1.0), 4), axis=0)
     if len(anchors_arr) > MAX_ANCHORS:  # keep an even spread of sizes
         pick = np.round(np.linspace(0, len(anchors_arr) - 1, MAX_ANCHORS)).astype(int)
         anchors_arr = anchors_arr[np.unique(pick)]
@@ -209,9 +209,10 @@ def _in_pixels(t: TrainingImage, shape: tuple[int, ...]) -> TrainingImage:
 
 def _windows(rgb: np.ndarray, anchors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     height, width = rgb.shape[:2]
+    source = as_pil(rgb)
     feats, boxes = [], []
     for aw, ah in anchors:
-        grid = window_grid(rgb, float(aw) * width, float(ah) * height)
+        grid = window_grid(source, float(aw) * width, float(ah) * height)
         if grid is not None:
             feats.append(grid.features)
             boxes.append(grid.boxes)

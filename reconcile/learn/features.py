@@ -24,15 +24,25 @@ PATCH_SIDE = CELL * PATCH_CELLS
 _HUE_BINS, _SAT_BINS, _VAL_BINS = 8, 3, 3
 
 
-def resize(rgb: np.ndarray, height: int, width: int) -> np.ndarray:
-    """``rgb`` resized to ``height`` x ``width`` (bilinear; Pillow widens the filter when shrinking)."""
+def as_pil(rgb: np.ndarray):
+    """An 8-bit Pillow image of float RGB ``rgb`` (for repeated resizing)."""
     from PIL import Image
 
-    if rgb.shape[0] == height and rgb.shape[1] == width:
-        return rgb
-    channels = [Image.fromarray(np.ascontiguousarray(rgb[:, :, k]), mode="F").resize((width, height), Image.BILINEAR)
-                for k in range(3)]
-    return np.stack([np.asarray(c, np.float32) for c in channels], axis=2)
+    return Image.fromarray((np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8), mode="RGB")
+
+
+def resize(rgb, height: int, width: int) -> np.ndarray:
+    """``rgb`` (float array or :func:`as_pil` image) resized to ``height`` x ``width``, as float RGB.
+
+    Bilinear on 8-bit pixels; Pillow widens the filter when shrinking (anti-aliasing).
+    """
+    from PIL import Image
+
+    if isinstance(rgb, np.ndarray):
+        if rgb.shape[0] == height and rgb.shape[1] == width:
+            return rgb
+        rgb = as_pil(rgb)
+    return np.asarray(rgb.resize((width, height), Image.BILINEAR), np.float32) / 255
 
 
 def _gray(rgb: np.ndarray) -> np.ndarray:
@@ -63,11 +73,9 @@ def _hog(rgb: np.ndarray, cell: int) -> np.ndarray:
     return blocks.astype(np.float32)
 
 
-def colour_histogram(rgb: np.ndarray) -> np.ndarray:
-    """Joint hue/saturation/value histogram (8x3x3 bins), normalised to sum 1."""
-    from skimage.color import rgb2hsv
-
-    hsv = rgb2hsv(rgb).reshape(-1, 3)
+def colour_histogram(hsv: np.ndarray) -> np.ndarray:
+    """Joint hue/saturation/value histogram (8x3x3 bins) of an HSV image, normalised to sum 1."""
+    hsv = hsv.reshape(-1, 3)
     h = np.minimum((hsv[:, 0] * _HUE_BINS).astype(int), _HUE_BINS - 1)
     s = np.minimum((hsv[:, 1] * _SAT_BINS).astype(int), _SAT_BINS - 1)
     v = np.minimum((hsv[:, 2] * _VAL_BINS).astype(int), _VAL_BINS - 1)
@@ -96,14 +104,20 @@ ORIENTATIONS = 12
 def colour_gradient(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(magnitude, unsigned angle)`` per pixel, from the colour channel with the strongest gradient.
 
-    An edge between two colours of equal brightness still counts (a grey image would lose it).
+    Central differences (zero on the border). An edge between two colours of equal
+    brightness still counts (a grey image would lose it).
     """
-    gy, gx = np.gradient(rgb, axis=(0, 1))
-    mag = np.hypot(gx, gy)
-    best = mag.argmax(axis=2)[..., None]
-    gx = np.take_along_axis(gx, best, axis=2)[..., 0]
-    gy = np.take_along_axis(gy, best, axis=2)[..., 0]
-    return np.take_along_axis(mag, best, axis=2)[..., 0], np.mod(np.arctan2(gy, gx), np.pi)
+    rgb = np.asarray(rgb, np.float32)
+    gx = np.zeros_like(rgb)
+    gy = np.zeros_like(rgb)
+    gx[:, 1:-1] = rgb[:, 2:] - rgb[:, :-2]
+    gy[1:-1] = rgb[2:] - rgb[:-2]
+    m2 = gx * gx + gy * gy
+    best = m2.argmax(axis=2)
+    pick = [best == k for k in range(3)]
+    sx = np.select(pick, [gx[..., k] for k in range(3)])
+    sy = np.select(pick, [gy[..., k] for k in range(3)])
+    return np.sqrt(sx * sx + sy * sy), np.mod(np.arctan2(sy, sx), np.pi)
 
 
 def orientation_pyramid(rgb: np.ndarray) -> np.ndarray:
@@ -140,18 +154,20 @@ def image_features(rgb: np.ndarray, *, flip: bool = False) -> tuple[np.ndarray, 
     image and its quadrants, channel means and spreads. ``flip``: of the mirror image.
     """
     from scipy.ndimage import gaussian_filter
+    from skimage.color import rgb2hsv
 
     small = resize(rgb, IMAGE_SIDE, IMAGE_SIDE)
     if flip:
         small = small[:, ::-1]
     gray = _gray(small)
+    hsv = rgb2hsv(small)
     half = IMAGE_SIDE // 2
-    quadrants = [colour_histogram(small[r:r + half, c:c + half]) for r in (0, half) for c in (0, half)]
+    quadrants = [colour_histogram(hsv[r:r + half, c:c + half]) for r in (0, half) for c in (0, half)]
     pixels = small.reshape(-1, 3)
     shape = np.concatenate([orientation_pyramid(small), orientation_pyramid(gaussian_filter(small, (1.5, 1.5, 0))),
                             texture_histogram(gray)])
     layout = _hog(small, 2 * CELL).ravel()
-    colour = np.concatenate([colour_histogram(small), *quadrants, pixels.mean(axis=0), pixels.std(axis=0)])
+    colour = np.concatenate([colour_histogram(hsv), *quadrants, pixels.mean(axis=0), pixels.std(axis=0)])
     return tuple(g.astype(np.float32) for g in (shape, layout, colour))
 
 
@@ -192,9 +208,12 @@ def patch_features(patch_rgb: np.ndarray) -> np.ndarray:
     return feats[0, 0]
 
 
-def window_grid(rgb: np.ndarray, win_w: float, win_h: float, *, max_side: int = 2048) -> WindowGrid | None:
-    """All windows of ``win_w`` x ``win_h`` pixels, one cell apart; ``None`` when the window does not fit."""
-    height, width = rgb.shape[:2]
+def window_grid(rgb, win_w: float, win_h: float, *, max_side: int = 2048) -> WindowGrid | None:
+    """All windows of ``win_w`` x ``win_h`` pixels, one cell apart; ``None`` when the window does not fit.
+
+    ``rgb``: a float RGB array, or its :func:`as_pil` image when sliding several window shapes.
+    """
+    width, height = (rgb.width, rgb.height) if not isinstance(rgb, np.ndarray) else (rgb.shape[1], rgb.shape[0])
     if win_w > width * 1.0001 or win_h > height * 1.0001 or win_w < 2 or win_h < 2:
         return None
     sx, sy = PATCH_SIDE / win_w, PATCH_SIDE / win_h
