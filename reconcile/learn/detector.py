@@ -9,10 +9,13 @@ classifier (background + classes), then non-maximum suppression.
   (:func:`reconcile.learn.features.window_grid`): windows that overlap a training box
   well are that box's class, windows that barely touch any box are background. A
   second pass adds the background windows the first model scored highest (hard
-  negatives).
+  negatives);
+* a ridge regression from a window's features to the offset of the training box it
+  overlaps (box refinement: windows sit on a grid, objects do not).
 
 :meth:`ObjectDetector.detect` slides every anchor over the image, keeps windows whose
-best class beats :data:`MIN_SCORE`, and merges overlapping windows per class.
+best class beats :data:`MIN_SCORE`, refines their boxes, and merges overlapping
+windows per class (then across classes).
 """
 
 from __future__ import annotations
@@ -27,22 +30,25 @@ from reconcile.learn.features import as_pil, patch_features, window_grid
 from reconcile.learn.linear import FusedModel, fit_fused
 
 KIND = "detector"
-VERSION = 1
+VERSION = 2
 
 MAX_ASPECTS = 3
 #: Neighbouring anchor sizes differ by this factor (a box between two still overlaps one by IoU >= 0.7).
 SIZE_STEP = 2 ** (1 / 2)
 MAX_ANCHORS = 8
 POSITIVE_IOU = 0.55
+#: Windows overlapping a box this much teach the box refinement.
+REFINE_IOU = 0.45
+REFINE_ALPHA = 10.0
 NEGATIVE_IOU = 0.3
 NEGATIVES_PER_IMAGE = 30
 HARD_NEGATIVES_PER_IMAGE = 15
 MIN_SCORE = 0.05
 MAX_DETECTIONS = 30
-SUPPRESS_IOU = 0.4
+SUPPRESS_IOU = 0.3
 FUSE_IOU = 0.55
 #: A box of another class overlapping a better box this much is the same object, mislabeled.
-CROSS_CLASS_IOU = 0.6
+CROSS_CLASS_IOU = 0.45
 #: Fixed regularisation: detection scores rank windows, and a search would cost most of the fit.
 DETECTOR_C = 0.03
 
@@ -65,22 +71,75 @@ class TrainingImage:
 
 
 @dataclass(frozen=True, slots=True)
+class BoxRefiner:
+    """``(dx, dy, log dw, log dh) = ((features - mean) / scale) @ coef + intercept``, relative to the window."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: np.ndarray
+
+    def refine(self, feats: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        if not len(boxes):
+            return boxes
+        d = ((feats - self.mean) / self.scale) @ self.coef + self.intercept
+        d[:, 2:] = np.clip(d[:, 2:], -0.7, 0.7)
+        out = np.empty_like(boxes)
+        out[:, 0] = boxes[:, 0] + d[:, 0] * boxes[:, 2]
+        out[:, 1] = boxes[:, 1] + d[:, 1] * boxes[:, 3]
+        out[:, 2] = boxes[:, 2] * np.exp(d[:, 2])
+        out[:, 3] = boxes[:, 3] * np.exp(d[:, 3])
+        return out
+
+    def to_state(self) -> dict:
+        return {"mean": self.mean, "scale": self.scale, "coef": self.coef, "intercept": self.intercept}
+
+    @classmethod
+    def from_state(cls, s: dict) -> "BoxRefiner":
+        return cls(*(np.asarray(s[k], np.float32) for k in ("mean", "scale", "coef", "intercept")))
+
+
+def fit_refiner(feats: np.ndarray, windows: np.ndarray, targets: np.ndarray) -> BoxRefiner:
+    """Ridge regression of the offsets from ``windows`` to their ``targets`` boxes (identity when too few)."""
+    d = feats.shape[1] if feats.ndim == 2 else 0
+    if len(feats) < 10:
+        z = np.zeros(d, np.float32)
+        return BoxRefiner(z, np.ones(d, np.float32), np.zeros((d, 4), np.float32), np.zeros(4, np.float32))
+    x = np.asarray(feats, np.float64)
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale < 1e-6] = 1.0
+    z = (x - mean) / scale
+    w, t = windows.astype(np.float64), targets.astype(np.float64)
+    y = np.column_stack([(t[:, 0] - w[:, 0]) / w[:, 2], (t[:, 1] - w[:, 1]) / w[:, 3],
+                         np.log(t[:, 2] / w[:, 2]), np.log(t[:, 3] / w[:, 3])])
+    y_mean = y.mean(axis=0)
+    coef = np.linalg.solve(z.T @ z + REFINE_ALPHA * np.eye(z.shape[1]), z.T @ (y - y_mean))
+    f32 = np.float32
+    return BoxRefiner(mean.astype(f32), scale.astype(f32), coef.astype(f32), y_mean.astype(f32))
+
+
+@dataclass(frozen=True, slots=True)
 class ObjectDetector:
     classes: tuple[str, ...]
     anchors: np.ndarray
     """``(k, 2)`` window (width, height) relative to the image."""
     model: FusedModel
     """Classes: 0 = background, then :attr:`classes` in order."""
+    refiner: BoxRefiner
 
     def detect(self, rgb: np.ndarray) -> Detections:
-        boxes, probs = self._score_windows(rgb)
+        feats, boxes = _windows(rgb, self.anchors)
         out_b, out_l, out_s = [], [], []
         if len(boxes):
+            probs = self.model.predict_proba([feats])
             labels = probs[:, 1:].argmax(axis=1)
             scores = probs[np.arange(len(probs)), labels + 1]
+            candidates = scores >= MIN_SCORE
+            refined = np.zeros_like(boxes)
+            refined[candidates] = self.refiner.refine(feats[candidates], boxes[candidates])
             for c in range(len(self.classes)):
-                keep = (labels == c) & (scores >= MIN_SCORE)
-                b, s = nms_fused(boxes[keep], scores[keep], suppress=SUPPRESS_IOU, fuse=FUSE_IOU,
+                keep = (labels == c) & candidates
+                b, s = nms_fused(refined[keep], scores[keep], suppress=SUPPRESS_IOU, fuse=FUSE_IOU,
                                  limit=MAX_DETECTIONS)
                 out_b.append(b)
                 out_s.append(s)
@@ -99,21 +158,16 @@ class ObjectDetector:
                 break
         return Detections(_clip(b[keep], rgb.shape[1], rgb.shape[0]), l[keep], s[keep])
 
-    def _score_windows(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        feats, boxes = _windows(rgb, self.anchors)
-        if not len(feats):
-            return np.zeros((0, 4), np.float32), np.zeros((0, len(self.classes) + 1))
-        return boxes, self.model.predict_proba([feats])
-
     def to_state(self) -> dict:
         return {"learner": KIND, "version": VERSION, "classes": list(self.classes), "anchors": self.anchors,
-                "model": self.model.to_state()}
+                "model": self.model.to_state(), "refiner": self.refiner.to_state()}
 
     @classmethod
     def from_state(cls, s: dict) -> "ObjectDetector":
         if s.get("learner") != KIND or s.get("version") != VERSION:
             raise ValueError(f"not a version-{VERSION} detector state")
-        return cls(tuple(s["classes"]), np.asarray(s["anchors"], np.float32), FusedModel.from_state(s["model"]))
+        return cls(tuple(s["classes"]), np.asarray(s["anchors"], np.float32), FusedModel.from_state(s["model"]),
+                   BoxRefiner.from_state(s["refiner"]))
 
 
 def learn_anchors(relative_sizes: np.ndarray, *, seed: int = 0) -> np.ndarray:
@@ -156,6 +210,9 @@ def fit_detector(classes: Sequence[str], truth: Sequence[TrainingImage], load: C
         raise ValueError("no training boxes")
     anchors = learn_anchors(np.asarray(rel), seed=seed)
     rows, ys, groups = [], [], []
+    refine_rows: list = []
+    refine_windows: list = []
+    refine_targets: list = []
 
     def add(feats: np.ndarray, labels: np.ndarray, image: int) -> None:
         rows.append(feats)
@@ -172,9 +229,13 @@ def fit_detector(classes: Sequence[str], truth: Sequence[TrainingImage], load: C
         feats, boxes = _windows(rgb, anchors)
         if not len(feats):
             continue
-        best, cls = _best_overlap(boxes, t)
+        best, cls, match = _best_overlap(boxes, t)
         pos = best >= POSITIVE_IOU
         add(feats[pos], cls[pos] + 1, i)
+        near = best >= REFINE_IOU
+        refine_rows.append(feats[near])
+        refine_windows.append(boxes[near])
+        refine_targets.append(t.boxes[match[near]] if len(t.boxes) else np.zeros((0, 4)))
         neg = np.flatnonzero(best < NEGATIVE_IOU)
         pick = rng.choice(neg, size=min(NEGATIVES_PER_IMAGE, len(neg)), replace=False) if len(neg) else neg
         add(feats[np.sort(pick)], np.zeros(len(pick), int), i)
@@ -185,7 +246,7 @@ def fit_detector(classes: Sequence[str], truth: Sequence[TrainingImage], load: C
         feats, boxes = _windows(rgb, anchors)
         if not len(feats):
             continue
-        best, _ = _best_overlap(boxes, _in_pixels(t, rgb.shape))
+        best, _, _ = _best_overlap(boxes, _in_pixels(t, rgb.shape))
         neg = np.flatnonzero(best < NEGATIVE_IOU)
         if not len(neg):
             continue
@@ -193,7 +254,8 @@ def fit_detector(classes: Sequence[str], truth: Sequence[TrainingImage], load: C
         hard = neg[np.argsort(-objectness, kind="stable")[:HARD_NEGATIVES_PER_IMAGE]]
         add(feats[np.sort(hard)], np.zeros(len(hard), int), i)
     model = _fit(rows, ys, groups, len(classes), seed)
-    return ObjectDetector(tuple(classes), anchors, model)
+    refiner = fit_refiner(np.concatenate(refine_rows), np.concatenate(refine_windows), np.concatenate(refine_targets))
+    return ObjectDetector(tuple(classes), anchors, model, refiner)
 
 
 def _fit(rows: list, ys: list, groups: list, n_classes: int, seed: int) -> FusedModel:
@@ -221,12 +283,14 @@ def _windows(rgb: np.ndarray, anchors: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return np.concatenate(feats), np.concatenate(boxes)
 
 
-def _best_overlap(boxes: np.ndarray, truth: TrainingImage) -> tuple[np.ndarray, np.ndarray]:
+def _best_overlap(boxes: np.ndarray, truth: TrainingImage) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per window: the best IoU with a truth box, that box's class and its index."""
     if not len(truth.boxes):
-        return np.zeros(len(boxes)), np.zeros(len(boxes), int)
+        zeros = np.zeros(len(boxes), int)
+        return np.zeros(len(boxes)), zeros, zeros
     m = iou_matrix(boxes, truth.boxes)
     j = m.argmax(axis=1)
-    return m[np.arange(len(boxes)), j], np.asarray(truth.labels)[j]
+    return m[np.arange(len(boxes)), j], np.asarray(truth.labels)[j], j
 
 
 def _pixel_box(b: np.ndarray, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
