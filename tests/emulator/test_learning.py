@@ -226,3 +226,29 @@ def test_bad_images_fail_the_run_with_the_documented_code_naming_the_image(shape
         assert body["error"]["code"] == code and "broken-image.png" in body["error"]["message"]
         assert c.get("/datasets/test").status_code == 200  # the emulator keeps serving
     assert not watch.violations
+
+
+def test_the_default_trainer_learns_from_pixels_and_prior_models_still_load_after_a_switch(shapes, tmp_path):
+    from reconcile.emulator.server import EmulatorServer
+
+    default = EmulatorServer()  # as the embedded environment and `emulator serve` build it
+    try:
+        assert default.service.trainer.name == "pixels"
+    finally:
+        default.stop()
+    clock = ManualClock()
+    srv, _ = start_validated(state_dir=tmp_path / "state", clock=clock, trainer=make_trainer("prior"))
+    with srv, api(srv) as c:
+        _dataset(c, "train", _uri(shapes, "classification", "train"))
+        _dataset(c, "test", _uri(shapes, "classification", "test"))
+        c.put("/models/m", json=TRAIN)
+        assert _finish(srv, c, "/models/m")["status"] == "succeeded"
+    srv2, watch2 = start_validated(state_dir=tmp_path / "state", clock=clock, trainer=make_trainer("pixels"))
+    png = (shapes / "classification" / "images" / "test-001.png").read_bytes()
+    with srv2, api(srv2) as c:
+        r = c.post("/imageanalysis:analyze", params={"model-name": "m"}, content=png,
+                   headers={"Content-Type": "application/octet-stream"})
+    # The model fitted by the prior is served by the prior: the class frequencies (3 of each here).
+    assert r.status_code == 200
+    assert [t["confidence"] for t in r.json()["customModelResult"]["tagsResult"]["values"]] == [0.333333] * 3
+    assert not watch2.violations
