@@ -38,6 +38,9 @@ def decode(data: bytes, *, at_least: int | None = None) -> np.ndarray:
                 if at_least is not None and im.format == "JPEG":
                     im.draft("RGB", (at_least, at_least))
                 im.load()
+                if im.mode.startswith("I"):  # 16/32-bit grey: Pillow's RGB conversion would clip at 255
+                    grey = np.clip(np.asarray(im, np.float32) / 65535.0, 0.0, 1.0)
+                    return np.repeat(grey[:, :, None], 3, axis=2)
                 rgb = im.convert("RGB")
     except UndecodableImage:
         raise

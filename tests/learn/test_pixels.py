@@ -25,6 +25,20 @@ def test_supported_formats_decode_to_rgb(fmt):
     assert rgb[..., 0].mean() > 0.9 and rgb[..., 2].mean() < 0.1
 
 
+@pytest.mark.parametrize(("mode", "fmt", "value", "expected"), [
+    ("L", "PNG", 200, 200 / 255),
+    ("I;16", "PNG", 40000, 40000 / 65535),  # 16-bit grey is scaled, not clipped
+    ("RGBA", "PNG", (0, 0, 255, 128), 0.0),
+    ("P", "GIF", 0, 0.0),
+])
+def test_other_pixel_modes_become_rgb(mode, fmt, value, expected):
+    img = Image.new(mode, (8, 6), value)
+    buf = io.BytesIO()
+    img.save(buf, format=fmt)
+    rgb = decode(buf.getvalue())
+    assert rgb.shape == (6, 8, 3) and rgb[0, 0, 0] == pytest.approx(expected, abs=1e-3)
+
+
 def test_unsupported_format_is_named():
     with pytest.raises(UndecodableImage, match="TIFF"):
         decode(_encoded("TIFF"))
