@@ -1,13 +1,18 @@
-"""Pixels to feature vectors: HOG (shape), colour histograms and LBP (texture).
+"""Pixels to feature vectors: edge orientations (pooled histograms, HOG), colour histograms, LBP texture.
 
-* :func:`image_features`: one vector for a whole image (classification). The image
-  is resized to :data:`IMAGE_SIDE` square, so every image gives the same length.
+* :func:`image_features`: vectors for a whole image (classification), one per
+  feature group (:data:`IMAGE_GROUPS`). The image is resized to :data:`IMAGE_SIDE`
+  square, so every image gives the same lengths.
 * :func:`window_grid`: vectors for every window of one shape slid over an image in
   steps of one HOG cell (detection). A window is resized to :data:`PATCH_SIDE`
   square (anisotropically), so windows of every shape give the same length, and
   :func:`patch_features` gives the same vector for a cropped patch.
 
-All functions are deterministic and return ``float32``.
+Gradients come from the colour channel with the strongest gradient, and HOG is
+computed here, vectorised (scikit-image's ``hog`` normalises blocks in a Python loop,
+which would cost more than the rest of detection). scikit-image gives the HSV
+conversion and LBP; Pillow the resizing. All functions are deterministic and return
+``float32``.
 """
 
 from __future__ import annotations
