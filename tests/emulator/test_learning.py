@@ -62,16 +62,19 @@ class BlockingTrainer:
     name = "pixels"
     inline = False
 
-    def __init__(self) -> None:
+    def __init__(self, *, abort: bool = False) -> None:
         self.inner = PixelTrainer()
         self.release = threading.Event()
         self.started = threading.Event()
+        self.abort = abort
         self.fits = 0
 
     def fit(self, data):
         self.fits += 1
         self.started.set()
         assert self.release.wait(60), "the test never released the fit"
+        if self.abort:  # stands for a fit cut short by the stop (skips the real work)
+            raise RuntimeError("interrupted")
         return self.inner.fit(data)
 
     def load(self, state):
@@ -174,7 +177,7 @@ def test_the_server_answers_while_a_fit_runs_and_the_model_trains_until_it_ends(
 
 def test_a_fit_interrupted_by_a_restart_is_redone(shapes, tmp_path):
     clock = ManualClock()
-    first = BlockingTrainer()
+    first = BlockingTrainer(abort=True)
     srv, _ = start_validated(state_dir=tmp_path / "state", clock=clock, trainer=first)
     try:
         with srv, api(srv) as c:
