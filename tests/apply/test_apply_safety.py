@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -86,12 +87,19 @@ def _race(proj: Any, theirs: Any) -> Any:
         return apply_plan(plan, _Racing(s.backend, theirs), ApplyOptions(waiter=proj.waiter(s)))
 
 
-def test_a_dataset_created_meanwhile_with_other_fields_is_a_conflict_not_adopted(project, emulator) -> None:
+@pytest.mark.parametrize("differs", ["labels", "properties", "kind"])
+def test_a_dataset_created_meanwhile_with_other_fields_is_a_conflict_not_adopted(project, emulator, differs) -> None:
     proj = project([])
     spec = _dataset_spec(proj.root)
     proj.write_specs([spec])
-    theirs = DesiredDataset(name="ds", annotation_kind="imageClassification",
-                            label_uris=("https://elsewhere.example/other.json",), custom_properties={})
+    planned = next(c for c in proj.plan().changes if c.address == "dataset/ds").desired
+    theirs = planned.model_copy(update={
+        "labels": {"label_uris": ("https://elsewhere.example/other.json",)},
+        # Without our ownership marker: someone else's dataset, even with the same labels.
+        "properties": {"custom_properties": {k: v for k, v in planned.custom_properties.items()
+                                             if k != "vision-gitops.managed-by"}},
+        "kind": {"annotation_kind": "imageObjectDetection"},
+    }[differs])
     result = _race(proj, theirs)
     assert [a for a, _ in result.failed] == ["dataset/ds"] and not result.adopted
     assert "already exists with different fields" in result.failed[0][1]
@@ -107,7 +115,7 @@ def test_a_dataset_created_meanwhile_with_the_planned_fields_is_adopted(project,
 
 
 @pytest.mark.parametrize("field,value", [("budget_hours", 2), ("training_dataset", "other"),
-                                         ("model_kind", "Generic-Detector")])
+                                         ("model_kind", "Generic-Detector"), ("test_dataset", "ds")])
 def test_a_model_created_meanwhile_with_other_fields_is_a_conflict_not_adopted(project, emulator, field,
                                                                                 value) -> None:
     proj = project([])
@@ -116,24 +124,53 @@ def test_a_model_created_meanwhile_with_other_fields_is_a_conflict_not_adopted(p
     proj.write_specs([ds, other])
     proj.apply()
     proj.write_specs([ds, other, {"kind": "Model", "name": "clf", "modelKind": "Generic-Classifier",
-                                  "trainingDataset": "ds", "budgetHours": 1}])
-    mine = {"name": "clf", "model_kind": "Generic-Classifier", "training_dataset": "ds", "budget_hours": 1}
+                                  "trainingDataset": "ds", "testDataset": "other", "budgetHours": 1}])
+    mine = {"name": "clf", "model_kind": "Generic-Classifier", "training_dataset": "ds", "budget_hours": 1,
+            "test_dataset": "other"}
     result = _race(proj, DesiredModel(**{**mine, field: value}))
     assert [a for a, _ in result.failed] == ["model/clf"] and not result.adopted
     with proj.session() as s:
         assert getattr(s.backend.get_model("clf"), field) in (value, "GenericDetector")
 
 
-def test_a_model_created_meanwhile_with_the_planned_fields_is_adopted(project, emulator) -> None:
+class _Unechoed(_Racing):
+    """A service that does not echo modelKind (its default is unknown): matching must not need it."""
+
+    def get_model(self, name: str) -> Any:
+        model = self._inner.get_model(name)
+        return None if model is None else replace(model, model_kind=None)
+
+
+@pytest.mark.parametrize("racing", [_Racing, _Unechoed])
+def test_a_model_created_meanwhile_with_the_planned_fields_is_adopted(project, emulator, racing) -> None:
     proj = project([])
     ds = _dataset_spec(proj.root)
-    proj.write_specs([ds])
+    proj.write_specs([ds, {**ds, "name": "other"}])
     proj.apply()
-    proj.write_specs([ds, {"kind": "Model", "name": "clf", "modelKind": "Generic-Classifier",
-                           "trainingDataset": "ds", "budgetHours": 1}])
-    result = _race(proj, DesiredModel(name="clf", model_kind="Generic-Classifier", training_dataset="ds",
-                                      budget_hours=1))
+    proj.write_specs([ds, {**ds, "name": "other"}, {"kind": "Model", "name": "clf", "modelKind": "Generic-Classifier",
+                                                   "trainingDataset": "ds", "testDataset": "other", "budgetHours": 1}])
+    theirs = DesiredModel(name="clf", model_kind="Generic-Classifier", training_dataset="ds", budget_hours=1,
+                          test_dataset="other")
+    with proj.session() as s:
+        result = apply_plan(proj.plan(), racing(s.backend, theirs), ApplyOptions(waiter=proj.waiter(s)))
     assert result.adopted == ["model/clf"] and not result.failed
+
+
+def test_unmanaged_resources_changing_do_not_make_a_plan_stale(project, emulator) -> None:
+    """Only what the plan would touch is pinned: someone else's dataset may change meanwhile."""
+    proj = project([])
+    spec = _dataset_spec(proj.root)
+    uri = spec["labels"][0]["uri"]
+    proj.write_specs([spec])
+    with proj.session() as s:
+        s.client.put("datasets/theirs", {"annotationKind": "imageClassification", "annotationFileUris": [uri]})
+    saved = proj.plan()
+    assert {c.address: c.action for c in saved.changes} == {"dataset/ds": "create", "dataset/theirs": "unmanaged"}
+    with proj.session() as s:
+        live = s.backend.get_dataset("theirs")
+        s.client.patch("datasets/theirs", {"annotationKind": "imageClassification", "annotationFileUris": [uri],
+                                           "customProperties": {"team": "x"}}, if_match=live.etag)
+    assert not proj.apply(saved).failed
 
 
 @pytest.mark.parametrize("field,value", [("environment", "prod"), ("service", "azureml"),
