@@ -29,32 +29,35 @@ def _blobs(root: Path) -> dict[Path, int]:
     return {p: p.stat().st_mtime_ns for p in (root / ".blobs").rglob("*") if p.is_file()}
 
 
-def test_saved_plan_refused_with_nothing_written_when_one_label_file_changed(project, emulator) -> None:
+@pytest.mark.parametrize("existing", [True, False], ids=["updates", "creates"])
+def test_saved_plan_refused_with_nothing_written_when_one_label_file_changed(project, emulator, existing) -> None:
     proj = project([])
     shutil.copytree(SHAPES, proj.root / "data")
     specs = [
         {"kind": "Dataset", "name": name, "annotationKind": "imageClassification",
          "labels": [{"file": f"data/{name}.coco.json", "images": "data/images"}]}
-        for name in ("train", "test")
+        for name in ("test", "train")
     ]
-    proj.write_specs(specs)
-    assert not proj.apply().failed
-    for spec in specs:
-        spec["customProperties"] = {"team": "vision"}
+    if existing:
+        proj.write_specs(specs)
+        first = proj.apply()
+        assert first.exit_code == 0 and not first.running  # datasets are ready at once
+        for spec in specs:
+            spec["customProperties"] = {"team": "vision"}
     proj.write_specs(specs)
     saved = proj.plan()
-    assert [c.action for c in saved.changes] == ["update", "update"]
+    assert [c.action for c in saved.changes] == (["update", "update"] if existing else ["create", "create"])
 
     coco = proj.root / "data" / "train.coco.json"
     doc = json.loads(coco.read_text())
     doc["categories"][0]["name"] = "disc"
     coco.write_text(json.dumps(doc))
-    blobs = _blobs(proj.root)
+    blobs = _blobs(proj.root) if existing else {}
     emulator.request_log.clear()
     with pytest.raises(StalePlanError, match="data/train.coco.json changed since the plan was made"):
         proj.apply(saved)
-    assert _writes(emulator) == []  # the other dataset was not PATCHed either
-    assert _blobs(proj.root) == blobs
+    assert _writes(emulator) == []  # the other dataset was not written either
+    assert (_blobs(proj.root) if (proj.root / ".blobs").exists() else {}) == blobs
 
 
 class _Racing:
