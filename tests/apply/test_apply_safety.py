@@ -222,3 +222,65 @@ def test_a_protected_resource_is_never_deleted_even_by_a_hand_edited_plan(projec
         result = run_apply(s, edited, waiter=proj.waiter(s))
     assert [f.address for f in result.failed] == ["dataset/old"] and "is protected" in result.failed[0].message
     assert _writes(emulator) == []
+
+
+class _EditsBeforeDelete:
+    """Someone edits the dataset between apply's staleness check and its delete."""
+
+    def __init__(self, inner: Any, client: Any) -> None:
+        self._inner = inner
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def delete_dataset(self, name: str, *, etag: str | None = None) -> bool:
+        live = self._inner.get_dataset(name)
+        self._client.patch(f"datasets/{name}", {"annotationKind": live.annotation_kind,
+                                                "annotationFileUris": list(live.label_uris),
+                                                "customProperties": {**live.custom_properties, "team": "x"}},
+                           if_match=live.etag)
+        return self._inner.delete_dataset(name, etag=etag)
+
+
+def test_a_pruned_dataset_edited_at_the_last_moment_is_not_deleted(project, emulator) -> None:
+    """The delete carries the planned eTag as a precondition: what was reviewed is what goes."""
+    from reconcile.workflow import load_desired, make_plan
+
+    proj = project([])
+    spec = _dataset_spec(proj.root)
+    proj.write_specs([spec, {**spec, "name": "old"}])
+    assert not proj.apply().failed
+    proj.write_specs([spec])
+    with proj.session() as s:
+        plan = make_plan(s, load_desired(s.config), prune=True)
+        result = apply_plan(plan, _EditsBeforeDelete(s.backend, s.client), ApplyOptions(waiter=proj.waiter(s)))
+        assert [f.address for f in result.failed] == ["dataset/old"] and not result.deleted
+        assert s.backend.get_dataset("old") is not None
+
+
+def test_deleting_a_model_forgets_only_its_own_records(project, emulator, monkeypatch) -> None:
+    """The inventory forgets the deleted model and its evaluations, never another model's."""
+    from reconcile.inventory.journal import Journal
+    from reconcile.workflow import load_desired, make_plan, run_apply
+
+    proj = project([])
+    ds = _dataset_spec(proj.root)
+    models = [{"kind": "Model", "name": n, "modelKind": "Generic-Classifier", "trainingDataset": "ds",
+               "budgetHours": 1} for n in ("a", "b")]
+    evals = [{"kind": "Evaluation", "name": "ev", "model": n, "dataset": "ds"} for n in ("a", "b")]
+    proj.write_specs([ds, *models, *evals])
+    assert proj.apply(wait=True).exit_code == 0
+    proj.write_specs([ds, models[1], evals[1]])
+    forgotten: list[list[str]] = []
+    real_forget = Journal.forget
+
+    def forget(self: Journal, addresses: Any) -> Any:
+        forgotten.append(sorted(addresses))
+        return real_forget(self, addresses)
+
+    monkeypatch.setattr(Journal, "forget", forget)
+    with proj.session() as s:
+        plan = make_plan(s, load_desired(s.config), prune=True)
+        assert not run_apply(s, plan, waiter=proj.waiter(s)).failed
+    assert sorted(forgotten) == [["evaluation/a/ev"], ["evaluation/a/ev", "model/a"]]
