@@ -29,10 +29,13 @@ def _blobs(root: Path) -> dict[Path, int]:
     return {p: p.stat().st_mtime_ns for p in (root / ".blobs").rglob("*") if p.is_file()}
 
 
-@pytest.mark.parametrize("existing", [True, False], ids=["updates", "creates"])
-def test_saved_plan_refused_with_nothing_written_when_one_label_file_changed(project, emulator, existing) -> None:
+@pytest.mark.parametrize("existing,replaced", [(True, False), (False, False), (True, True)],
+                         ids=["updates", "creates", "replaces"])
+def test_saved_plan_refused_with_nothing_written_when_one_label_file_changed(project, emulator, existing,
+                                                                              replaced) -> None:
     proj = project([])
     shutil.copytree(SHAPES, proj.root / "data")
+    shutil.copytree(SHAPES.parent / "detection", proj.root / "det")
     specs = [
         {"kind": "Dataset", "name": name, "annotationKind": "imageClassification",
          "labels": [{"file": f"data/{name}.coco.json", "images": "data/images"}]}
@@ -44,18 +47,22 @@ def test_saved_plan_refused_with_nothing_written_when_one_label_file_changed(pro
         assert first.exit_code == 0 and not first.running  # datasets are ready at once
         for spec in specs:
             spec["customProperties"] = {"team": "vision"}
+    if replaced:  # the training set becomes a detection set: a new annotation kind is a replacement
+        specs[1].update(annotationKind="imageObjectDetection",
+                        labels=[{"file": "det/train.coco.json", "images": "det/images"}])
     proj.write_specs(specs)
     saved = proj.plan()
-    assert [c.action for c in saved.changes] == (["update", "update"] if existing else ["create", "create"])
+    expected = ["update", "replace"] if replaced else ["update", "update"] if existing else ["create", "create"]
+    assert [c.action for c in saved.changes] == expected
 
-    coco = proj.root / "data" / "train.coco.json"
+    coco = proj.root / ("det" if replaced else "data") / "train.coco.json"
     doc = json.loads(coco.read_text())
     doc["categories"][0]["name"] = "disc"
     coco.write_text(json.dumps(doc))
     blobs = _blobs(proj.root) if existing else {}
     emulator.request_log.clear()
-    with pytest.raises(StalePlanError, match="data/train.coco.json changed since the plan was made"):
-        proj.apply(saved)
+    with pytest.raises(StalePlanError, match="/train.coco.json changed since the plan was made"):
+        proj.apply(saved, allow_replace=True)
     assert _writes(emulator) == []  # the other dataset was not written either
     assert (_blobs(proj.root) if (proj.root / ".blobs").exists() else {}) == blobs
 
