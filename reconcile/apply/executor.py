@@ -354,7 +354,7 @@ class Executor:
         req = _desired(c, DesiredDataset)
         if c.action in ("create", "new-version"):  # a new version: the backend registers it beside the old one
             self._create(c, lambda: self.backend.create_dataset(req), lambda: self.backend.get_dataset(c.name),
-                         lambda live: _dataset_matches(live, req))
+                         lambda live: _dataset_matches(live, req), running=False)
         elif c.action == "update":
             self._write_check()
             try:
@@ -370,7 +370,7 @@ class Executor:
             self._write_check()
             self.backend.delete_dataset(c.name, etag=c.live_etag)
             self._create(c, lambda: self.backend.create_dataset(req), lambda: self.backend.get_dataset(c.name),
-                         lambda live: _dataset_matches(live, req))
+                         lambda live: _dataset_matches(live, req), running=False)
 
     # --- models -----------------------------------------------------------------
 
@@ -477,7 +477,7 @@ class Executor:
     # --- helpers ----------------------------------------------------------------
 
     def _create(self, c: ResourceChange, create: Callable[[], object], read: Callable[[], _L | None],
-                matches: Callable[[_L], bool], *, running: bool = False) -> None:
+                matches: Callable[[_L], bool], *, running: bool) -> None:
         """One create; on 409 or a lost answer, re-read and adopt a matching object."""
         self._write_check()
         try:

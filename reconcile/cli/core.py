@@ -9,14 +9,26 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 import click
 
 from reconcile.errors import ExitCode, InputError, UsageError
 
+if TYPE_CHECKING:  # the CLI imports these lazily so that `--help` stays fast
+    from rich.console import Console
 
-def _console(stderr: bool = False) -> Any:
+    from reconcile.apply.executor import ApplyEvent
+    from reconcile.apply.waiting import Progress as WaitProgress
+    from reconcile.lock import HeldLock
+    from reconcile.plan.model import Plan
+    from reconcile.session import Session
+    from reconcile.specs.config import EnvironmentConfig
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _console(stderr: bool = False) -> Console:
     from rich.console import Console
 
     console = Console(stderr=stderr, highlight=False, soft_wrap=True)
@@ -26,7 +38,7 @@ def _console(stderr: bool = False) -> Any:
     return console
 
 
-def _env_options(f: Any) -> Any:
+def _env_options(f: _F) -> _F:
     f = click.option("--env", "environment", metavar="NAME", help="Environment from vision-gitops.yaml "
                      "(default: $VISION_GITOPS_ENV, then the file's defaultEnvironment).")(f)
     f = click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
@@ -34,13 +46,13 @@ def _env_options(f: Any) -> Any:
     return f
 
 
-def _config(config_path: Path | None, environment: str | None) -> Any:
+def _config(config_path: Path | None, environment: str | None) -> EnvironmentConfig:
     from reconcile.specs.config import load_config
 
     return load_config(config_path, environment=environment)
 
 
-def _session(config: Any) -> Any:
+def _session(config: EnvironmentConfig) -> Session:
     from reconcile.session import open_session
 
     return open_session(config)
@@ -156,7 +168,7 @@ def apply(plan_file: Path | None, config_path: Path | None, environment: str | N
 
         from rich.markup import escape
 
-        def show(event: Any) -> None:
+        def show(event: ApplyEvent) -> None:
             style = {"failed": "red", "deferred": "yellow", "adopted": "cyan", "done": "green",
                      "deleted": "magenta"}.get(event.status, "bold")
             if event.status != "start":
@@ -188,7 +200,7 @@ def _run_id() -> str:
     return info.run_url or info.who
 
 
-def _apply_lock(config: Any, plan: Any, timeout: float) -> Any:
+def _apply_lock(config: EnvironmentConfig, plan: Plan | None, timeout: float) -> HeldLock[Any]:
     """The environment's apply lock (reconcile.lock), held while apply writes."""
     from reconcile.lock import LockInfo, lock_for
 
@@ -223,7 +235,7 @@ def wait(config_path: Path | None, environment: str | None, timeout: float | Non
                       console=_console(stderr=True), transient=True) as bar:
             task = bar.add_task("waiting", total=None)
 
-            def update(p: Any) -> None:
+            def update(p: WaitProgress) -> None:
                 states = [f"{n}: {m.status}" for n, m in sorted(p.models.items())]
                 states += [f"{m}/{n}: {e.status}" for (m, n), e in sorted(p.evaluations.items())]
                 bar.update(task, description="; ".join(states) or "waiting")

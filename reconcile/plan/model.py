@@ -230,8 +230,9 @@ class Summary(_Doc):
 class Plan(_Doc):
     """A complete plan. ``has_changes`` decides the exit code of ``reconcile plan``."""
 
-    format_version: str = Field(pattern=r"^[0-9]+\.[0-9]+$")
-    """``MAJOR.MINOR``; required. Readers refuse an unknown major and accept newer minors."""
+    format_version: str = Field(pattern=r"^[0-9]+\.[0-9]+$", description=(
+        "MAJOR.MINOR, required. A reader refuses a major version it does not know and accepts a newer minor "
+        "version of its major, ignoring the optional fields it does not know."))
     tool_version: str
     created_at: str
     environment: str

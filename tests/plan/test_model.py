@@ -63,4 +63,5 @@ def test_anything_else_is_a_clear_input_error(text: str) -> None:
 def test_the_schema_states_the_contract() -> None:
     schema = plan_json_schema()
     assert "refuses a plan whose **major** version it does not know" in schema["description"]
+    assert "refuses a major version it does not know" in schema["properties"]["formatVersion"]["description"]
     assert schema.get("additionalProperties") is not False  # newer minors may add optional fields
