@@ -112,9 +112,13 @@ class JobRunner:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="azureml-trainer")
         self._idle = threading.Condition()
         self._pending = 0
+        self._closed = False
 
     def submit(self, inputs: JobInputs) -> None:
+        """Queue a job's training; a stopping runner drops it (a restart resumes it from the store)."""
         with self._idle:
+            if self._closed:
+                return
             self._pending += 1
         self._pool.submit(self._run, inputs)
 
@@ -138,4 +142,6 @@ class JobRunner:
             return self._idle.wait_for(lambda: self._pending == 0, timeout=timeout)
 
     def shutdown(self) -> None:
+        with self._idle:
+            self._closed = True
         self._pool.shutdown(wait=False, cancel_futures=True)
