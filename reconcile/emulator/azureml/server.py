@@ -185,7 +185,7 @@ class AzureMLEmulatorServer:
         if self.cert is not None:
             kwargs = {"ssl_certfile": str(self.cert.cert), "ssl_keyfile": str(self.cert.key)}
         config = uvicorn.Config(self.gateway, http="h11", lifespan="off", access_log=False, log_level="warning",
-                                timeout_graceful_shutdown=2, **kwargs)
+                                timeout_graceful_shutdown=1, **kwargs)
         return uvicorn.Server(config)
 
     def _run(self) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -41,8 +42,9 @@ class Settings:
     """Knobs of the emulated service (one source of truth; tests shrink the times)."""
 
     page_size: int = 100
-    lro_retry_after: int = 10
-    """Retry-After (s) of LRO answers; the swagger's minimum is 10, tests set 0 or 1 to stay fast."""
+    lro_retry_after: float = 10.0
+    """Retry-After (s) of LRO answers. ARM sends whole seconds (the swagger's minimum is 10); tests send a
+    fraction so that clients poll at once (azure-core treats 0 as "use your own interval", 5-30 s)."""
     endpoint_seconds: float = 60.0
     """Emulated provisioning time of an online endpoint (create, update, delete)."""
     deployment_seconds: float = 300.0
@@ -172,8 +174,17 @@ class AzureMLService:
         return (f"{call.base}/subscriptions/{self.ws.subscription}/providers/{PROVIDER}/locations/{self.ws.region}"
                 f"/mfeOperationResults/{op_id}?api-version={call.api_version}")
 
+    def _retry_after(self, whole: bool = False) -> str:
+        # Location answers declare Retry-After an integer (clients parse it as one); status polls do not.
+        value = self.settings.lro_retry_after
+        return str(max(1, math.ceil(value))) if whole else f"{value:g}"
+
+    def _async_headers(self, call: Call, op_id: str) -> dict[str, str]:
+        return {"Azure-AsyncOperation": self._status_url(call, op_id), "x-ms-async-operation-timeout": "PT1H",
+                "Retry-After": self._retry_after()}
+
     def _location_headers(self, call: Call, op_id: str) -> dict[str, str]:
-        return {"Location": self._result_url(call, op_id), "Retry-After": str(self.settings.lro_retry_after),
+        return {"Location": self._result_url(call, op_id), "Retry-After": self._retry_after(whole=True),
                 "x-ms-async-operation-timeout": "PT1H"}
 
     # --- workspace and datastores -------------------------------------------------------
@@ -665,7 +676,7 @@ class AzureMLService:
                 status = 200
             r = self.store.get(ENDPOINT, name)
         return Reply(status, self._endpoint_body(call, r),
-                     {"Azure-AsyncOperation": self._status_url(call, op_id), "x-ms-async-operation-timeout": "PT1H"})
+                     self._async_headers(call, op_id))
 
     def patch_endpoint(self, call: Call, name: str, body: Any) -> Reply:
         if not isinstance(body, dict):
@@ -824,7 +835,7 @@ class AzureMLService:
                 status = 200
             r = self.store.get(DEPLOYMENT, name, endpoint)
         return Reply(status, self._deployment_body(call, r),
-                     {"Azure-AsyncOperation": self._status_url(call, op_id), "x-ms-async-operation-timeout": "PT1H"})
+                     self._async_headers(call, op_id))
 
     def get_deployment_resource(self, endpoint: str, name: str) -> Resource | None:
         return self._settle(self.store.get(DEPLOYMENT, name, endpoint))
@@ -870,6 +881,7 @@ class AzureMLService:
         body: dict[str, Any] = {"id": f"{call.path}", "name": op_id, "startTime": iso(op.started)}
         if now < op.done_at:
             body["status"] = "InProgress"
+            return Reply(200, body, {"Retry-After": self._retry_after()})
         else:
             body["status"] = op.status
             body["endTime"] = iso(op.done_at)
@@ -884,7 +896,7 @@ class AzureMLService:
             raise ArmError(404, "NotFound", f"Operation '{op_id}' was not found.")
         if self.now() < op.done_at:
             return Reply(202, None, {"Location": self._result_url(call, op_id),
-                                     "Retry-After": str(self.settings.lro_retry_after)})
+                                     "Retry-After": self._retry_after(whole=True)})
         if op.status != "Succeeded":
             raise ArmError(400, "OperationFailed", op.error or f"Operation '{op_id}' {op.status.lower()}.")
         if op.no_content:
