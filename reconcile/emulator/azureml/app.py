@@ -382,10 +382,12 @@ class Gateway:
             decision = self.injector.decide()
             if decision.latency:
                 await asyncio.sleep(decision.latency)
-            if decision.drop_before:
+            if decision.rate_limited_for is not None:
+                await _send_error(answer, _throttled(decision.rate_limited_for))
+            elif decision.drop_before:
                 _drop_connection(receive)
                 return
-            if decision.error_status is not None:
+            elif decision.error_status is not None:
                 await _send_error(answer, _injected(decision.error_status, self.injector.config))
             elif decision.drop_after:
                 await self.app(scope, recording_receive, _Capture(None))  # the write happens ...

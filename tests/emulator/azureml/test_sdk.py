@@ -20,7 +20,7 @@ import pytest
 
 from reconcile.emulator.clock import SpeedClock
 from tests.fixtures.azureml import (
-    COLOURS, MLTABLE, TOKEN, arm, classification_rows, colour_png, detection_rows, start_validated,
+    COLOURS, MLTABLE, TOKEN, arm, classification_rows, colour_png, detection_rows, start_validated, tls_context,
 )
 
 ml_sdk = pytest.importorskip("azure.ai.ml", reason="azure-ai-ml is not installed (pip install -e '.[test]')")
@@ -164,4 +164,4 @@ def test_the_sdk_submits_a_detection_job_and_cancels_it(sdk):
     with pytest.raises(Exception) as missing:
         client.jobs.get("no-such-job")
     assert "ResourceNotFound" in type(missing.value).__name__ or "not found" in str(missing.value).lower()
-    assert httpx.get(srv.endpoint + "/discovery", verify=str(srv.cert_file)).status_code == 200
+    assert httpx.get(srv.endpoint + "/discovery", verify=tls_context(srv)).status_code == 200
