@@ -1,11 +1,13 @@
 """The Azure ML emulator's admin surface under ``/_emulator``: health, clock, request log, faults, throttling.
 
-The same surface as the Vision emulator's, plus ``/_emulator/throttle`` (bucket sizes)
-and ``/_emulator/datastore`` (where the workspace's blobs live, without the key).
+The same surface as the Vision emulator's, plus ``/_emulator/throttle`` (bucket sizes),
+``/_emulator/settings`` (the service's knobs: provisioning times, LRO Retry-After, the
+quota fault...) and ``/_emulator/datastore`` (where the workspace's blobs live, without the key).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -78,6 +80,18 @@ def build_admin(server: "AzureMLEmulatorServer") -> Starlette:
                                 for k in ("reads", "writes", "deletes")},
                              "enabled": c.enabled, "refused": server.throttle.refused})
 
+    async def settings(request: Request) -> Response:
+        current = server.service.settings
+        if request.method == "PUT":
+            try:
+                changes = json.loads(await request.body())
+                if not isinstance(changes, dict):
+                    raise ValueError("send a JSON object of settings")
+                current.update(changes)
+            except ValueError as exc:
+                raise ArmError(400, "UserError", f"Invalid settings: {exc}.") from None
+        return JSONResponse(dataclasses.asdict(current))
+
     async def datastore(request: Request) -> Response:
         cfg = server.service.blobs.config
         return JSONResponse({"configured": cfg is not None, "endpoint": cfg.endpoint if cfg else None,
@@ -95,5 +109,6 @@ def build_admin(server: "AzureMLEmulatorServer") -> Starlette:
         Route(f"{p}/requests", requests_log, methods=["GET", "DELETE"]),
         Route(f"{p}/faults", faults, methods=["GET", "PUT"]),
         Route(f"{p}/throttle", throttle, methods=["GET", "PUT"]),
+        Route(f"{p}/settings", settings, methods=["GET", "PUT"]),
         Route(f"{p}/datastore", datastore, methods=["GET"]),
     ], exception_handlers={ArmError: on_error})

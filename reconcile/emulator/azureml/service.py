@@ -53,6 +53,20 @@ class Settings:
     """Fault switch: deployment PUTs fail like a subscription without vCPU quota."""
     refuse_data_delete: bool = True
     """DELETE on data assets answers 400 (the service only archives them)."""
+    pending_status: str = "NotStarted"
+    """The status a job shows before it starts. Microsoft's examples answer ``Scheduled``, a value outside the
+    JobStatus enum: set it to exercise a client's rule that unknown statuses mean "still running"."""
+
+    def update(self, changes: dict[str, Any]) -> None:
+        """Apply ``{name: value}`` changes; ``ValueError`` names an unknown setting or a wrongly typed value."""
+        for name, value in changes.items():
+            if name not in self.__dataclass_fields__:
+                raise ValueError(f"unknown setting {name!r}")
+            current = getattr(self, name)
+            if isinstance(current, bool) != isinstance(value, bool) or \
+                    not isinstance(value, (type(current), int) if isinstance(current, float) else type(current)):
+                raise ValueError(f"{name} must be a {type(current).__name__}")
+            setattr(self, name, value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -460,6 +474,8 @@ class AzureMLService:
         props = dict(r.body["properties"])
         now = self.now()
         props["status"] = lifecycle.status(r.job, now)
+        if props["status"] == "NotStarted":
+            props["status"] = self.settings.pending_status
         for key, default in (("experimentName", "Default"), ("isArchived", False), ("tags", {}),
                              ("properties", {}), ("displayName", r.name), ("outputs", {})):
             props.setdefault(key, default)

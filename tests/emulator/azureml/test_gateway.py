@@ -95,3 +95,21 @@ def test_a_write_whose_answer_is_dropped_still_happened(azurite):
         assert srv.request_log.count(method="PUT", status=0) == 1
     finally:
         srv.stop()
+
+
+@pytest.mark.azurite
+def test_settings_change_at_runtime_through_the_admin_surface(azurite):
+    srv, _ = start_validated(azurite)
+    try:
+        admin = httpx.Client(base_url=srv.endpoint, headers={"Authorization": "Bearer test-token"})
+        changed = admin.put("/_emulator/settings", json={"quota_exceeded": True, "pending_status": "Scheduled"})
+        assert changed.status_code == 200 and changed.json()["quota_exceeded"] is True
+        assert srv.settings.pending_status == "Scheduled"
+        bad = admin.put("/_emulator/settings", json={"quota_exceeded": "yes"})
+        assert bad.status_code == 400 and "quota_exceeded" in bad.json()["error"]["message"]
+        assert admin.put("/_emulator/settings", json={"nope": 1}).status_code == 400
+        assert admin.put("/_emulator/settings", json={"lro_retry_after": 1}).json()["lro_retry_after"] == 1
+        throttle = admin.put("/_emulator/throttle", json={"writes": {"capacity": 5, "refill_per_second": 1}})
+        assert throttle.json()["writes"] == {"capacity": 5.0, "refill_per_second": 1.0}
+    finally:
+        srv.stop()

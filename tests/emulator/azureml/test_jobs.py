@@ -167,3 +167,14 @@ def test_unfinished_training_resumes_after_a_restart(azurite, tmp_path):
     finally:
         srv2.stop()
     assert not watch.violations
+
+
+def test_a_status_outside_the_enum_can_be_shown_before_the_job_starts(azureml):
+    """Microsoft's examples answer ``Scheduled``; clients must read unknown values as "running"."""
+    azureml.settings.pending_status = "Scheduled"
+    with arm(azureml) as c:
+        train = _dataset(azureml, c, "c", classification_rows({"red": 3, "blue": 3}))
+        created = c.put("/jobs/sched", json=automl_job_body(azureml, "ImageClassification", train))
+        assert created.json()["properties"]["status"] == "Scheduled"
+        azureml.advance_clock(5)
+        assert c.get("/jobs/sched").json()["properties"]["status"] == "Starting"
