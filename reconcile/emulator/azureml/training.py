@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import queue
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -101,7 +101,14 @@ def train(inputs: JobInputs, blobs: BlobDatastore, learner: Learner,
 
 
 class JobRunner:
-    """Trains submitted jobs one at a time in a background thread."""
+    """Trains submitted jobs one at a time in a background (daemon) thread.
+
+    :meth:`shutdown` drops queued jobs (a restart resumes them from the store) and
+    waits up to ``STOP_WAIT_SECONDS`` for the one in progress, whose outcome is then
+    discarded if the store is gone.
+    """
+
+    STOP_WAIT_SECONDS = 30.0
 
     def __init__(self, blobs: BlobDatastore, learner: Learner, save_artifact: Callable[[str, bytes], None],
                  on_done: Callable[[str, Outcome], None]) -> None:
@@ -109,32 +116,45 @@ class JobRunner:
         self._learner = learner
         self._save = save_artifact
         self._on_done = on_done
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="azureml-trainer")
+        self._queue: queue.Queue[JobInputs | None] = queue.Queue()
         self._idle = threading.Condition()
         self._pending = 0
         self._closed = False
+        self._thread = threading.Thread(target=self._loop, name="azureml-trainer", daemon=True)
+        self._thread.start()
 
     def submit(self, inputs: JobInputs) -> None:
-        """Queue a job's training; a stopping runner drops it (a restart resumes it from the store)."""
+        """Queue a job's training; a stopped runner drops it (a restart resumes it from the store)."""
         with self._idle:
             if self._closed:
                 return
             self._pending += 1
-        self._pool.submit(self._run, inputs)
+        self._queue.put(inputs)
+
+    def _loop(self) -> None:
+        while True:
+            inputs = self._queue.get()
+            if inputs is None:
+                return
+            try:
+                if not self._closed:
+                    self._run(inputs)
+            finally:
+                with self._idle:
+                    self._pending -= 1
+                    self._idle.notify_all()
 
     def _run(self, inputs: JobInputs) -> None:
         try:
-            try:
-                outcome = train(inputs, self._blobs, self._learner, self._save)
-            except Exception as exc:  # noqa: BLE001 - a learner bug fails the job, not the emulator
-                log.exception("training %s failed", inputs.job_name)
-                outcome = Outcome("Failed", error_code="SystemError",
-                                  error_message=f"the trainer failed: {type(exc).__name__}")
+            outcome = train(inputs, self._blobs, self._learner, self._save)
+        except Exception as exc:  # noqa: BLE001 - a learner bug fails the job, not the emulator
+            if self._closed:
+                return
+            log.exception("training %s failed", inputs.job_name)
+            outcome = Outcome("Failed", error_code="SystemError",
+                              error_message=f"the trainer failed: {type(exc).__name__}")
+        if not self._closed:
             self._on_done(inputs.job_name, outcome)
-        finally:
-            with self._idle:
-                self._pending -= 1
-                self._idle.notify_all()
 
     def wait_idle(self, timeout: float = 60.0) -> bool:
         """Block until no training is queued or running (tests); False on timeout."""
@@ -143,5 +163,8 @@ class JobRunner:
 
     def shutdown(self) -> None:
         with self._idle:
+            if self._closed:
+                return
             self._closed = True
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._queue.put(None)
+        self._thread.join(timeout=self.STOP_WAIT_SECONDS)
