@@ -76,7 +76,7 @@ class Scorer:
             dep = self.svc.get_deployment_resource(name, chosen)
             if dep is None:
                 raise ScoringError(424, f"Deployment '{chosen}' named by the traffic rules does not exist.")
-        state = self.svc._provisioning_state(dep)
+        state = self.svc.provisioning_state(dep)
         if state != "Succeeded":
             raise ScoringError(424 if state != "Failed" else 502,
                                f"Deployment '{dep.name}' is not ready (provisioningState {state}).")
@@ -85,7 +85,7 @@ class Scorer:
     def score(self, endpoint_name: str, auth: str | None, deployment: str | None, raw: bytes) -> tuple[Any, str]:
         """(answer, deployment name) or :class:`ScoringError`."""
         endpoint = self.svc.get_endpoint_resource(endpoint_name)
-        if endpoint is None or self.svc._provisioning_state(endpoint) == "Deleting":
+        if endpoint is None or self.svc.provisioning_state(endpoint) == "Deleting":
             raise ScoringError(404, f"Endpoint '{endpoint_name}' does not exist.")
         self._authorize(endpoint, auth)
         dep = self._pick(endpoint, deployment)

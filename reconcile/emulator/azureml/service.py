@@ -172,7 +172,7 @@ class AzureMLService:
             return True
         return archived if view == "archivedonly" else not archived
 
-    def _operation(self, call: Call, kind: str, seconds: float, *, status: str = "Succeeded",
+    def _operation(self, kind: str, seconds: float, *, status: str = "Succeeded",
                    error: str | None = None, no_content: bool = False,
                    target: list[str] | None = None) -> tuple[Operation, str]:
         now = self.now()
@@ -554,7 +554,7 @@ class AzureMLService:
                 cancel_at = now
             else:
                 cancel_at = r.job.cancel_requested_at
-        _, op_id = self._operation(call, "jc", max(0.0, cancel_at + lifecycle.CANCEL_SECONDS - now))
+        _, op_id = self._operation("jc", max(0.0, cancel_at + lifecycle.CANCEL_SECONDS - now))
         return Reply(202, None, self._location_headers(call, op_id))
 
     def delete_job(self, call: Call, name: str) -> Reply:
@@ -563,7 +563,7 @@ class AzureMLService:
             if not self.store.delete(JOB, name):
                 return Reply(204)
             self.store.insert(Resource(TOMBSTONE, "", name, now, now, {}))
-        _, op_id = self._operation(call, "jd", 10.0, no_content=True)
+        _, op_id = self._operation("jd", 10.0, no_content=True)
         return Reply(202, None, self._location_headers(call, op_id))
 
     def _training_done(self, name: str, outcome: Outcome) -> None:
@@ -618,7 +618,7 @@ class AzureMLService:
             return None
         return r
 
-    def _provisioning_state(self, r: Resource) -> str:
+    def provisioning_state(self, r: Resource) -> str:
         p = r.provisioning
         if p is None:
             return "Succeeded"
@@ -633,7 +633,7 @@ class AzureMLService:
             props.setdefault(key, default)
         if props["description"] is None:
             props.pop("description")
-        props["provisioningState"] = self._provisioning_state(r)
+        props["provisioningState"] = self.provisioning_state(r)
         props["scoringUri"] = f"{call.base}/inference/{r.name}/score"
         props["swaggerUri"] = f"{call.base}/inference/{r.name}/swagger.json"
         return self._envelope(r, "onlineEndpoints", self.arm_id("onlineEndpoints", r.name), props, tracked=True)
@@ -673,7 +673,7 @@ class AzureMLService:
             if old is not None and old.provisioning and old.provisioning.state == "Deleting":
                 raise ArmError(409, "Conflict", f"Online endpoint '{name}' is being deleted.")
             seconds = self.settings.endpoint_seconds
-            op, op_id = self._operation(call, "oe", seconds if old is None else 1.0)
+            op, op_id = self._operation("oe", seconds if old is None else 1.0)
             stored = {**keep, "properties": {k: v for k, v in props.items()
                                              if k not in ("provisioningState", "scoringUri", "swaggerUri", "keys")}}
             stored["properties"]["properties"] = {**_str_dict(props.get("properties"), "properties.properties"),
@@ -710,7 +710,7 @@ class AzureMLService:
             for key in ("tags", "identity"):
                 if key in body:
                     stored[key] = body[key]
-            op, op_id = self._operation(call, "oeu", 1.0, target=[ENDPOINT, "", name])
+            op, op_id = self._operation("oeu", 1.0, target=[ENDPOINT, "", name])
             self.store.update(Resource(ENDPOINT, "", name, r.created, now, stored,
                                        provisioning=Provisioning("Updating", op.done_at), keys=r.keys))
         return Reply(202, None, self._location_headers(call, op_id))
@@ -733,7 +733,7 @@ class AzureMLService:
             r = self.get_endpoint_resource(name)
             if r is None:
                 return Reply(204)
-            op, op_id = self._operation(call, "oed", self.settings.endpoint_seconds, no_content=True)
+            op, op_id = self._operation("oed", self.settings.endpoint_seconds, no_content=True)
             self.store.update(Resource(ENDPOINT, "", name, r.created, now, r.body,
                                        provisioning=Provisioning("Deleting", op.done_at), keys=r.keys))
         return Reply(202, None, self._location_headers(call, op_id))
@@ -806,7 +806,7 @@ class AzureMLService:
         for key, value in defaults.items():
             if props.get(key) is None:
                 props[key] = value
-        props["provisioningState"] = self._provisioning_state(r)
+        props["provisioningState"] = self.provisioning_state(r)
         out = self._envelope(r, "onlineEndpoints/deployments",
                              self.arm_id("onlineEndpoints", r.scope, "deployments", r.name), props, tracked=True)
         out.setdefault("sku", {"name": "Default", "capacity": 1})
@@ -839,7 +839,7 @@ class AzureMLService:
         with self.store.lock:
             old = self._settle(self.store.get(DEPLOYMENT, name, endpoint))
             seconds = self.settings.deployment_seconds if old is None else self.settings.deployment_seconds / 2
-            op, op_id = self._operation(call, "odidp", seconds, status="Failed" if error else "Succeeded",
+            op, op_id = self._operation("odidp", seconds, status="Failed" if error else "Succeeded",
                                         error=error)
             prov = Provisioning("Creating" if old is None else "Updating", op.done_at,
                                 final="Failed" if error else "Succeeded", error=error)
@@ -882,7 +882,7 @@ class AzureMLService:
             if (ep.body["properties"].get("traffic") or {}).get(name, 0) > 0:
                 raise user_error(f"Deployment '{name}' still receives traffic from endpoint '{endpoint}'; set its "
                                  "traffic to 0 before deleting it.")
-            op, op_id = self._operation(call, "odd", self.settings.deployment_seconds / 5, no_content=True)
+            op, op_id = self._operation("odd", self.settings.deployment_seconds / 5, no_content=True)
             self.store.update(Resource(DEPLOYMENT, endpoint, name, r.created, now, r.body,
                                        provisioning=Provisioning("Deleting", op.done_at)))
         return Reply(202, None, self._location_headers(call, op_id))
