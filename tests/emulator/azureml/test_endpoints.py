@@ -140,3 +140,22 @@ def test_deleting_an_endpoint_is_a_location_lro_and_takes_its_deployments(azurem
         assert _poll(azureml, r.headers["location"]).status_code == 204
         assert c.get("/onlineEndpoints/gone").status_code == 404
         assert c.get("/onlineEndpoints").json()["value"] == []
+
+
+def test_endpoints_and_their_keys_survive_a_restart(azurite, tmp_path):
+    from tests.fixtures.azureml import blob_config, start_validated
+
+    blob = blob_config(azurite)
+    srv, _ = start_validated(azurite, blob=blob, state_dir=tmp_path)
+    with arm(srv) as c:
+        assert c.put("/onlineEndpoints/kept", json=_endpoint_body()).status_code == 201
+        keys = c.post("/onlineEndpoints/kept/listKeys").json()
+    srv.stop()
+    srv2, watch = start_validated(azurite, blob=blob, state_dir=tmp_path)
+    try:
+        with arm(srv2) as c:
+            assert c.get("/onlineEndpoints/kept").json()["name"] == "kept"
+            assert c.post("/onlineEndpoints/kept/listKeys").json() == keys
+    finally:
+        srv2.stop()
+    assert not watch.violations
