@@ -32,8 +32,6 @@ pytestmark = [
 
 #: Emulated seconds per real second: a job's ~7 emulated minutes pass in well under a second.
 SPEED = 3000.0
-POLL_SECONDS = 0.1
-MAX_POLLS = 300
 
 
 class _Credential:
@@ -54,6 +52,11 @@ def sdk(azurite, monkeypatch, tmp_path, request):
     import azure.ai.ml.constants._common as common
 
     monkeypatch.setitem(common.STORAGE_ACCOUNT_URLS, "AzureBlob", f"http://127.0.0.1:{azurite.port}/{{}}")
+    from azure.ai.ml.operations._run_history_constants import RunHistoryConstants
+
+    # jobs.stream polls run history every 2-60 s (read from the environment at import): 1 s keeps it short.
+    monkeypatch.setattr(RunHistoryConstants, "_WAIT_COMPLETION_POLLING_INTERVAL_MIN", "1")
+    monkeypatch.setattr(RunHistoryConstants, "_WAIT_COMPLETION_POLLING_INTERVAL_MAX", "1")
     ws = srv.workspace
     client = ml_sdk.MLClient(_Credential(), ws.subscription, ws.resource_group, ws.name)
     try:
@@ -78,15 +81,6 @@ def _mltable_folder(srv, folder, rows) -> str:
     return str(folder)
 
 
-def _wait(client, name: str, statuses: set[str]) -> Any:
-    for _ in range(MAX_POLLS):
-        job = client.jobs.get(name)
-        if job.status in statuses:
-            return job
-        time.sleep(POLL_SECONDS)
-    raise AssertionError(f"job {name} stayed {job.status}")
-
-
 def test_the_sdk_trains_registers_deploys_and_invokes(sdk):
     from azure.ai.ml import Input, automl
     from azure.ai.ml.entities import Data, ManagedOnlineDeployment, ManagedOnlineEndpoint, Model
@@ -101,7 +95,8 @@ def test_the_sdk_trains_registers_deploys_and_invokes(sdk):
                                       target_column_name="label", primary_metric="accuracy")
     job.set_limits(timeout_minutes=60, max_trials=1, max_concurrent_trials=1)
     submitted = client.jobs.create_or_update(job)
-    assert _wait(client, submitted.name, {"Completed", "Failed"}).status == "Completed"
+    client.jobs.stream(submitted.name)  # run history until the job ends
+    assert client.jobs.get(submitted.name).status == "Completed"
     assert submitted.name in [j.name for j in client.jobs.list()]
     children = list(client.jobs.list(parent_job_name=submitted.name))
     assert [c.name for c in children] == [f"{submitted.name}_HD_0"]
