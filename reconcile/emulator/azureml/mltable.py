@@ -114,8 +114,8 @@ def load_examples(store: BlobDatastore, data_uri: str, task: str) -> LabeledInpu
                 continue
             try:
                 pixels = decode_image(store.read_uri(row["image_url"], base=folder))
-            except ValueError as exc:
-                raise DataError(f"AutoML Image error: {row['image_url']} ({file} line {n}) {exc}") from None
+            except (ValueError, DataError) as exc:
+                raise DataError(f"AutoML Image error: {row['image_url']} ({file} line {n}): {exc}") from None
             examples.append(Example(pixels=pixels, labels=labels, boxes=boxes))
     if not examples:
         raise _invalid(f"'{data_uri}' holds no labeled images")
