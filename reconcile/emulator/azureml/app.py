@@ -176,6 +176,13 @@ def build_app(service: AzureMLService) -> Starlette:
             return _reply(await run(service.put_deployment, c, p["ep"], p["dep"], await _json(request)))
         return _reply(await run(service.delete_deployment, c, p["ep"], p["dep"]))
 
+    async def compute(request: Request) -> Response:
+        return _reply(await run(service.get_compute, call_of(request), request.path_params["name"]))
+
+    async def deployment_logs(request: Request) -> Response:
+        c, p = call_of(request), request.path_params
+        return _reply(await run(service.deployment_logs, c, p["ep"], p["dep"], await _json(request, required=False)))
+
     def lro_call(request: Request) -> Call:
         p = request.path_params
         if p["sub"].lower() != service.ws.subscription.lower():
@@ -271,6 +278,8 @@ def build_app(service: AzureMLService) -> Starlette:
         Route(WS + "/onlineEndpoints/{ep}/token", endpoint_token, methods=["POST"]),
         Route(WS + "/onlineEndpoints/{ep}/deployments", deployments, methods=["GET"]),
         Route(WS + "/onlineEndpoints/{ep}/deployments/{dep}", deployment, methods=["GET", "PUT", "DELETE"]),
+        Route(WS + "/onlineEndpoints/{ep}/deployments/{dep}/getLogs", deployment_logs, methods=["POST"]),
+        Route(WS + "/computes/{name}", compute, methods=["GET"]),
         Route(LOCATIONS + "/mfeOperationsStatus/{op}", operation_status, methods=["GET"]),
         Route(LOCATIONS + "/mfeOperationResults/{op}", operation_result, methods=["GET"]),
         Route("/discovery", discovery, methods=["GET"]),

@@ -53,6 +53,9 @@ class Settings:
     """Fault switch: deployment PUTs fail like a subscription without vCPU quota."""
     refuse_data_delete: bool = True
     """DELETE on data assets answers 400 (the service only archives them)."""
+    compute_clusters: dict[str, int] = field(default_factory=lambda: {"gpu-cluster": 4})
+    """AmlCompute clusters of the workspace (name -> max nodes); jobs must name one of them."""
+    compute_vm_size: str = "Standard_NC6s_v3"
     pending_status: str = "NotStarted"
     """The status a job shows before it starts. Microsoft's examples answer ``Scheduled``, a value outside the
     JobStatus enum: set it to exercise a client's rule that unknown statuses mean "still running"."""
@@ -469,6 +472,44 @@ class AzureMLService:
         return JobInputs(name, task_type, training_uri, validation_uri, float(size), max_trials, timeout,
                          str(task.get("primaryMetric") or ""))
 
+    def _check_compute(self, compute_id: Any) -> None:
+        if compute_id is None:
+            return  # serverless compute: the service picks one
+        name = str(compute_id).rstrip("/").rsplit("/", 1)[-1]
+        if name not in self.settings.compute_clusters:
+            raise user_error(f"Compute '{name}' was not found in the workspace (clusters: "
+                             f"{', '.join(sorted(self.settings.compute_clusters)) or 'none'}).")
+
+    def get_compute(self, call: Call, name: str) -> Reply:
+        if name not in self.settings.compute_clusters:
+            raise not_found("Compute", name)
+        return Reply(200, {
+            "id": self.arm_id("computes", name), "name": name, "type": f"{PROVIDER}/workspaces/computes",
+            "location": self.ws.region,
+            "properties": {
+                "computeType": "AmlCompute", "provisioningState": "Succeeded",
+                "description": "Emulated GPU training cluster (scales to zero)",
+                "properties": {
+                    "vmSize": self.settings.compute_vm_size, "vmPriority": "Dedicated", "osType": "Linux",
+                    "scaleSettings": {"maxNodeCount": self.settings.compute_clusters[name], "minNodeCount": 0,
+                                      "nodeIdleTimeBeforeScaleDown": "PT2M"},
+                    "allocationState": "Steady", "currentNodeCount": 0, "targetNodeCount": 0,
+                },
+            },
+        })
+
+    def deployment_logs(self, call: Call, endpoint: str, name: str, body: Any) -> Reply:
+        r = self.get_deployment_resource(endpoint, name) if self.get_endpoint_resource(endpoint) else None
+        if r is None:
+            raise not_found("Online deployment", name)
+        tail = body.get("tail") if isinstance(body, dict) and isinstance(body.get("tail"), int) else None
+        state = self.provisioning_state(r)
+        lines = [f"{iso(r.created)} Deployment '{name}' of endpoint '{endpoint}' created (emulated).",
+                 f"{iso(self.now())} provisioningState: {state}."]
+        if r.provisioning and r.provisioning.error:
+            lines.append(f"{iso(self.now())} error: {r.provisioning.error}")
+        return Reply(200, {"content": "\n".join(lines[-tail:] if tail else lines)})
+
     def _job_body(self, call: Call, r: Resource) -> dict[str, Any]:
         assert r.job is not None
         props = dict(r.body["properties"])
@@ -501,6 +542,7 @@ class AzureMLService:
                 if self.store.get(TOMBSTONE, name) is not None:
                     raise user_error(f"Job name '{name}' belonged to a deleted job; job names cannot be reused.")
                 inputs = self._job_inputs(name, props)
+                self._check_compute(props.get("computeId"))
                 stored = {k: v for k, v in props.items() if k not in ("status", "services")}
                 self.store.insert(Resource(JOB, "", name, now, now, {"properties": stored}, job=JobState(now)))
                 self.runner.submit(inputs)

@@ -39,6 +39,8 @@ OPERATIONS = (
     "OnlineDeployments_CreateOrUpdate", "OnlineDeployments_Get", "OnlineDeployments_List",
     "OnlineDeployments_Delete",
 )
+#: Served too (REFERENCE §2, "optional"): the training cluster (its node count bounds a job's cost) and logs.
+OPTIONAL_OPERATIONS = ("Compute_Get", "OnlineDeployments_GetLogs", "ModelContainers_CreateOrUpdate")
 _DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$")
 _DURATION = re.compile(r"^-?P(?!$)(\d+(\.\d+)?Y)?(\d+(\.\d+)?M)?(\d+(\.\d+)?W)?(\d+(\.\d+)?D)?"
                        r"(T(?=\d)(\d+(\.\d+)?H)?(\d+(\.\d+)?M)?(\d+(\.\d+)?S)?)?$")
@@ -226,7 +228,7 @@ def operations() -> tuple[Operation, ...]:
     for f in ("mfe.json", "machineLearningServices.json"):
         for template, methods in document(f)["paths"].items():
             for method, spec in methods.items():
-                if isinstance(spec, dict) and spec.get("operationId") in OPERATIONS:
+                if isinstance(spec, dict) and spec.get("operationId") in OPERATIONS + OPTIONAL_OPERATIONS:
                     ops.append(Operation(spec["operationId"], method.upper(), f, _pattern(template), spec))
     return tuple(ops)
 

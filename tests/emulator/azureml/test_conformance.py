@@ -1,11 +1,11 @@
-"""One pass over all 31 ARM operations, every exchange checked against the stored swaggers."""
+"""One pass over all 31 ARM operations (and the 3 optional ones), every exchange checked against the swaggers."""
 
 from __future__ import annotations
 
 import httpx
 import pytest
 
-from tests.emulator.azureml.swagger import OPERATIONS
+from tests.emulator.azureml.swagger import OPERATIONS, OPTIONAL_OPERATIONS
 from tests.fixtures.azureml import TOKEN, arm, automl_job_body, register_data, start_validated
 
 pytestmark = pytest.mark.azurite
@@ -64,10 +64,17 @@ def test_all_31_operations_answer_as_their_swagger_says(azurite):
             _finish(srv, c.put("/onlineEndpoints/ep/deployments/d", json=deployment))
             assert c.get("/onlineEndpoints/ep/deployments/d").status_code == 200
             assert c.get("/onlineEndpoints/ep/deployments").status_code == 200
+            logs = c.post("/onlineEndpoints/ep/deployments/d/getLogs", json={"containerType": "InferenceServer",
+                                                                             "tail": 2})
+            assert "Failed" in logs.json()["content"]  # the model was not trained here
+            compute = c.get("/computes/gpu-cluster").json()
+            assert compute["properties"]["properties"]["scaleSettings"]["maxNodeCount"] == 4
+            assert c.get("/computes/cpu-cluster").status_code == 404
+            assert c.put("/models/m2", json={"properties": {"description": "made first"}}).status_code == 201
             assert _finish(srv, c.delete("/onlineEndpoints/ep/deployments/d")).status_code == 204
             assert c.get("/onlineEndpoints/ep/deployments/d").status_code == 404
             assert _finish(srv, c.delete("/onlineEndpoints/ep")).status_code == 204
     finally:
         srv.stop()
-    assert watch.validator.seen == set(OPERATIONS)
+    assert watch.validator.seen == set(OPERATIONS + OPTIONAL_OPERATIONS)
     assert not watch.violations, "\n".join(watch.violations[:20])

@@ -112,6 +112,11 @@ def test_submission_refuses_unknown_data_and_unsupported_tasks(azureml):
         assert r.status_code == 400 and "ghost:1" in r.json()["error"]["message"]
         r = c.put("/jobs/j", json=automl_job_body(azureml, "TextClassification", "azureml:ghost:1"))
         assert r.status_code == 400 and "taskType" in r.json()["error"]["message"]
+        train = _dataset(azureml, c, "c", classification_rows({"red": 2, "blue": 2}))
+        body = automl_job_body(azureml, "ImageClassification", train)
+        body["properties"]["computeId"] = azureml.workspace.scope + "/computes/cpu-cluster"
+        r = c.put("/jobs/j", json=body)
+        assert r.status_code == 400 and "cpu-cluster" in r.json()["error"]["message"]
         assert c.get("/jobs/j").status_code == 404
 
 
