@@ -29,12 +29,11 @@ from reconcile.emulator.app import _Capture, _drop_connection  # shared with the
 from reconcile.emulator.azureml.arm import PROVIDER, ArmError, check_api_version
 from reconcile.emulator.azureml.runs import RunViews
 from reconcile.emulator.azureml.scoring import Scorer, ScoringError
-from reconcile.emulator.azureml.service import (
-    DATA, DATA_VERSION, MODEL, MODEL_VERSION, AzureMLService, Call, Reply,
-)
+from reconcile.emulator.azureml.base import DATA, DATA_VERSION, MODEL, MODEL_VERSION, Call, Reply
+from reconcile.emulator.azureml.service import AzureMLService
 from reconcile.emulator.azureml.throttle import Throttle, kind_of
 from reconcile.emulator.faults import FaultConfig, FaultInjector
-from reconcile.emulator.requestlog import DROPPED, RequestLog, RequestRecord, clean_query
+from reconcile.emulator.requestlog import RequestLog, RequestRecord, clean_query
 
 ADMIN_PREFIX = "/_emulator"
 WS = ("/subscriptions/{sub}/resourceGroups/{rg}/providers/" + PROVIDER + "/workspaces/{ws}")

@@ -18,7 +18,7 @@ from typing import Any, Callable
 from reconcile.emulator.azureml import metrics
 from reconcile.emulator.azureml.datastore import BlobDatastore, DataError
 from reconcile.emulator.azureml.learner import GRID_SIDES, TASKS, Example, Learner
-from reconcile.emulator.azureml.lifecycle import FINALIZING_SECONDS, RUNNING_AT, parse_duration
+from reconcile.emulator.azureml.lifecycle import FINALIZING_SECONDS, RUNNING_AT
 from reconcile.emulator.azureml.mltable import LabeledInput, load_examples
 from reconcile.emulator.azureml.records import Outcome, Trial
 
