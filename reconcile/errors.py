@@ -11,6 +11,9 @@ Hierarchy::
     |   +-- SpecError                a spec file is wrong (file, line, field path)
     |   +-- ConfigError              the project config or environment is wrong
     |   +-- CocoError                a COCO label file is invalid
+    |   +-- LimitExceededError       an input is larger or deeper than a limit (reconcile/limits.py)
+    |   +-- JsonSyntaxError          a JSON document (stack outputs, plan, request body) is not JSON
+    |   +-- UnsafePathError          a path leaves the repository or is not a regular file/folder
     |   +-- UsageError               the command line is wrong (exit code 2)
     +-- RetryableError               try again later; nothing was lost
     |   +-- RateLimitedError         the service answered 429
@@ -49,9 +52,13 @@ class ReconcileError(Exception):
     ambiguous_write: bool = False
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
+        # Messages often quote input (a URI, a config value): mask secrets once, here.
+        from reconcile.client.redact import redact
+
+        message = redact(message)
         super().__init__(message)
         self.message = message
-        self.hint = hint
+        self.hint = None if hint is None else redact(hint)
 
     def __str__(self) -> str:
         if self.hint:
@@ -89,8 +96,10 @@ class SpecError(InputError):
     """A spec file is wrong. ``problems`` lists every problem found, not only the first."""
 
     def __init__(self, message: str, *, problems: list[str] | None = None, hint: str | None = None):
+        from reconcile.client.redact import redact
+
         super().__init__(message, hint=hint)
-        self.problems = list(problems or [])
+        self.problems = [redact(p) for p in problems or []]
 
     def __str__(self) -> str:
         text = self.message
@@ -107,6 +116,23 @@ class ConfigError(SpecError):
 
 class CocoError(InputError):
     """A COCO label file is invalid (the report says where)."""
+
+
+class LimitExceededError(InputError):
+    """An input is larger or deeper than one of :mod:`reconcile.limits`; the message names the limit."""
+
+
+class JsonSyntaxError(InputError):
+    """A JSON document is not JSON; ``line``/``column`` (1-based) say where."""
+
+    def __init__(self, message: str, *, line: int, column: int, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.line = line
+        self.column = column
+
+
+class UnsafePathError(InputError):
+    """A path from untrusted input leaves the allowed roots, or is not a regular file / folder."""
 
 
 class UsageError(InputError):

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from reconcile.backends.base import LiveState
+from reconcile.plan.normalize import without_query
 from reconcile.plan.model import CategoryDelta, LabelDiffDoc, LabelFile, ResourceChange
 from reconcile.specs.loader import SpecSet
 
@@ -66,19 +67,67 @@ class LocalLabelsReport:
 
 
 def validate_local_labels(specs: SpecSet, *, api_version: str | None = None) -> LocalLabelsReport:
-    """Validate every local COCO file "as it will be after upload", for each purpose it serves."""
-    from reconcile.coco.validate import ValidationOptions, validate_file
+    """Validate every local COCO file as plan will, for each purpose it serves, without the network.
+
+    Raises :class:`~reconcile.errors.SpecError` for a model budget under the minimum its
+    (all-local) training data needs, as plan does.
+
+    Each file is built exactly as plan builds it (:func:`_build`: the label file and
+    every image read through :mod:`reconcile.safepath`, within the limits) against
+    an offline stand-in for the blob store, then validated with the URLs required,
+    as the service will see it. Only the check that needs the real store (image URLs
+    under its prefix) is left to plan. A file that cannot be built gets an
+    ``E_FILE_READ`` report naming the reason.
+    """
+    from reconcile.coco.validate import ValidationOptions, validate_bytes
+    from reconcile.errors import ReconcileError
 
     report = LocalLabelsReport()
+    store = OfflineStore()
+    counts: dict[str, tuple[int, int]] = {}  # dataset -> (images, annotations), when every file is local
     for name, spec in sorted(specs.datasets.items()):
         for label in spec.labels:
             if label.file is None:
+                counts[name] = (-1, -1)
+                continue
+            try:
+                data = _build(specs.root, label.file, label.images, store).data
+            except ReconcileError as exc:
+                failed = _read_failure(label.file, exc.message)
+                for purpose in purposes(specs, name):
+                    report.checks.append(LabelCheck(name, label.file, purpose, failed))
+                counts[name] = (-1, -1)
                 continue
             for purpose in purposes(specs, name):
                 opts = ValidationOptions(kind=spec.annotation_kind, purpose=purpose,
-                                         api_version=api_version or specs.api_version, require_urls=False)
-                report.checks.append(LabelCheck(name, label.file, purpose, validate_file(specs.root / label.file, opts)))
+                                         api_version=api_version or specs.api_version,
+                                         allowed_schemes=frozenset({"https", "http", "file"}))
+                check = validate_bytes(data, opts, label.file)
+                report.checks.append(LabelCheck(name, label.file, purpose, check))
+            if check.summary is not None and counts.get(name, (0, 0))[0] >= 0:
+                images, annotations = counts.get(name, (0, 0))
+                counts[name] = (images + check.summary.images, annotations + check.summary.annotations)
+    if report.ok:
+        check_budgets(specs, {k: v for k, v in counts.items() if v[0] > 0})  # as plan does; raises SpecError
     return report
+
+
+class OfflineStore:
+    """A blob store that only names blobs (``validate`` builds label files without the network)."""
+
+    url_prefix = "https://offline.invalid/vision-gitops/"
+
+    def url(self, name: str) -> str:
+        return self.url_prefix + name
+
+
+def _read_failure(file: str, message: str) -> Any:
+    from reconcile.coco.collect import Collector
+    from reconcile.coco.report import CocoReport
+
+    c = Collector(1)
+    c.add("E_FILE_READ", "$", message)
+    return CocoReport(valid=False, problems=c.problems(), summary=None, source=file)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +190,8 @@ def resolve_labels(specs: SpecSet, session: Any, live: LiveState) -> ResolvedLab
                 counts[name] = (images + report.summary.images, annotations + report.summary.annotations)
         labels[name] = files
         have = live.datasets.get(name)
-        if have is not None and list(have.annotation_file_uris) != [f.uri for f in files]:
+        if have is not None and [without_query(u) for u in have.annotation_file_uris] != [
+                without_query(f.uri) for f in files]:
             diffs[name] = _diff_doc(have.annotation_file_uris, files, new_bytes.get(name), spec.annotation_kind,
                                     session)
     check_budgets(specs, {k: v for k, v in counts.items() if v[0] > 0})
@@ -184,9 +234,10 @@ def _diff_doc(old_uris: Sequence[str], new: Sequence[LabelFile], new_bytes: byte
                                  "per-category counts are shown for single-file datasets")
     try:
         store = session.blob_store() if session.config.storage is not None else None
-        old_bytes = fetch_label(old_uris[0], store).data
+        roots = [session.config.root]
+        old_bytes = fetch_label(old_uris[0], store, roots=roots).data
         if new_bytes is None:
-            new_bytes = fetch_label(new[0].uri, store).data
+            new_bytes = fetch_label(new[0].uri, store, roots=roots).data
         d = label_diff(old_bytes, new_bytes, kind=kind)
     except ReconcileError as exc:
         return LabelDiffDoc(note=f"label diff unavailable: {exc.message}")
@@ -205,9 +256,13 @@ def _diff_doc(old_uris: Sequence[str], new: Sequence[LabelFile], new_bytes: byte
 
 def _build(root: Path, file: str, images: str | None, store: Any) -> Any:
     """The local COCO file ``file`` as it will be uploaded (see :func:`build_local_coco`)."""
+    from reconcile import safepath
+    from reconcile.limits import LABEL_FILE_BYTES
     from reconcile.storage.upload import build_local_coco
 
-    return build_local_coco((root / file).read_bytes(), root / images if images else None, store, source=file)
+    data = safepath.read(safepath.resolve(file, root, want="file", what="label file"), [root], LABEL_FILE_BYTES, file)
+    folder = safepath.resolve(images, root, want="dir", what="image folder") if images else None
+    return build_local_coco(data, folder, store, source=file, roots=[root])
 
 
 def uploader_for(session: Any) -> Callable[[ResourceChange, LabelFile], None]:
@@ -273,7 +328,7 @@ def probe_label_digests(session: Any, labels: Mapping[str, Sequence[LabelFile]],
 
     def digest(uri: str) -> tuple[str, str | None, str | None]:
         try:
-            return uri, fetch_label(uri, store, timeout=PROBE_TIMEOUT).sha256, None
+            return uri, fetch_label(uri, store, timeout=PROBE_TIMEOUT, roots=[session.config.root]).sha256, None
         except ReconcileError as exc:
             return uri, None, f"cannot read {uri.split('?', 1)[0]} to check it for drift: {exc.message}"
 

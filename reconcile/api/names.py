@@ -9,6 +9,10 @@ NAME_PATTERN: Final = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$")
 MAX_NAME_LENGTH: Final = 255
 MAX_ANNOTATION_FILE_URIS: Final = 10
 MAX_CUSTOM_PROPERTIES: Final = 10
+#: customProperties keys starting with this are vision-gitops' markers (ownership, label digest).
+RESERVED_PROPERTY_PREFIX: Final = "vision-gitops."
+#: How many of the service's customProperties the markers take (managed-by, labels-sha256).
+MARKER_PROPERTIES: Final = 2
 LIST_TOP_DEFAULT: Final = 10
 LIST_TOP_MAX: Final = 30
 

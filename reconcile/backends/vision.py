@@ -81,10 +81,9 @@ def parse_evaluation(body: Mapping[str, Any], model: str) -> LiveEvaluation:
 
 def dataset_body(request: DatasetRequest) -> dict[str, Any]:
     """The full desired object; PATCH sends it whole, annotationKind unchanged (REFERENCE.md §9.2)."""
-    body: dict[str, Any] = {
-        "annotationKind": request.annotation_kind,
-        "annotationFileUris": list(request.annotation_file_uris),
-    }
+    body: dict[str, Any] = {"annotationKind": request.annotation_kind}
+    if request.annotation_file_uris:  # none: an update that keeps the URIs (and SAS) the service holds
+        body["annotationFileUris"] = list(request.annotation_file_uris)
     if request.custom_properties:
         body["customProperties"] = dict(sorted(request.custom_properties.items()))
     if request.authentication_kind:

@@ -79,6 +79,9 @@ def cli() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning every error into a message and an exit code."""
+    from reconcile.client.redact import install_everywhere
+
+    install_everywhere()  # every log line this process prints is masked, whatever logged it
     try:
         # Without standalone mode click returns (not raises) the code of an Exit.
         code = cli.main(args=argv, prog_name="reconcile", standalone_mode=False)
@@ -100,8 +103,10 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
         if os.environ.get("RECONCILE_DEBUG"):
             raise
+        from reconcile.client.redact import redact
+
         click.echo(
-            f"internal error: {type(exc).__name__}: {exc}\n"
+            f"internal error: {type(exc).__name__}: {redact(str(exc))}\n"
             "  hint: this is a bug in vision-gitops; run again with RECONCILE_DEBUG=1 for a traceback and report it",
             err=True,
         )

@@ -135,6 +135,8 @@ def apply(plan_file: Path | None, config_path: Path | None, environment: str | N
     Exit 0: done; 3: writes done, training still running; 1: error (a guardrail refusal writes nothing).
     """
     from reconcile.plan import render
+    from reconcile import bounded, safejson
+    from reconcile.limits import PLAN_FILE_BYTES
     from reconcile.plan.model import Plan
     from reconcile.workflow import WaitSettings, load_desired, make_plan, run_apply
 
@@ -143,7 +145,10 @@ def apply(plan_file: Path | None, config_path: Path | None, environment: str | N
     saved: Plan | None = None
     if plan_file is not None:
         try:
-            saved = Plan.from_json(plan_file.read_bytes())
+            if not plan_file.exists():
+                raise FileNotFoundError(plan_file)
+            saved = Plan.model_validate(safejson.loads(bounded.read_file(plan_file, PLAN_FILE_BYTES, str(plan_file)),
+                                                       limit=PLAN_FILE_BYTES, shown=str(plan_file)))
         except FileNotFoundError:
             raise UsageError(f"{plan_file}: no such plan file", hint="make one with `reconcile plan --out FILE`") from None
         except ValueError as exc:
@@ -273,6 +278,8 @@ def status(config_path: Path | None, environment: str | None, as_json: bool) -> 
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def predict(model: str, image: str, config_path: Path | None, environment: str | None, as_json: bool) -> None:
     """Run the custom MODEL on IMAGE (a local file or an http(s) URL) and print its tags or objects."""
+    from reconcile import bounded
+    from reconcile.limits import IMAGE_BYTES
     from reconcile.status import prediction_document, render_prediction
 
     config = _config(config_path, environment)
@@ -282,7 +289,7 @@ def predict(model: str, image: str, config_path: Path | None, environment: str |
         path = Path(image)
         if not path.is_file():
             raise UsageError(f"{image}: no such image file", hint="give a local image path or an http(s) URL")
-        data = path.read_bytes()
+        data = bounded.read_file(path, IMAGE_BYTES, image)
     with _session(config) as session:
         prediction = session.backend.predict(model, image=data, url=image if is_url else None)
     doc = prediction_document(prediction)

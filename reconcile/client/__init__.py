@@ -12,24 +12,28 @@ Modules, one concern each:
 See docs/client.md for the retry policy and what a caller should do with each error.
 """
 
-from reconcile.client.auth import Auth, BearerAuth, KeyAuth, NoAuth, auth_from_settings
-from reconcile.client.http import ClientStats, VisionClient
-from reconcile.client.ratelimit import TokenBucket
-from reconcile.client.redact import RedactingFilter, redact, register_secret
-from reconcile.client.retry import RetryPolicy, parse_retry_after
+from __future__ import annotations
 
-__all__ = [
-    "Auth",
-    "BearerAuth",
-    "ClientStats",
-    "KeyAuth",
-    "NoAuth",
-    "RedactingFilter",
-    "RetryPolicy",
-    "TokenBucket",
-    "VisionClient",
-    "auth_from_settings",
-    "parse_retry_after",
-    "redact",
-    "register_secret",
-]
+import importlib
+from typing import Any
+
+# Light (stdlib only) and bound eagerly: the function `redact` must shadow the submodule of that name.
+from reconcile.client.redact import RedactingFilter, redact, register_secret
+
+# Exports are imported on first use: `reconcile.client.redact` is imported by light
+# modules (errors, specs) that must not pull in httpx.
+_EXPORTS = {
+    "Auth": "auth", "BearerAuth": "auth", "KeyAuth": "auth", "NoAuth": "auth", "auth_from_settings": "auth",
+    "ClientStats": "http", "VisionClient": "http",
+    "TokenBucket": "ratelimit",
+    "RetryPolicy": "retry", "parse_retry_after": "retry",
+}  # fmt: skip
+
+__all__ = sorted([*_EXPORTS, "RedactingFilter", "redact", "register_secret"])
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'reconcile.client' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"reconcile.client.{module}"), name)

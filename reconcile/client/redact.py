@@ -46,7 +46,11 @@ _PATTERNS: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
         ),
         r"\1" + MASK,
     ),
-    (re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9\-._~+/]+=*"), r"\1" + MASK),
+    # A bearer token: long, or with a digit or symbol (not "bearer token" in prose).
+    (
+        re.compile(r"(?i)(\bbearer\s+)(?:[A-Za-z0-9\-._~+/]{20,}|(?=[A-Za-z]*[0-9\-._~+/])[A-Za-z0-9\-._~+/]{8,})=*"),
+        r"\1" + MASK,
+    ),
     # JSON Web Tokens anywhere (access tokens are JWTs).
     (re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"), MASK),
     # A whole query string that carries a SAS signature: mask all of it, because
@@ -64,6 +68,49 @@ _PATTERNS: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
     # A bare storage account key (512-bit, base64: 86 chars + "==").
     (re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{86}=="), MASK),
 )
+
+
+#: Shapes of bare keys. Not masked in every output (a plan's 32-hex fingerprints would
+#: match), only in text that echoes user input (:func:`redact_input`) and in :func:`secret_kind`.
+_KEY_SHAPES: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
+    (re.compile(r"(?<![0-9A-Za-z])[0-9a-fA-F]{32}(?![0-9A-Za-z])"), "an Azure AI services key"),
+    (re.compile(r"(?<![0-9A-Za-z])[A-Za-z0-9]{84}(?![0-9A-Za-z])"), "an Azure AI services key"),
+)
+#: What :func:`secret_kind` calls the secret each masking pattern catches (same order as _PATTERNS).
+_PATTERN_KINDS: Final = (
+    "a subscription key", "a bearer token", "a bearer token", "a SAS token", "a SAS token", "a SAS token",
+    "a connection string with a key", "a storage account key",
+)
+_BEARER_PREFIX: Final = re.compile(r"(?i)^\s*bearer\s+\S")
+# A quoted value that starts with "Bearer " (how messages echo input), whatever the token's shape.
+_QUOTED_BEARER: Final = re.compile(r"(?i)(['\"]\s*bearer\s+)[^'\"\s]+")
+
+
+def secret_kind(text: str) -> str | None:
+    """What kind of secret ``text`` carries (``"a SAS token"``, ...), or None if it looks clean.
+
+    Stricter than :func:`redact`: bare key shapes and any ``Bearer <x>`` count. Used
+    to refuse secrets in files that must never hold one (vision-gitops.yaml).
+    """
+    if _BEARER_PREFIX.search(text):
+        return "a bearer token"
+    for (pattern, _), kind in zip(_PATTERNS, _PATTERN_KINDS):
+        if pattern.search(text):
+            return kind
+    for pattern, kind in _KEY_SHAPES:
+        if pattern.search(text):
+            return kind
+    with _lock:
+        held = _secrets_ordered
+    return "a registered secret" if any(s in text for s in held) else None
+
+
+def redact_input(text: str) -> str:
+    """:func:`redact`, plus bare key shapes: for messages that quote user input (config and spec problems)."""
+    text = redact(text)
+    for pattern, _ in _KEY_SHAPES:
+        text = pattern.sub(MASK, text)
+    return _QUOTED_BEARER.sub(r"\1" + MASK, text)
 
 
 def register_secret(value: str | None) -> None:
@@ -119,3 +166,26 @@ def install(target: logging.Logger | logging.Handler) -> None:
     """Attach one :class:`RedactingFilter` to ``target`` (idempotent)."""
     if not any(isinstance(f, RedactingFilter) for f in target.filters):
         target.addFilter(RedactingFilter())
+
+
+_FILTER = RedactingFilter()
+
+
+def install_everywhere() -> None:
+    """Redact every log record of the process, whatever its logger or handler (idempotent).
+
+    Wraps the log-record factory, so records are masked as they are made: a logger
+    without the filter (``reconcile.lock``, uvicorn, a library) or Python's last-resort
+    stderr handler prints only masked text. The CLI calls this at start.
+    """
+    current = logging.getLogRecordFactory()
+    if getattr(current, "_redacting", False):
+        return
+
+    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = current(*args, **kwargs)
+        _FILTER.filter(record)
+        return record
+
+    factory._redacting = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)

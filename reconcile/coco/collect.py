@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from reconcile.client.redact import redact_input
 from reconcile.coco.report import Example, Problem
 from reconcile.coco.rules import ORDER, RULES
 
@@ -21,7 +22,7 @@ class Collector:
         n = self._counts.get(code, 0)
         self._counts[code] = n + 1
         if n < self.max_examples:
-            self._examples.setdefault(code, []).append(Example(path, detail))
+            self._examples.setdefault(code, []).append(Example(redact_input(path), redact_input(detail)))
 
     def hit(self, code: str) -> bool:
         """Count one occurrence; True when its example should be kept (then call :meth:`example`).
@@ -33,7 +34,8 @@ class Collector:
         return n < self.max_examples
 
     def example(self, code: str, path: str, detail: str) -> None:
-        self._examples.setdefault(code, []).append(Example(path, detail))
+        # Details quote the file (names, URLs): mask what looks like a secret before anyone prints it.
+        self._examples.setdefault(code, []).append(Example(redact_input(path), redact_input(detail)))
 
     def add_many(self, code: str, count: int, examples: list[tuple[str, str]]) -> None:
         """Record ``count`` occurrences at once (examples already in file order)."""
@@ -43,7 +45,8 @@ class Collector:
         self._counts[code] = n + count
         room = self.max_examples - min(n, self.max_examples)
         if room > 0:
-            self._examples.setdefault(code, []).extend(Example(p, d) for p, d in examples[:room])
+            self._examples.setdefault(code, []).extend(
+                Example(redact_input(p), redact_input(d)) for p, d in examples[:room])
 
     def message(self, code: str, text: str) -> None:
         """Replace the catalogue message of ``code`` with one naming the limits that applied."""

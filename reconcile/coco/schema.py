@@ -30,7 +30,9 @@ class BoxLeavesImage(ValueError):
     """Raised from ``BBox.__post_init__`` (inside decoding) to defer to the exact pass."""
 
 
-class BBox(Struct, array_like=True, gc=False):
+class BBox(Struct, array_like=True, forbid_unknown_fields=True, gc=False):
+    """Exactly four numbers: ``forbid_unknown_fields`` makes a 5th or 6th item a decoding error."""
+
     left: Unit0
     top: Unit0
     width: Unit1

@@ -20,12 +20,15 @@ from typing import Any, Iterator
 
 import msgspec
 
+from reconcile import bounded
 from reconcile.coco import fast
 from reconcile.coco.collect import Collector
 from reconcile.coco.exact import validate_document
 from reconcile.coco.options import ValidationOptions
 from reconcile.coco.report import CocoReport
 from reconcile.coco.schema import LooseCoco
+from reconcile.errors import InputError
+from reconcile.limits import LABEL_FILE_BYTES
 
 __all__ = ["ValidationOptions", "validate_bytes", "validate_file", "validate_exact"]
 
@@ -149,13 +152,16 @@ def validate_bytes(data: bytes | bytearray | memoryview, options: ValidationOpti
 
 
 def validate_file(path: str | os.PathLike[str], options: ValidationOptions) -> CocoReport:
-    """Validate the COCO file at ``path``. An unreadable file gives a report with ``E_FILE_READ``, not an exception."""
+    """Validate the COCO file at ``path``.
+
+    An unreadable file, one that is not a regular file or one over ``labelFileBytes``
+    (read no further than that) gives a report with ``E_FILE_READ``, not an exception.
+    """
     name = os.fspath(path)
     try:
-        with open(name, "rb") as f:
-            data = f.read()
-    except OSError as exc:
+        data = bounded.read_file(name, LABEL_FILE_BYTES, name)
+    except InputError as exc:
         c = Collector(options.max_examples)
-        c.add("E_FILE_READ", "$", f"{name}: {exc.strerror or exc}")
+        c.add("E_FILE_READ", "$", exc.message)
         return CocoReport(valid=False, problems=c.problems(), summary=None, source=name)
     return validate_bytes(data, options, source=name)

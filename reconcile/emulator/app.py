@@ -28,6 +28,7 @@ from reconcile.emulator.faults import FaultConfig, FaultInjector
 from reconcile.emulator.inputs import BadBody, parse_paging
 from reconcile.emulator.requestlog import DROPPED, RequestLog, RequestRecord, clean_query
 from reconcile.emulator.service import Reply, Service
+from reconcile.limits import REQUEST_IMAGE_BYTES, REQUEST_JSON_BYTES, Limit
 
 API_PREFIX = "/computervision"
 ADMIN_PREFIX = "/_emulator"
@@ -65,9 +66,37 @@ def _version(request: Request) -> versions.ApiVersion:
         ) from None
 
 
+def payload_too_large(limit: Limit) -> ApiError:
+    """413 in the service's error shape: the body is over ``limit`` (nothing of it was kept)."""
+    return ApiError(413, "InvalidRequest", f"The request body is larger than {limit.value} bytes.",
+                    inner_code="PayloadTooLarge")
+
+
+async def read_body(request: Request, limit: Limit, too_large: Callable[[Limit], ApiError] = payload_too_large) -> bytes:
+    """The request body, streamed and refused (``too_large``) past ``limit`` bytes; a declared
+    Content-Length over the limit is refused before reading."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit.value:
+        raise too_large(limit)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit.value:
+            raise too_large(limit)
+    return bytes(body)
+
+
+def _image_too_large(limit: Limit) -> ApiError:
+    # The contract's answer for an image over 20,971,520 bytes (REFERENCE.md, analyze errors).
+    return bad_request(f"The image must be 1 to {limit.value} bytes.", inner_code="InvalidImageSize")
+
+
 async def _json_body(request: Request, shape: lenient.Shape) -> Any:
-    """The canonicalized body, or a :class:`BadBody` (raised later, after the name-exists check)."""
-    raw = await request.body()
+    """The canonicalized body, or a :class:`BadBody` (raised later, after the name-exists check).
+
+    Raises a 413 :class:`ApiError` for a body over ``requestJsonBytes``.
+    """
+    raw = await read_body(request, REQUEST_JSON_BYTES)
     if not raw.strip():
         return BadBody(bad_request("The request body is empty; send a JSON object.", inner_code="InvalidBody"))
     try:
@@ -153,7 +182,7 @@ def build_app(service: Service) -> Starlette:
                                   target="url")
             url = body["url"]
         else:
-            image = await request.body()
+            image = await read_body(request, REQUEST_IMAGE_BYTES, _image_too_large)
         q = request.query_params
         return _reply(await call(service.analyze, v, q.get("model-name"), q.get("features"), image, url))
 

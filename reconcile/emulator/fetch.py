@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from reconcile import bounded
 from reconcile.emulator.records import Auth
+from reconcile.errors import InputError
+from reconcile.limits import LABEL_FILE_BYTES, URI_CHARS, Limit
 
-#: Larger files are refused rather than read into memory.
-MAX_BYTES = 512 * 1024 * 1024
 TIMEOUT_SECONDS = 30.0
 
 
@@ -42,17 +43,22 @@ def safe_uri(uri: str) -> str:
     return parts._replace(query="", fragment="").geturl() if parts.query else uri
 
 
-def read_uri(uri: str, auth: Auth | None = None) -> bytes:
+def read_uri(uri: str, auth: Auth | None = None, *, limit: Limit = LABEL_FILE_BYTES) -> bytes:
+    """The bytes behind ``uri``, at most ``limit`` of them (streamed; the limit is named in the error).
+
+    ``file://`` reads only regular files (never a device, FIFO or folder); the
+    size is checked before reading. Raises :class:`FetchError` for anything else.
+    """
     parts = urlsplit(uri)
     scheme = parts.scheme.lower()
+    shown = safe_uri(uri)
+    if len(uri) > URI_CHARS.value:
+        raise FetchError(f"the URI is longer than the {URI_CHARS.name} limit of {URI_CHARS.shown}")
     if scheme == "file":
-        path = Path(unquote(parts.path))
         try:
-            if path.stat().st_size > MAX_BYTES:
-                raise FetchError(f"{safe_uri(uri)} is larger than {MAX_BYTES} bytes")
-            return path.read_bytes()
-        except OSError as exc:
-            raise FetchError(f"{safe_uri(uri)} could not be read: {exc.strerror or type(exc).__name__}") from None
+            return bounded.read_file(Path(unquote(parts.path)), limit, shown)
+        except InputError as exc:
+            raise FetchError(exc.message) from None
     if scheme in ("http", "https"):
         import httpx  # imported here: only training and analyze need it
 
@@ -60,12 +66,12 @@ def read_uri(uri: str, auth: Auth | None = None) -> bytes:
         if auth is not None and auth.kind == "sas" and auth.sas_token and not parts.query:
             url = f"{uri}?{auth.sas_token.lstrip('?')}"
         try:
-            response = _client().get(url)
+            got = bounded.http_get(_client(), url, limit, shown)
         except httpx.HTTPError as exc:
-            raise FetchError(f"{safe_uri(uri)} is unreachable ({type(exc).__name__})") from None
-        if response.status_code != 200:
-            raise FetchError(f"{safe_uri(uri)} answered HTTP {response.status_code}")
-        if len(response.content) > MAX_BYTES:
-            raise FetchError(f"{safe_uri(uri)} is larger than {MAX_BYTES} bytes")
-        return response.content
-    raise FetchError(f"{safe_uri(uri)} has an unsupported scheme {parts.scheme!r} (use https, http or file)")
+            raise FetchError(f"{shown} is unreachable ({type(exc).__name__})") from None
+        except InputError as exc:
+            raise FetchError(exc.message) from None
+        if got.status != 200:
+            raise FetchError(f"{shown} answered HTTP {got.status}")
+        return got.data
+    raise FetchError(f"{shown} has an unsupported scheme {parts.scheme!r} (use https, http or file)")

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from reconcile.api import names, versions
 from reconcile.emulator.apierror import ApiError, bad_request
 from reconcile.emulator.records import Auth
+from reconcile.limits import CUSTOM_PROPERTY_CHARS, URI_CHARS
 
 _ANNOTATION_KINDS = {k.lower(): k for k in versions.ANNOTATION_KINDS}
 _AUTH_KINDS = {k.lower(): k for k in versions.AUTHENTICATION_KINDS}
@@ -106,12 +107,18 @@ def _parse_uris(raw: Any) -> list[str] | None:
             target="annotationFileUris",
         )
     for i, uri in enumerate(raw):
-        parts = urlsplit(uri)
+        if len(uri) > URI_CHARS.value:
+            raise bad_request(f"annotationFileUris[{i}] is longer than {URI_CHARS.value} characters.",
+                              inner_code="InvalidArgument", target=f"annotationFileUris[{i}]")
+        try:
+            parts = urlsplit(uri)
+        except ValueError:
+            parts = urlsplit("")
         ok = parts.scheme.lower() in URI_SCHEMES and (
             bool(parts.netloc) if parts.scheme.lower() != "file" else bool(parts.path)
         )
         if not ok:
-            shown = urlsplit(uri)._replace(query="").geturl()
+            shown = parts._replace(query="").geturl() if parts.scheme else uri.split("?", 1)[0][:200]
             raise ApiError(
                 400,
                 "DatasetInvalidAnnotationUri",
@@ -133,6 +140,10 @@ def _parse_properties(raw: Any) -> dict[str, str] | None:
             inner_code="TooManyCustomProperties",
             target="customProperties",
         )
+    for key, value in raw.items():
+        if len(key) > CUSTOM_PROPERTY_CHARS.value or len(value) > CUSTOM_PROPERTY_CHARS.value:
+            raise bad_request(f"A customProperties key or value is longer than {CUSTOM_PROPERTY_CHARS.value} characters.",
+                              inner_code="InvalidArgument", target="customProperties")
     return dict(raw)
 
 

@@ -12,6 +12,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from reconcile.limits import JSON_DEPTH
+from reconcile.safejson import depth_of
+
 
 class LenientJsonError(ValueError):
     """The body is not JSON even by lenient rules."""
@@ -22,29 +25,45 @@ class LenientJsonError(ValueError):
 
 
 def parse(data: bytes | str) -> Any:
-    """Parse ``data`` as strict JSON, or failing that with the lenient rules."""
+    """Parse ``data`` as strict JSON, or failing that with the lenient rules.
+
+    A value nested deeper than ``jsonDepth`` (:mod:`reconcile.limits`) is refused
+    with :class:`LenientJsonError`, by either parser.
+    """
     text = data.decode("utf-8-sig", errors="strict") if isinstance(data, bytes) else data
     try:
-        return json.loads(text)
+        value = json.loads(text)
+    except RecursionError:
+        raise LenientJsonError(_TOO_DEEP, 0) from None
     except ValueError:
-        pass
-    parser = _Parser(text)
-    value = parser.value()
-    parser.ws()
-    if parser.i != len(text):
-        raise LenientJsonError("unexpected data after the JSON value", parser.i)
+        parser = _Parser(text)
+        value = parser.value()
+        parser.ws()
+        if parser.i != len(text):
+            raise LenientJsonError("unexpected data after the JSON value", parser.i) from None
+    if depth_of(value, JSON_DEPTH.value) > JSON_DEPTH.value:
+        raise LenientJsonError(_TOO_DEEP, 0)
     return value
+
+
+_TOO_DEEP = f"the value is nested deeper than {JSON_DEPTH.value} levels"
 
 
 _ESCAPES = {'"': '"', "'": "'", "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 
 
 class _Parser:
-    __slots__ = ("s", "i")
+    __slots__ = ("s", "i", "depth")
 
     def __init__(self, s: str) -> None:
         self.s = s
         self.i = 0
+        self.depth = 0
+
+    def _enter(self) -> None:
+        self.depth += 1
+        if self.depth > JSON_DEPTH.value:
+            raise LenientJsonError(_TOO_DEEP, self.i)
 
     def ws(self) -> None:
         s, n = self.s, len(self.s)
@@ -56,10 +75,11 @@ class _Parser:
         if self.i >= len(self.s):
             raise LenientJsonError("unexpected end of input", self.i)
         c = self.s[self.i]
-        if c == "{":
-            return self.obj()
-        if c == "[":
-            return self.arr()
+        if c in "{[":
+            self._enter()
+            value = self.obj() if c == "{" else self.arr()
+            self.depth -= 1
+            return value
         if c in "\"'":
             return self.string()
         for word, val in (("true", True), ("false", False), ("null", None)):

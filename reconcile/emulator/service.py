@@ -24,6 +24,7 @@ from reconcile.emulator import lifecycle
 from reconcile.emulator.apierror import ApiError, bad_request, not_found
 from reconcile.emulator.clock import Clock
 from reconcile.emulator.fetch import FetchError, read_uri, safe_uri
+from reconcile.limits import IMAGE_BYTES
 from reconcile.emulator.images import ImageFormatError, image_size
 from reconcile.emulator.judge import RunFailed, check_budget, check_kind, load_dataset
 from reconcile.emulator.records import DatasetRecord, EvaluationRecord, Failure, ModelRecord, Outcome
@@ -38,7 +39,7 @@ from reconcile.emulator.store import Store
 from reconcile.emulator.trainer import DEFAULT_TRAINER, ImageInput, Trainer
 
 #: The analyze call refuses empty images and images over 20 MiB (DOC-ERR).
-MAX_IMAGE_BYTES = 20_971_520
+MAX_IMAGE_BYTES = IMAGE_BYTES.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -493,7 +494,7 @@ class Service:
             )
         if url is not None:
             try:
-                image = read_uri(url)
+                image = read_uri(url, limit=IMAGE_BYTES)
             except FetchError as exc:
                 raise bad_request(f"The image URL could not be read: {exc}", inner_code="InvalidImageUrl",
                                   target="url") from None

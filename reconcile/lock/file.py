@@ -26,7 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reconcile.errors import ConfigError, ServiceUnavailableError
+from reconcile import bounded, safejson
+from reconcile.errors import ConfigError, InputError, ServiceUnavailableError
+from reconcile.limits import LOCK_RECORD_BYTES
 from reconcile.lock.base import Acquired, Held, LeaseGone, Lock
 from reconcile.lock.info import LockInfo
 
@@ -123,14 +125,16 @@ class FileLock(Lock[str]):
 
     def _read(self) -> _Record | None:
         try:
-            raw = self.path.read_bytes()
-        except FileNotFoundError:
-            return None
+            raw = bounded.read_file(self.path, LOCK_RECORD_BYTES, str(self.path))
+        except InputError:
+            if not os.path.lexists(self.path):
+                return None  # no lock (or released while we looked)
+            raw = b""  # not a regular file, or too large: unreadable, see below
         try:
-            data = json.loads(raw)
+            data = safejson.loads(raw, limit=LOCK_RECORD_BYTES, shown=str(self.path))
             holder = LockInfo.from_dict(data.get("holder") or {}, environment=self.environment)
             return _Record(str(data.get("token")), float(data["expires_at"]), holder)
-        except (ValueError, TypeError, KeyError, AttributeError):
+        except (InputError, ValueError, TypeError, KeyError, AttributeError):
             # Only a hand-edited or foreign file gets here (writes are atomic): treat it as
             # held by an unknown holder that never expires, so nobody silently overwrites it.
             unknown = LockInfo(self.environment, f"unknown (unreadable lock file {self.path})")

@@ -135,7 +135,9 @@ def held_error(
     message += f" (lock: {where})"
     hint = (
         "wait for that run to finish (pass --lock-timeout SECONDS to wait up to that long), "
-        f"or, if it is dead, run `reconcile lock break --env {environment}`"
+        f"or, if it is dead, check with `reconcile lock show --env {environment}` and free it with "
+        # --yes: without a terminal (CI) the confirmation prompt cannot be answered.
+        f"`reconcile lock break --env {environment} --yes`"
     )
     return LockHeldError(message, hint=hint)
 

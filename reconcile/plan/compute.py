@@ -190,7 +190,10 @@ def _dataset_change(want: D.DesiredDataset, have: Any, src: str | None) -> Resou
     if live["annotationKind"] != req.annotation_kind:
         diffs.append(FieldChange(path="annotationKind", before=live["annotationKind"], after=req.annotation_kind,
                                  forces_replacement=True))
-    if live["annotationFileUris"] != list(req.annotation_file_uris):
+    # A SAS query is how the service reads a blob, not which blob: specs never hold one (issue 11).
+    only_sas = [N.without_query(u) for u in live["annotationFileUris"]] == [
+        N.without_query(u) for u in req.annotation_file_uris]
+    if live["annotationFileUris"] != list(req.annotation_file_uris) and not only_sas:
         diffs.append(FieldChange(path="labels", before=live["annotationFileUris"], after=list(req.annotation_file_uris)))
     for key in sorted(req.custom_properties):
         before = have.custom_properties.get(key)
@@ -202,6 +205,8 @@ def _dataset_change(want: D.DesiredDataset, have: Any, src: str | None) -> Resou
     # Keep the properties others own: PATCH replaces the object (semantics unknown), so send them back.
     keep = {k: v for k, v in have.custom_properties.items() if k not in req.custom_properties}
     body = dataset_body(req)
+    if only_sas:
+        body.pop("annotationFileUris", None)  # PATCH merges: the service keeps the URIs (and SAS) it holds
     if keep:
         body["customProperties"] = dict(sorted({**keep, **req.custom_properties}.items()))
     fp = dataset_fp(have)

@@ -214,7 +214,10 @@ class Plan(_Doc):
         return any(c.drift for c in self.changes)
 
     def to_json(self) -> str:
-        return self.model_dump_json(by_alias=True, indent=2) + "\n"
+        """The plan document, secrets masked (:func:`reconcile.client.redact.redact`): it is printed and saved."""
+        from reconcile.client.redact import redact
+
+        return redact(self.model_dump_json(by_alias=True, indent=2)) + "\n"
 
     @classmethod
     def from_json(cls, text: str | bytes) -> "Plan":

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconcile.api import versions
+from reconcile.api import names, versions
 from reconcile.backends.base import LiveDataset, LiveEvaluation, LiveModel
 
 #: customProperties keys this tool writes; they are compared like declared fields.
-MARKER_PREFIX = "vision-gitops."
+MARKER_PREFIX = names.RESERVED_PROPERTY_PREFIX
 MANAGED_BY_KEY = "vision-gitops.managed-by"
 LABELS_DIGEST_KEY = "vision-gitops.labels-sha256"
 MANAGED_BY_VALUE = "vision-gitops"
@@ -45,6 +45,11 @@ def model_kind(value: str | None) -> str | None:
         if canon.lower().replace("-", "") == compact:
             return canon
     return value
+
+
+def without_query(uri: str) -> str:
+    """``uri`` without its query string and fragment: the blob it names, whatever SAS reads it."""
+    return uri.split("#", 1)[0].split("?", 1)[0]
 
 
 def auth_kind(value: str | None) -> str | None:

@@ -20,6 +20,11 @@ _VERB = {"create": "will be created", "update": "will be updated in place", "rep
          "unmanaged": "is not managed by vision-gitops (never touched; `reconcile import` adopts it)"}
 
 
+def redacted(plan: Plan) -> Plan:
+    """``plan`` with every secret masked in every string (live values, notes, warnings): what renderers show."""
+    return Plan.from_json(plan.to_json())  # to_json redacts
+
+
 def _shown(c: ResourceChange, show_unchanged: bool) -> bool:
     return c.action != "no-op" or show_unchanged or bool(c.notes) or bool(c.drift)
 
@@ -112,6 +117,7 @@ def _change_detail(c: ResourceChange) -> list[str]:
 
 def to_text(plan: Plan, *, show_unchanged: bool = False) -> str:
     """Plain text (no colour codes); the CLI colours it through :func:`to_rich`."""
+    plan = redacted(plan)
     lines = [f"Environment {plan.environment} ({plan.endpoint}, api-version {plan.api_version})"]
     if any(_shown(c, show_unchanged) for c in plan.changes):
         lines.append("")
@@ -132,6 +138,8 @@ def to_text(plan: Plan, *, show_unchanged: bool = False) -> str:
 def to_rich(plan: Plan, *, show_unchanged: bool = False) -> Any:
     """A rich renderable with the same content as :func:`to_text`."""
     from rich.text import Text
+
+    plan = redacted(plan)
 
     text = Text()
     text.append(f"Environment {plan.environment} ({plan.endpoint}, api-version {plan.api_version})\n", style="bold")
@@ -155,6 +163,7 @@ def to_rich(plan: Plan, *, show_unchanged: bool = False) -> Any:
 
 def to_markdown(plan: Plan) -> str:
     """GitHub-flavoured Markdown: a summary table, then one section per change."""
+    plan = redacted(plan)
     out = [f"### vision-gitops plan: `{plan.environment}`", "", _summary_line(plan), ""]
     for line in _extra_lines(plan):
         out += [f"> **{line}**" if line.startswith("Guardrail") else f"> {line}", ""]

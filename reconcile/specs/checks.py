@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path
 
+from reconcile import safepath
 from reconcile.api import versions
 from reconcile.specs.models import DatasetSpec, EvaluationSpec, ModelSpec
 from reconcile.specs.problems import Problems, closest, known_names_text
@@ -168,18 +169,4 @@ def local_files(entries: Sequence[Entry], root: Path, problems: Problems) -> Non
 
 
 def _path_problem(value: str, real_root: Path, want_dir: bool) -> str | None:
-    if PurePosixPath(value).is_absolute() or PureWindowsPath(value).is_absolute():
-        return f"'{value}' is absolute; write the path relative to the repository root"
-    if "\\" in value:
-        return f"'{value}' uses backslashes; write the path with '/' so it works on every machine"
-    target = (real_root / value).resolve()
-    if target != real_root and real_root not in target.parents:
-        return f"'{value}' points outside the repository; keep label files and images in the repo"
-    what = "folder" if want_dir else "file"
-    if not target.exists():
-        return f"{what} '{value}' not found (paths are relative to the repository root {real_root}); fix the path or commit the {what}"
-    if want_dir and not target.is_dir():
-        return f"'{value}' is a file; 'images' names the folder that holds the images"
-    if not want_dir and not target.is_file():
-        return f"'{value}' is a folder; 'file' names a COCO .json file"
-    return None
+    return safepath.path_problem(value, real_root, want="dir" if want_dir else "file", what="label files and image")

@@ -20,7 +20,6 @@ problem as ``file:line: field.path: message``.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Mapping
@@ -31,8 +30,11 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
+from reconcile import bounded, safejson, safepath
 from reconcile.api import versions
-from reconcile.errors import ConfigError
+from reconcile.client.redact import secret_kind
+from reconcile.errors import ConfigError, InputError, JsonSyntaxError
+from reconcile.limits import CONFIG_FILE_BYTES, STACK_OUTPUTS_BYTES
 from reconcile.specs.problems import Problems, closest, field_path, known_names_text, report_validation_error
 from reconcile.specs.yamlsrc import Lines, read_documents
 
@@ -293,7 +295,7 @@ def load_config(
     display = path.name
     problems = Problems()
 
-    docs = read_documents(path, display, problems, what="config")
+    docs = read_documents(path, display, problems, what="config", limit=CONFIG_FILE_BYTES)
     if len(docs) > 1:
         problems.add(display, docs[1].line, None, "the config is one YAML document; remove the extra '---' documents")
     data: dict[str, Any] = docs[0].data if docs else {}
@@ -306,6 +308,7 @@ def load_config(
     if project is not None:
         for name, env_file in project.environments.items():
             _check_environment(name, env_file, lines, display, problems)
+        _check_paths(project, root, lines, display, problems)
         known = set(project.environments) | {LOCAL}
         if project.default_environment not in known:
             guess = closest(project.default_environment, known)
@@ -341,14 +344,6 @@ _SECRET_KEYS = {
     "key", "apikey", "subscriptionkey", "password", "secret", "clientsecret", "token", "sastoken",
     "connectionstring", "accountkey", "sharedaccesskey", "credential", "credentials",
 }  # fmt: skip
-_SECRET_VALUES = (
-    (re.compile(r"^[0-9a-fA-F]{32}$"), "an Azure AI services key"),
-    (re.compile(r"^[A-Za-z0-9]{84}$"), "an Azure AI services key"),
-    (re.compile(r"^[A-Za-z0-9+/]{86}==$"), "a storage account key"),
-    (re.compile(r"AccountKey=|SharedAccessSignature=", re.IGNORECASE), "a connection string with a key"),
-    (re.compile(r"[?&]sig=", re.IGNORECASE), "a SAS token"),
-    (re.compile(r"^eyJ[\w-]+\.[\w-]+\."), "a bearer token"),
-)
 
 
 def _scan_secrets(node: Any, lines: Lines, loc: tuple[Any, ...], display: str, problems: Problems) -> None:
@@ -357,6 +352,11 @@ def _scan_secrets(node: Any, lines: Lines, loc: tuple[Any, ...], display: str, p
         for key in list(node):
             here = loc + (key,)
             line = lines.line_of(here)
+            if isinstance(key, str) and secret_kind(key) is not None:
+                problems.add(display, line, field_path(loc), f"a key of this mapping looks like {secret_kind(key)}; "
+                             "never write secrets in this file: remove it and put the value in an environment variable")
+                del node[key]
+                continue
             if isinstance(key, str) and key.replace("_", "").replace("-", "").lower() in _SECRET_KEYS:
                 problems.add(
                     display,
@@ -373,16 +373,14 @@ def _scan_secrets(node: Any, lines: Lines, loc: tuple[Any, ...], display: str, p
         for i, item in enumerate(node):
             _scan_secrets(item, lines, loc + (i,), display, problems)
     elif isinstance(node, str):
-        for pattern, what in _SECRET_VALUES:
-            if pattern.search(node):
-                problems.add(
-                    display,
-                    lines.line_of(loc),
-                    field_path(loc),
-                    f"this value looks like {what}; never write secrets in this file: put it in an environment "
-                    "variable and give the variable's NAME (keyEnv / connectionStringEnv), or use auth: {kind: entra}",
-                )
-                return
+        if (what := secret_kind(node)) is not None:
+            problems.add(
+                display,
+                lines.line_of(loc),
+                field_path(loc),
+                f"this value looks like {what}; never write secrets in this file: put it in an environment "
+                "variable and give the variable's NAME (keyEnv / connectionStringEnv), or use auth: {kind: entra}",
+            )
 
 
 def _validate_file(data: dict[str, Any], lines: Lines, display: str, problems: Problems) -> ProjectFile | None:
@@ -398,13 +396,13 @@ def _blank_secrets(node: Any) -> None:
     # _scan_secrets already reported them; this keeps pydantic from quoting them.
     if isinstance(node, dict):
         for k, v in node.items():
-            if isinstance(v, str) and any(p.search(v) for p, _ in _SECRET_VALUES):
+            if isinstance(v, str) and secret_kind(v) is not None:
                 node[k] = _REDACTED
             else:
                 _blank_secrets(v)
     elif isinstance(node, list):
         for i, v in enumerate(node):
-            if isinstance(v, str) and any(p.search(v) for p, _ in _SECRET_VALUES):
+            if isinstance(v, str) and secret_kind(v) is not None:
                 node[i] = _REDACTED
             else:
                 _blank_secrets(v)
@@ -453,10 +451,33 @@ def _check_environment(name: str, e: EnvironmentFile, lines: Lines, display: str
             add(("auth", "keyEnv"), "keyEnv goes with kind key only; remove it")
     if e.storage is not None:
         _check_storage(e.storage, add)
-    for field in ("stackOutputs", "stateDir"):
-        value = getattr(e, to_snake(field))
-        if value is not None and Path(value).is_absolute():
-            add((field,), "write the path relative to the repository root")
+
+
+def _check_paths(project: ProjectFile, root: Path, lines: Lines, display: str, problems: Problems) -> None:
+    """Every path of the file stays in the repository (:mod:`reconcile.safepath`), symlinks followed.
+
+    Existence is checked where the path is used (specs by the loader, stack outputs
+    for the selected environment); state and storage folders may not exist yet.
+    """
+
+    def check(loc: tuple[Any, ...], value: str) -> None:
+        problem = safepath.text_problem(value)
+        if problem is None and safepath.within(root / value, [root]) is None:
+            problem = f"{value!r} points outside the repository (symlinks are followed); keep it inside"
+        if problem is not None:
+            problems.add(display, lines.line_of(loc), field_path(loc), problem)
+
+    for i, spec in enumerate(project.specs or []):
+        check(("specs", i), spec)
+    for name, e in project.environments.items():
+        base = ("environments", name)
+        for i, spec in enumerate(e.specs or []):
+            check(base + ("specs", i), spec)
+        for field in ("stackOutputs", "stateDir"):
+            if (value := getattr(e, to_snake(field))) is not None:
+                check(base + (field,), value)
+        if e.storage is not None and e.storage.path is not None:
+            check(base + ("storage", "path"), e.storage.path)
 
 
 def _check_storage(s: StorageFile, add: Any) -> None:
@@ -468,8 +489,6 @@ def _check_storage(s: StorageFile, add: Any) -> None:
     for field in ("path", "connectionStringEnv", "accountUrl", "container"):
         if getattr(s, to_snake(field)) is not None and field not in allowed:
             add(("storage", field), f"'{field}' does not apply to storage kind {s.kind} (it takes {', '.join(sorted(allowed))}); remove it")
-    if s.path is not None and Path(s.path).is_absolute():
-        add(("storage", "path"), "write the path relative to the repository root")
     if s.connection_string_env not in (None, _REDACTED) and not _ENV_NAME.match(s.connection_string_env):
         add(("storage", "connectionStringEnv"), "connectionStringEnv is the NAME of an environment variable, e.g. AZURE_STORAGE_CONNECTION_STRING")
     if s.account_url not in (None, _REDACTED) and (p := account_url_problem(s.account_url)) is not None:
@@ -645,22 +664,31 @@ def read_stack_outputs(
     except ValueError:
         display = str(file)
     regenerate = f"with the environment's stack selected, run `pulumi -C infra stack output --json > {display}`"
+    if safepath.within(file, [root]) is None:
+        where, line, field = referrer if referrer else (display, 0, "")
+        problems.add(where, line, field, f"stack outputs file {display} is outside the repository (symlinks are "
+                     "followed); keep it inside")
+        return None
     if not file.is_file():
         where, line, field = referrer if referrer else (display, 0, "")
         problems.add(where, line, field, f"stack outputs file {display} not found; {regenerate}")
         return None
     try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, OSError) as exc:
-        problems.add(display, 0, None, f"cannot read the file ({exc}); {regenerate}")
+        raw = bounded.read_file(file, STACK_OUTPUTS_BYTES, display)
+        text = raw.decode("utf-8")
+        data = safejson.loads(raw, limit=STACK_OUTPUTS_BYTES, shown=display)
+    except UnicodeDecodeError as exc:
+        problems.add(display, 0, None, f"not UTF-8 text ({exc.reason}); {regenerate}")
         return None
-    except json.JSONDecodeError as exc:
-        problems.add(display, exc.lineno, None, f"not valid JSON ({exc.msg}); {regenerate}")
+    except JsonSyntaxError as exc:
+        problems.add(display, exc.line, None, f"{exc.message}; {regenerate}")
+        return None
+    except InputError as exc:
+        problems.add(display, 0, None, f"{exc.message}; {regenerate}")
         return None
     if not isinstance(data, dict):
         problems.add(display, 1, None, f"stack outputs must be a JSON object; {regenerate}")
         return None
-    text = file.read_text(encoding="utf-8")
     try:
         return StackOutputs.model_validate(data, by_alias=True, by_name=False)
     except ValidationError as exc:

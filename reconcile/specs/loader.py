@@ -7,6 +7,7 @@ across files. :func:`load_specs` reports every problem of every file in one
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
@@ -15,8 +16,10 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from reconcile import safepath
 from reconcile.api import versions
 from reconcile.errors import ConfigError, SpecError
+from reconcile.limits import SPEC_FILES
 from reconcile.specs import checks
 from reconcile.specs.checks import Entry
 from reconcile.specs.models import DatasetSpec, EvaluationSpec, ModelSpec
@@ -161,34 +164,56 @@ def load_specs(paths: Sequence[Path] | Path, *, root: Path, api_version: str) ->
 
 
 def _spec_files(paths: list[Path], root: Path, problems: Problems) -> list[Path]:
+    """The spec files under ``paths``: each resolved inside ``root`` (symlinks followed, never out of
+    the repository), folders walked without following symlinked folders, at most ``specFiles``."""
     found: list[Path] = []
     seen: set[Path] = set()
     for p in paths:
         full = p if p.is_absolute() else root / p
-        if full.is_dir():
-            candidates = sorted(
-                f
-                for f in full.rglob("*")
-                if f.suffix in SPEC_SUFFIXES
-                and f.is_file()
-                and not any(part.startswith(".") for part in f.relative_to(full).parts)
-            )
-        elif full.is_file():
-            candidates = [full]
+        shown = _display(full, root)
+        real = safepath.within(full, [root])
+        if real is None:
+            problems.add(shown, None, None, "this specs path is outside the repository (symlinks are followed); "
+                         "keep specs in the repository and fix the 'specs' list in vision-gitops.yaml")
+            continue
+        if real.is_dir():
+            candidates = _walk(real, root, problems)
+        elif real.is_file():
+            candidates = [real]
         else:
-            problems.add(
-                _display(full, root),
-                None,
-                None,
-                "specs path not found; fix the 'specs' list in vision-gitops.yaml or create it",
-            )
+            problems.add(shown, None, None, "specs path not found; fix the 'specs' list in vision-gitops.yaml or create it")
             continue
         for f in candidates:
-            r = f.resolve()
+            r = safepath.within(f, [root])
+            if r is None:
+                problems.add(_unresolved(f, root), None, None, "a symlink to outside the repository; specs are read "
+                             "only from inside it, remove the link")
+                continue
             if r not in seen:
                 seen.add(r)
-                found.append(f)
+                found.append(r)
+            if len(found) > SPEC_FILES.value:
+                problems.add(shown, None, None, f"more than the {SPEC_FILES.name} limit of {SPEC_FILES.shown} spec "
+                             "files; point 'specs' at the folders that hold specs")
+                return found[: SPEC_FILES.value]
     return found
+
+
+def _walk(folder: Path, root: Path, problems: Problems) -> list[Path]:
+    out: list[Path] = []
+    for here, dirs, files in os.walk(folder, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for d in dirs:
+            link = Path(here) / d
+            if link.is_symlink() and safepath.within(link, [root]) is None:
+                problems.add(_unresolved(link, root), None, None, "a symlink to a folder outside the repository; "
+                             "specs are read only from inside it, remove the link")
+        for name in sorted(files):
+            if Path(name).suffix in SPEC_SUFFIXES and not name.startswith("."):
+                out.append(Path(here) / name)
+                if len(out) > SPEC_FILES.value:
+                    return sorted(out)
+    return sorted(out)
 
 
 def _validate(doc: Document, problems: Problems) -> DatasetSpec | ModelSpec | EvaluationSpec | None:
@@ -230,6 +255,11 @@ def _relative(file: Path, root: Path) -> Path:
         return file.resolve().relative_to(root)
     except ValueError:
         return file
+
+
+def _unresolved(file: Path, root: Path) -> str:
+    """``file`` relative to ``root`` without following symlinks (a link is shown where it is)."""
+    return Path(os.path.relpath(file, root)).as_posix()
 
 
 def _display(file: Path, root: Path) -> str:

@@ -39,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic.alias_generators import to_camel
 
 from reconcile.api import names
+from reconcile.limits import CUSTOM_PROPERTY_CHARS, URI_CHARS
 
 AnnotationKind = Literal["imageClassification", "imageObjectDetection"]
 ModelKind = Literal["Generic-Classifier", "Generic-Detector", "Product-Recognizer"]
@@ -85,6 +86,8 @@ class LabelSource(_Spec):
             raise ValueError("give exactly one of 'uri' (a blob URI) or 'file' (a local COCO file)")
         if self.images is not None and self.file is None:
             raise ValueError("'images' goes with a local 'file', not with 'uri'")
+        if self.uri is not None and len(self.uri) > URI_CHARS.value:
+            raise ValueError(f"'uri' is longer than the {URI_CHARS.name} limit of {URI_CHARS.shown} (docs/limits.md)")
         if self.uri is not None and not self.uri.lower().startswith(("https://", "http://", "file://")):
             raise ValueError("'uri' must be an absolute https:// (or http:// / file:// for emulators) URI")
         if self.uri is not None and _looks_like_sas(self.uri):
@@ -128,6 +131,20 @@ class DatasetSpec(_Spec):
     def _props(cls, v: dict[str, str]) -> dict[str, str]:
         if len(v) > names.MAX_CUSTOM_PROPERTIES:
             raise ValueError(f"at most {names.MAX_CUSTOM_PROPERTIES} customProperties (got {len(v)})")
+        room = names.MAX_CUSTOM_PROPERTIES - names.MARKER_PROPERTIES
+        if len(v) > room:
+            raise ValueError(
+                f"at most {room} customProperties: the service keeps {names.MAX_CUSTOM_PROPERTIES} and vision-gitops "
+                f"uses {names.MARKER_PROPERTIES} for its ownership and label-digest markers (got {len(v)})"
+            )
+        reserved = sorted(k for k in v if k.startswith(names.RESERVED_PROPERTY_PREFIX))
+        if reserved:
+            raise ValueError(f"keys starting with '{names.RESERVED_PROPERTY_PREFIX}' are reserved for vision-gitops' "
+                             f"markers; rename {', '.join(repr(k[:60]) for k in reserved)}")
+        for k, val in v.items():
+            if len(k) > CUSTOM_PROPERTY_CHARS.value or len(val) > CUSTOM_PROPERTY_CHARS.value:
+                raise ValueError(f"a customProperties key or value is longer than the {CUSTOM_PROPERTY_CHARS.name} "
+                                 f"limit of {CUSTOM_PROPERTY_CHARS.shown}; shorten {k[:60]!r}")
         return v
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic.alias_generators import to_camel
 
+from reconcile.client.redact import redact_input
 from reconcile.errors import Location
 
 
@@ -42,7 +43,8 @@ class Problems:
         self._seen: set[Problem] = set()
 
     def add(self, file: str, line: int | None, field: str | None, message: str) -> None:
-        p = Problem(file, line or 0, field or "", message)
+        """Record one problem. Field and message often quote input, so secrets in them are masked."""
+        p = Problem(redact_input(file), line or 0, redact_input(field or ""), redact_input(message))
         if p not in self._seen:
             self._seen.add(p)
             self._items.append(p)

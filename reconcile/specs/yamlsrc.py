@@ -16,13 +16,30 @@ from typing import Any
 
 import yaml
 
+from reconcile import bounded
+from reconcile.errors import InputError
+from reconcile.limits import SPEC_FILE_BYTES, YAML_ALIASES, YAML_DEPTH, YAML_NODES, Limit
 from reconcile.specs.problems import Problems
 
 # libyaml is ~10x faster; both keep node start marks.
 _Composer = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
-_MAX_DEPTH = 64
+_MAX_DEPTH = YAML_DEPTH.value
+
+
+class _TooBig(Exception):
+    """A document expands to more than ``YAML_NODES`` values (an alias bomb)."""
+
+    def __init__(self, line: int) -> None:
+        self.line = line
+
+
+class _Budget:
+    __slots__ = ("nodes",)
+
+    def __init__(self) -> None:
+        self.nodes = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,21 +80,29 @@ class Document:
         return self.lines.line
 
 
-def read_documents(file: Path, display: str, problems: Problems, *, what: str = "spec") -> list[Document]:
+def read_documents(
+    file: Path, display: str, problems: Problems, *, what: str = "spec", limit: Limit = SPEC_FILE_BYTES
+) -> list[Document]:
     """Read every non-empty document of ``file``.
 
     Problems go to ``problems``; a document with a structural problem (not a
     mapping) is skipped, one with duplicate keys is still returned (the last value
     wins) so that its other problems are reported too. A file with no document at
-    all is a problem.
+    all is a problem. Bounded: a file over ``limit`` bytes is not read, and a file
+    nested deeper than ``yamlDepth``, with more than ``yamlAliases`` alias uses or
+    expanding to more than ``yamlNodes`` values is refused as a whole
+    (:mod:`reconcile.limits`).
     """
     try:
-        text = file.read_text(encoding="utf-8")
+        text = bounded.read_file(file, limit, display).decode("utf-8")
     except UnicodeDecodeError as exc:
         problems.add(display, None, None, f"not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8")
         return []
-    except OSError as exc:
-        problems.add(display, None, None, f"cannot read the file ({exc.strerror}); check the path and permissions")
+    except InputError as exc:
+        problems.add(display, None, None, f"{exc.message}; check the path and permissions")
+        return []
+    if (shape := _shape_problem(text)) is not None:
+        problems.add(display, shape[0], None, shape[1])
         return []
 
     docs: list[Document] = []
@@ -98,7 +123,12 @@ def read_documents(file: Path, display: str, problems: Problems, *, what: str = 
                     "check the indentation of this document",
                 )
                 continue
-            data, lines = _convert(node, constructor, problems, display, 0)
+            try:
+                data, lines = _convert(node, constructor, problems, display, 0, _Budget())
+            except _TooBig as big:
+                problems.add(display, big.line, None, f"the document expands to more than the {YAML_NODES.name} "
+                             f"limit of {YAML_NODES.shown} values (aliases expanded); write it out plainly")
+                continue
             docs.append(Document(file=file, display=display, index=index, data=data, lines=lines))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -129,8 +159,38 @@ def _node_kind(node: yaml.Node) -> str:
     return "single value"
 
 
-def _convert(node: yaml.Node, constructor: yaml.SafeLoader, problems: Problems, display: str, depth: int) -> tuple[Any, Lines]:
+def _shape_problem(text: str) -> tuple[int | None, str] | None:
+    """(line, message) when the event stream nests too deeply or uses too many aliases; checked before
+    composing, so neither the composer nor the conversion ever sees such a document."""
+    depth = aliases = 0
+    try:
+        for event in yaml.parse(text, Loader=_Composer):
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > YAML_DEPTH.value:
+                    return (event.start_mark.line + 1, f"nesting deeper than the {YAML_DEPTH.name} limit of "
+                            f"{YAML_DEPTH.shown}; flatten it")
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+            elif isinstance(event, yaml.AliasEvent):
+                aliases += 1
+                if aliases > YAML_ALIASES.value:
+                    return (event.start_mark.line + 1, f"more than the {YAML_ALIASES.name} limit of "
+                            f"{YAML_ALIASES.shown} alias uses (*name) in one document; write the values out")
+            elif isinstance(event, yaml.DocumentStartEvent):
+                aliases = 0
+    except yaml.YAMLError:
+        return None  # the composer reports syntax errors with their line
+    return None
+
+
+def _convert(
+    node: yaml.Node, constructor: yaml.SafeLoader, problems: Problems, display: str, depth: int, budget: _Budget
+) -> tuple[Any, Lines]:
     line = node.start_mark.line + 1
+    budget.nodes += 1
+    if budget.nodes > YAML_NODES.value:
+        raise _TooBig(line)
     if depth > _MAX_DEPTH:
         problems.add(display, line, None, f"nesting deeper than {_MAX_DEPTH} levels (a recursive alias?); flatten it")
         return None, Lines(line)
@@ -145,7 +205,10 @@ def _convert(node: yaml.Node, constructor: yaml.SafeLoader, problems: Problems, 
             if not isinstance(key_node, yaml.ScalarNode):
                 problems.add(display, key_line, None, "a key must be a plain word, not a list or mapping")
                 continue
-            key = constructor.construct_object(key_node)
+            try:
+                key = constructor.construct_object(key_node)
+            except Exception:  # noqa: BLE001 - a tagged key the constructor rejects is not text either
+                key = None
             if not isinstance(key, str):
                 # YAML reads `1:`, `yes:` or `null:` as a number, boolean or null; fields are text.
                 problems.add(display, key_line, None, f"the key {key_node.value!r} is not text; quote it (\"{key_node.value}\":) or rename it")
@@ -157,7 +220,7 @@ def _convert(node: yaml.Node, constructor: yaml.SafeLoader, problems: Problems, 
                     str(key),
                     f"duplicate key (first at line {children[key].line}); keep only one",
                 )
-            value, value_lines = _convert(value_node, constructor, problems, display, depth + 1)
+            value, value_lines = _convert(value_node, constructor, problems, display, depth + 1, budget)
             out[key] = value
             children[key] = Lines(key_line, value_lines.children)
         return out, Lines(line, children)
@@ -165,7 +228,7 @@ def _convert(node: yaml.Node, constructor: yaml.SafeLoader, problems: Problems, 
         items: list[Any] = []
         item_lines: dict[Any, Lines] = {}
         for i, item in enumerate(node.value):
-            value, value_lines = _convert(item, constructor, problems, display, depth + 1)
+            value, value_lines = _convert(item, constructor, problems, display, depth + 1, budget)
             items.append(value)
             item_lines[i] = value_lines
         return items, Lines(line, item_lines)
@@ -176,4 +239,9 @@ def _convert(node: yaml.Node, constructor: yaml.SafeLoader, problems: Problems, 
         return constructor.construct_object(node), Lines(line)
     except yaml.constructor.ConstructorError as exc:
         problems.add(display, line, None, f"cannot read this value ({exc.problem}); quote it if it is text")
+        return None, Lines(line)
+    except Exception:  # noqa: BLE001 - PyYAML's constructors raise ValueError, KeyError, binascii.Error...
+        # e.g. `!!float x`, `!!int x` or `!!bool "?"`: the tag promises a type the text is not.
+        problems.add(display, line, None, f"the value does not match its tag {node.tag.rsplit(':', 1)[-1]!r}; "
+                     "remove the tag or fix the value")
         return None, Lines(line)

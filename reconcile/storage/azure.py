@@ -12,7 +12,9 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 from urllib.parse import quote, unquote, urlsplit
 
+from reconcile.bounded import too_large
 from reconcile.errors import ConfigError
+from reconcile.limits import LABEL_FILE_BYTES
 from reconcile.storage.errors import azure_call
 
 T = TypeVar("T")
@@ -115,4 +117,12 @@ class AzureBlobStore:
         return self._call(f"upload blob {name}", upload)
 
     def get(self, name: str) -> bytes:
-        return self._call(f"download blob {name}", lambda: self._container.download_blob(name).readall())
+        """The blob's bytes; a blob over ``labelFileBytes`` is refused before its body is read."""
+
+        def download() -> bytes:
+            stream = self._container.download_blob(name)
+            if stream.size is not None and stream.size > LABEL_FILE_BYTES.value:
+                raise too_large(f"blob {name!r}", LABEL_FILE_BYTES, stream.size)
+            return stream.readall()
+
+        return self._call(f"download blob {name}", download)

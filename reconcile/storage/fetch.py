@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from reconcile import safepath
+from reconcile.bounded import http_get
 from reconcile.errors import AuthError, ConfigError, NotFoundError, RemoteError, ServiceUnavailableError
+from reconcile.limits import LABEL_FILE_BYTES, URI_CHARS
 from reconcile.storage.base import BlobStore, sha256_hex
 from reconcile.storage.errors import scrub
 
-MAX_LABEL_BYTES = 2 * 1024**3
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,30 +30,35 @@ class RemoteLabel:
         return pinned_sha256 is not None and pinned_sha256.lower() != self.sha256
 
 
-def fetch_label(uri: str, store: BlobStore | None = None, *, timeout: float = 60.0) -> RemoteLabel:
-    """Download the label file at ``uri``.
+def fetch_label(
+    uri: str, store: BlobStore | None = None, *, timeout: float = 60.0, roots: Sequence[Path] | None = None
+) -> RemoteLabel:
+    """Download the label file at ``uri``, at most ``labelFileBytes`` of it.
 
     A URI inside ``store`` is read through the store (its credentials); other
-    ``file://`` URIs are read from disk and other ``http(s)://`` URIs with a plain
-    GET (public or SAS URLs). Failures raise :mod:`reconcile.errors` types:
-    ``NotFoundError`` (404 or missing file), ``AuthError`` (401/403),
-    ``ServiceUnavailableError`` (network, 5xx), ``ConfigError`` (unsupported scheme).
+    ``file://`` URIs are read from disk -- only inside ``roots`` (the repository;
+    ``None`` refuses every such URI) and only regular files -- and other
+    ``http(s)://`` URIs with a plain streamed GET (public or SAS URLs). Failures
+    raise :mod:`reconcile.errors` types: ``NotFoundError`` (404 or missing file),
+    ``AuthError`` (401/403), ``ServiceUnavailableError`` (network, 5xx),
+    ``ConfigError`` (unsupported scheme), ``LimitExceededError`` (too large),
+    ``UnsafePathError`` / ``InputError`` (a local path outside ``roots`` or unreadable).
     """
     if store is not None:
         name = store.name_for(uri)
         if name is not None:
             data = store.get(name)
             return RemoteLabel(uri, data, sha256_hex(data))
+    if len(uri) > URI_CHARS.value:
+        raise ConfigError(f"label URI {scrub(uri[:100])}... is longer than the {URI_CHARS.name} limit of "
+                          f"{URI_CHARS.shown}")
     parts = urlsplit(uri)
     shown = scrub(uri)
     if parts.scheme == "file":
         path = Path(unquote(parts.path))
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise NotFoundError(f"label file {shown} does not exist", status=404) from None
-        except OSError as exc:
-            raise ConfigError(f"cannot read label file {shown}: {exc.strerror or exc}") from exc
+        if not os.path.lexists(path):
+            raise NotFoundError(f"label file {shown} does not exist", status=404)
+        data = safepath.read(path, list(roots or ()), LABEL_FILE_BYTES, f"label file {shown}")
         return RemoteLabel(uri, data, sha256_hex(data))
     if parts.scheme not in ("http", "https"):
         raise ConfigError(f"cannot fetch {shown}: only https://, http:// and file:// URIs are supported")
@@ -57,22 +66,19 @@ def fetch_label(uri: str, store: BlobStore | None = None, *, timeout: float = 60
 
     try:
         with httpx.Client(timeout=timeout, follow_redirects=True) as client:
-            resp = client.get(uri)
+            resp = http_get(client, uri, LABEL_FILE_BYTES, f"label file {shown}")
     except httpx.HTTPError as exc:
         raise ServiceUnavailableError(f"cannot fetch {shown}: {type(exc).__name__}") from None
-    if resp.status_code in (401, 403):
+    if resp.status in (401, 403):
         raise AuthError(
-            f"fetching {shown} was refused ({resp.status_code})",
-            status=resp.status_code,
+            f"fetching {shown} was refused ({resp.status})",
+            status=resp.status,
             hint="the blob is private: configure the storage account so it is read with your identity",
         )
-    if resp.status_code == 404:
+    if resp.status == 404:
         raise NotFoundError(f"label file {shown} does not exist", status=404)
-    if resp.status_code == 429 or resp.status_code >= 500:
-        raise ServiceUnavailableError(f"fetching {shown} failed with {resp.status_code}")
-    if resp.status_code >= 400:
-        raise RemoteError(f"fetching {shown} failed with {resp.status_code}", status=resp.status_code)
-    data = resp.content
-    if len(data) > MAX_LABEL_BYTES:
-        raise RemoteError(f"label file {shown} is larger than {MAX_LABEL_BYTES} bytes")
-    return RemoteLabel(uri, data, sha256_hex(data))
+    if resp.status == 429 or resp.status >= 500:
+        raise ServiceUnavailableError(f"fetching {shown} failed with {resp.status}")
+    if resp.status >= 300:
+        raise RemoteError(f"fetching {shown} failed with {resp.status}", status=resp.status)
+    return RemoteLabel(uri, resp.data, sha256_hex(resp.data))

@@ -8,7 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
+from reconcile import safepath
 from reconcile.errors import ConfigError, NotFoundError
+from reconcile.limits import LABEL_FILE_BYTES
 
 
 class LocalFolderStore:
@@ -75,10 +77,8 @@ class LocalFolderStore:
         return True
 
     def get(self, name: str) -> bytes:
+        """The blob's bytes: a regular file inside the folder (symlinks followed), within ``labelFileBytes``."""
         path = self._path(name)
-        try:
-            return path.read_bytes()
-        except FileNotFoundError:
-            raise NotFoundError(f"blob {name!r} does not exist in {self.root}", status=404) from None
-        except OSError as exc:
-            raise ConfigError(f"cannot read blob {name!r} under {self.root}: {exc.strerror or exc}") from exc
+        if not os.path.lexists(path):
+            raise NotFoundError(f"blob {name!r} does not exist in {self.root}", status=404)
+        return safepath.read(path, [self.root], LABEL_FILE_BYTES, f"blob {name!r} under {self.root}")

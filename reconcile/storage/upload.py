@@ -14,18 +14,19 @@ Everything is named by the sha256 of its bytes, so:
 
 from __future__ import annotations
 
-import hashlib
 import mimetypes
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import msgspec
 
+from reconcile import bounded, safepath
 from reconcile.errors import CocoError, InputError
+from reconcile.limits import IMAGE_BYTES
 from reconcile.storage.base import (
     IMAGES_PREFIX,
     BlobStore,
@@ -107,48 +108,56 @@ def upload_label_file(store: BlobStore, data: bytes) -> UploadResult:
 # --- images ---------------------------------------------------------------------------------
 
 
-def _hash_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _safe_join(root: Path, file_name: str) -> Path:
-    rel = PurePosixPath(file_name.replace("\\", "/"))
-    if rel.is_absolute() or ".." in rel.parts or not rel.parts:
+    """``root/file_name`` for an image ``file_name`` from a COCO file (untrusted text; not resolved yet)."""
+    name = file_name.replace("\\", "/")
+    problem = safepath.text_problem(name)
+    if problem is None and (".." in PurePosixPath(name).parts or not PurePosixPath(name).parts):
+        problem = "it climbs out with '..'"
+    if problem is not None:
         raise InputError(
-            f"image file_name {file_name!r} must be a relative path inside the images folder {root}",
+            f"image file_name {_shown(file_name)} must be a relative path inside the images folder {root}: {problem}",
             hint="use paths like 'cats/001.jpg' relative to the 'images' folder of the spec",
         )
-    return root.joinpath(*rel.parts)
+    return root.joinpath(*PurePosixPath(name).parts)
+
+
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= 120 else text[:100] + "...")
 
 
 def hash_images(
-    images_dir: str | os.PathLike[str], file_names: Iterable[str], *, workers: int = DEFAULT_WORKERS
+    images_dir: str | os.PathLike[str],
+    file_names: Iterable[str],
+    *,
+    workers: int = DEFAULT_WORKERS,
+    roots: Sequence[Path] | None = None,
 ) -> tuple[ImageBlob, ...]:
     """Hash the local images named by ``file_names`` (relative to ``images_dir``).
 
-    Raises :class:`~reconcile.errors.InputError` naming the missing or unreadable
-    files (all of them are checked before anything is uploaded).
+    Each image must resolve (symlinks followed) inside ``roots`` (default: the
+    images folder itself) and be a regular file of at most
+    :data:`~reconcile.limits.IMAGE_BYTES`. Raises
+    :class:`~reconcile.errors.InputError` naming the missing or unreadable files
+    (all of them are checked before anything is uploaded), or
+    :class:`~reconcile.errors.UnsafePathError` / :class:`~reconcile.errors.LimitExceededError`.
     """
     root = Path(images_dir)
+    allowed = list(roots) if roots is not None else [root]
     names = list(file_names)
     paths = [_safe_join(root, n) for n in names]
-    missing = [n for n, p in zip(names, paths) if not p.is_file()]
+    missing = [n for n, p in zip(names, paths) if not os.path.lexists(p)]
     if missing:
-        shown = ", ".join(repr(m) for m in missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        shown = ", ".join(_shown(m) for m in missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
         raise InputError(
             f"{len(missing)} image(s) named by the COCO file are not in {root}: {shown}",
             hint="add the files, or fix file_name in the COCO file",
         )
-    try:
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            digests = list(pool.map(_hash_file, paths))
-    except OSError as exc:
-        raise InputError(f"cannot read image {exc.filename}: {exc.strerror or exc}") from exc
-    return tuple(ImageBlob(n, p, d, image_blob_name(d, n)) for n, p, d in zip(names, paths, digests))
+    real = [safepath.confine(p, allowed, f"image {_shown(n)}") for n, p in zip(names, paths)]
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        digests = list(pool.map(lambda nr: bounded.hash_file(nr[1], IMAGE_BYTES, f"image {_shown(nr[0])}")[0],
+                                zip(names, real)))
+    return tuple(ImageBlob(n, p, d, image_blob_name(d, n)) for n, p, d in zip(names, real, digests))
 
 
 def upload_images(
@@ -176,10 +185,7 @@ def upload_images(
         return ImagesResult(uploaded=0, skipped=skipped, bytes_uploaded=0)
 
     def one(b: ImageBlob) -> tuple[bool, int]:
-        try:
-            data = b.path.read_bytes()
-        except OSError as exc:
-            raise InputError(f"cannot read image {b.path}: {exc.strerror or exc}") from exc
+        data = bounded.read_file(b.path, IMAGE_BYTES, f"image {_shown(b.file_name)}")
         if sha256_hex(data) != b.sha256:
             raise InputError(f"image {b.path} changed while uploading; run again")
         wrote = store.put(b.blob_name, data, content_type=mimetypes.guess_type(b.file_name)[0])
@@ -224,13 +230,16 @@ def build_local_coco(
     *,
     source: str = "<coco>",
     workers: int = DEFAULT_WORKERS,
+    roots: Sequence[Path] | None = None,
 ) -> LocalCocoBuild:
     """The COCO file as it will be uploaded: each image's ``absolute_url`` set to its content-addressed blob.
 
     Pure and local (hashes files, uploads nothing). Images that already carry a
     URL and have no local file are left as they are; when ``images_dir`` is
     ``None`` the bytes are kept unchanged. Output is deterministic: same inputs,
-    same bytes, same digest. Raises :class:`~reconcile.errors.CocoError` if the
+    same bytes, same digest. Images must resolve inside ``roots`` (default: the
+    images folder; the reconciler passes the repository root) and stay within
+    :data:`~reconcile.limits.IMAGE_BYTES`. Raises :class:`~reconcile.errors.CocoError` if the
     file is not a JSON object with an ``images`` list (validate it first for a
     full report) and :class:`~reconcile.errors.InputError` for missing images.
     """
@@ -240,8 +249,8 @@ def build_local_coco(
         return LocalCocoBuild(bytes(coco_bytes), digest, name, store.url(name), ())
     try:
         doc = msgspec.json.decode(coco_bytes)
-    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
-        raise CocoError(f"{source}: not valid JSON ({exc})", hint=f"run: reconcile coco validate {source}") from None
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError, ValueError) as exc:
+        raise CocoError(f"{source}: not valid JSON ({str(exc)[:200] or type(exc).__name__})", hint=f"run: reconcile coco validate {source}") from None
     images = doc.get("images") if isinstance(doc, dict) else None
     if not isinstance(images, list):
         raise CocoError(f"{source}: no 'images' list", hint=f"run: reconcile coco validate {source}")
@@ -251,10 +260,10 @@ def build_local_coco(
         if not isinstance(im, dict) or not isinstance(im.get("file_name"), str) or not im["file_name"]:
             raise CocoError(f"{source}: images[{i}] has no file_name", hint=f"run: reconcile coco validate {source}")
         has_url = im.get("absolute_url") is not None or im.get("coco_url") is not None
-        if has_url and not _safe_join(root, im["file_name"]).is_file():
+        if has_url and not bounded.exists_regular(_safe_join(root, im["file_name"])):
             continue
         wanted.append((im, im["file_name"]))
-    blobs = hash_images(root, [n for _, n in wanted], workers=workers)
+    blobs = hash_images(root, [n for _, n in wanted], workers=workers, roots=roots)
     for (im, _), b in zip(wanted, blobs):
         im.pop("coco_url", None)  # one URL per image: ours
         im["absolute_url"] = store.url(b.blob_name)

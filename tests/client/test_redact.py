@@ -115,3 +115,45 @@ def test_query_strings_are_not_in_error_paths() -> None:
     assert info.value.path == "imageanalysis:analyze"
     assert "q" * 20 not in str(info.value)
     assert httpx.URL(str(script.requests[0].url)).params["model-name"] == "m1"
+
+
+def test_install_everywhere_masks_records_of_any_logger_and_their_tracebacks(caplog: pytest.LogCaptureFixture) -> None:
+    from reconcile.client.redact import install_everywhere
+
+    install_everywhere()
+    install_everywhere()  # idempotent: one wrapper
+    with caplog.at_level(logging.WARNING):
+        logging.getLogger("somewhere.else").warning("sent %s", f"Authorization: Bearer {JWT}")
+        try:
+            raise ValueError(f"https://acct.blob.core.windows.net/c/x.json?{SAS}")
+        except ValueError:
+            logging.getLogger("reconcile.lock").exception("failed")
+    text = caplog.text
+    assert JWT not in text and "AbC%2Bdef123" not in text
+    assert "Bearer ***" in text and "ValueError" in text
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("0123456789abcdef0123456789abcdef", "an Azure AI services key"),
+        ("Bearer eyJ", "a bearer token"),
+        (f"https://a/b?{SAS}", "a SAS token"),
+        (f"AccountKey={ACCOUNT_KEY}", "a connection string with a key"),
+        ("prod", None),
+        ("data/shapes/images", None),
+    ],
+)
+def test_secret_kind_names_what_a_config_value_looks_like(text: str, kind: str | None) -> None:
+    from reconcile.client.redact import secret_kind
+
+    assert secret_kind(text) == kind
+
+
+def test_redact_input_masks_bare_keys_but_redact_keeps_fingerprints() -> None:
+    from reconcile.client.redact import redact_input
+
+    fingerprint = "8a428fa91655bf1bd6f1ab907dff0ee4"  # plans carry 32-hex fingerprints: never masked there
+    assert redact(f"specsFingerprint {fingerprint}") == f"specsFingerprint {fingerprint}"
+    assert redact_input(f"unknown field '{fingerprint}'") == "unknown field '***'"
+    assert redact_input("no environment 'Bearer eyJ…'") == "no environment 'Bearer ***'"

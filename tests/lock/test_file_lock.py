@@ -50,7 +50,7 @@ def test_second_acquirer_is_told_who_holds_it(tmp_path: Path, clock: FakeClock) 
     assert "alice@box since 2027-01-15T08:00:00Z (2 min ago)" in text
     assert "run https://gh/o/r/actions/runs/7" in text
     assert "plan fingerprint fp-1" in text
-    assert "--lock-timeout" in text and "reconcile lock break --env dev" in text
+    assert "--lock-timeout" in text and "reconcile lock break --env dev --yes" in text
     assert str(first.path) in text
 
 
@@ -173,10 +173,11 @@ def test_two_concurrent_acquirers_exactly_one_wins(tmp_path: Path, clock: FakeCl
         winners[0].release()
 
 
-def test_unreadable_lock_file_is_held_by_unknown_until_broken(tmp_path: Path, clock: FakeClock) -> None:
+@pytest.mark.parametrize("content", ["not json", "[" * 100_000 + "]" * 100_000, "{" + " " * 70_000 + "}"])
+def test_unreadable_lock_file_is_held_by_unknown_until_broken(tmp_path: Path, clock: FakeClock, content: str) -> None:
     lock = make(tmp_path, clock)
     lock.path.parent.mkdir(parents=True)
-    lock.path.write_text("not json")
+    lock.path.write_text(content)  # garbage, nested too deep, over lockRecordBytes
     with pytest.raises(LockHeldError, match="unreadable lock file"):
         lock.acquire(info("bob@ci"))
     assert lock.break_lock().who.startswith("unknown")

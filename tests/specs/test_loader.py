@@ -265,12 +265,12 @@ def test_local_label_files_must_exist_inside_the_repo(repo: Path) -> None:
     write(repo, "specs/l.yaml", spec.format(file="/etc/passwd", images="../outside"))
     found = problems(repo)
     assert found[0] == "specs/l.yaml:5: labels[0].file: '/etc/passwd' is absolute; write the path relative to the repository root"
-    assert found[1] == "specs/l.yaml:6: labels[0].images: '../outside' points outside the repository; keep label files and images in the repo"
+    assert found[1] == "specs/l.yaml:6: labels[0].images: '../outside' points outside the repository (symlinks are followed); keep label files and images in the repository"
 
     write(repo, "specs/l.yaml", spec.format(file="data/ok/images", images="data/ok/train.json"))
     found = problems(repo)
-    assert "is a folder; 'file' names a COCO .json file" in found[0]
-    assert "is a file; 'images' names the folder" in found[1]
+    assert "'data/ok/images' is a folder; name a regular file" in found[0]
+    assert "'data/ok/train.json' is a file, not a folder" in found[1]
 
 
 def test_missing_specs_path_and_unknown_api_version(tmp_path: Path) -> None:

@@ -75,7 +75,7 @@ def test_upload_resumes_after_interruption(store: LocalFolderStore, tmp_path: Pa
     assert not any(n.startswith("labels/") for n in store.list_names())
     done = upload_local_coco(store, build, progress=True)
     assert (done.images.uploaded, done.images.skipped, done.label.uploaded) == (2, 3, 1)
-    assert fetch_label(done.uri).sha256 == build.sha256 == done.sha256
+    assert fetch_label(done.uri, store).sha256 == build.sha256 == done.sha256
 
 
 def test_same_content_is_uploaded_once(store: LocalFolderStore, tmp_path: Path) -> None:
