@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from reconcile import safejson
 from reconcile.emulator.app import _Capture, _drop_connection  # shared with the Vision gateway
 from reconcile.emulator.azureml.arm import PROVIDER, ArmError, check_api_version
 from reconcile.emulator.azureml.runs import RunViews
@@ -34,6 +35,8 @@ from reconcile.emulator.azureml.service import AzureMLService
 from reconcile.emulator.azureml.throttle import Throttle, kind_of
 from reconcile.emulator.faults import FaultConfig, FaultInjector
 from reconcile.emulator.requestlog import RequestLog, RequestRecord, clean_query
+from reconcile.errors import InputError
+from reconcile.limits import REQUEST_IMAGE_BYTES, REQUEST_JSON_BYTES, Limit
 
 ADMIN_PREFIX = "/_emulator"
 WS = ("/subscriptions/{sub}/resourceGroups/{rg}/providers/" + PROVIDER + "/workspaces/{ws}")
@@ -59,15 +62,30 @@ def _base(request: Request) -> str:
     return f"{request.url.scheme}://{request.url.netloc}"
 
 
+async def _bounded_body(request: Request, limit: Limit) -> bytes:
+    """The request body, refused with 413 past ``limit`` bytes (declared or streamed; nothing is kept)."""
+    too_large = ArmError(413, "RequestEntityTooLarge",
+                         f"The request content is larger than the {limit.name} limit of {limit.shown}.")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit.value:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit.value:
+            raise too_large
+    return bytes(body)
+
+
 async def _json(request: Request, required: bool = True) -> Any:
-    raw = await request.body()
+    raw = await _bounded_body(request, REQUEST_JSON_BYTES)
     if not raw.strip():
         if required:
             raise ArmError(400, "InvalidRequestContent", "The request content was invalid: the body is empty.")
         return None
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        return safejson.loads(raw, limit=REQUEST_JSON_BYTES, shown="the request content")
+    except InputError as exc:
         raise ArmError(400, "InvalidRequestContent", f"The request content was invalid and could not be "
                        f"deserialized: {exc}.") from None
 
@@ -98,7 +116,7 @@ def build_app(service: AzureMLService) -> Starlette:
 
     async def datastore_secrets(request: Request) -> Response:
         c = call_of(request)
-        await request.body()  # 2024-10-01-preview sends {"expirableSecret": ...}; accepted and ignored
+        await _json(request, required=False)  # 2024-10-01-preview sends {"expirableSecret": ...}; ignored
         return _reply(await run(service.datastore_secrets, c, request.path_params["name"]))
 
     def containers(kind: str) -> Callable[[Request], Any]:
@@ -240,7 +258,10 @@ def build_app(service: AzureMLService) -> Starlette:
                             status_code=404)
 
     async def score(request: Request) -> Response:
-        raw = await request.body()
+        try:
+            raw = await _bounded_body(request, REQUEST_IMAGE_BYTES)
+        except ArmError as exc:
+            return JSONResponse({"message": exc.message}, status_code=exc.status)
         try:
             answer, dep = await run_in_threadpool(
                 scorer.score, request.path_params["ep"], request.headers.get("authorization"),

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
+from reconcile.limits import IMAGE_BYTES, URI_CHARS, Limit
+
 DEFAULT_DATASTORE = "workspaceblobstore"
 
 _SHORT = re.compile(r"^azureml://datastores/(?P<ds>[^/]+)/paths/(?P<path>.*)$", re.IGNORECASE)
@@ -76,11 +78,16 @@ class BlobDatastore:
         if self.config is not None:
             self._client()
 
-    def read(self, path: str) -> bytes:
+    def read(self, path: str, limit: Limit = IMAGE_BYTES) -> bytes:
+        """The blob at ``path``; :class:`DataError` if it is missing or larger than ``limit``."""
         from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
         try:
-            return self._client().download_blob(path.lstrip("/")).readall()
+            download = self._client().download_blob(path.lstrip("/"))
+            if download.size > limit.value:
+                raise DataError(f"'{path}' is larger than the {limit.name} limit of {limit.shown} "
+                                f"({download.size} bytes)")
+            return download.readall()
         except ResourceNotFoundError:
             raise DataError(f"StreamError(NotFound): no blob at path '{path}' in datastore "
                             f"'{DEFAULT_DATASTORE}'") from None
@@ -90,14 +97,16 @@ class BlobDatastore:
     def write(self, path: str, data: bytes) -> None:
         self._client().upload_blob(path.lstrip("/"), data, overwrite=True)
 
-    def read_uri(self, uri: str, base: str = "") -> bytes:
+    def read_uri(self, uri: str, base: str = "", limit: Limit = IMAGE_BYTES) -> bytes:
         """Bytes behind an ``azureml://`` URI, or a path relative to the folder ``base``."""
+        if len(uri) > URI_CHARS.value:
+            raise DataError(f"a URI is longer than the {URI_CHARS.name} limit of {URI_CHARS.shown}")
         if uri.startswith("azureml://"):
             ds, path = datastore_path(uri)
             if ds != DEFAULT_DATASTORE:
                 raise DataError(f"datastore '{ds}' does not exist (the emulator has only '{DEFAULT_DATASTORE}')")
-            return self.read(path)
+            return self.read(path, limit)
         if "://" in uri:
             raise DataError(f"{uri!r}: only azureml:// URIs and relative paths are readable by the emulator")
         rel = uri[2:] if uri.startswith("./") else uri
-        return self.read(f"{base.rstrip('/')}/{rel}" if base else rel)
+        return self.read(f"{base.rstrip('/')}/{rel}" if base else rel, limit)

@@ -6,14 +6,16 @@ service's kind of message (``MLTable input is invalid ...``) as :class:`DataErro
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
+from reconcile import safejson
 from reconcile.emulator.azureml.datastore import BlobDatastore, DataError, datastore_path
 from reconcile.emulator.azureml.learner import CLASSIFICATION, DETECTION, MULTILABEL, Box, Example, decode_image
+from reconcile.errors import InputError
+from reconcile.limits import JSON_DEPTH, LABEL_FILE_BYTES, SPEC_FILE_BYTES, YAML_ALIASES
 
 #: More lines than this in one input are refused (the emulator keeps everything in memory).
 MAX_LINES = 20_000
@@ -34,6 +36,11 @@ def _invalid(why: str) -> DataError:
 def jsonl_paths(mltable_text: str) -> list[str]:
     """The ``paths[].file`` of an MLTable that reads JSON Lines with ``image_url`` as ``stream_info``."""
     try:
+        # Aliases are counted before loading: a few nested ones expand to gigabytes (an "alias bomb").
+        aliases = sum(isinstance(e, yaml.AliasEvent) for e in yaml.parse(mltable_text, Loader=yaml.SafeLoader))
+        if aliases > YAML_ALIASES.value:
+            raise _invalid(f"the MLTable file uses more than the {YAML_ALIASES.name} limit of "
+                           f"{YAML_ALIASES.shown} aliases")
         doc = yaml.safe_load(mltable_text)
     except yaml.YAMLError as exc:
         raise _invalid(f"the MLTable file is not YAML ({exc.__class__.__name__})") from None
@@ -90,23 +97,23 @@ def load_examples(store: BlobDatastore, data_uri: str, task: str) -> LabeledInpu
     """Read the MLTable folder at ``data_uri``, its JSONL files and every image (decoded)."""
     _, folder = datastore_path(data_uri if data_uri.endswith("/") else data_uri + "/")
     try:
-        text = store.read(f"{folder.rstrip('/')}/MLTable").decode("utf-8")
+        text = store.read(f"{folder.rstrip('/')}/MLTable", SPEC_FILE_BYTES).decode("utf-8", "replace")
     except DataError:
         raise _invalid(f"Not able to find MLTable file in '{data_uri}' (dataUri must name the folder "
                        "that holds the file named MLTable)") from None
     examples: list[Example] = []
     for file in jsonl_paths(text):
-        raw = store.read_uri(file, base=folder)
-        lines = raw.decode("utf-8").splitlines()
+        raw = store.read_uri(file, base=folder, limit=LABEL_FILE_BYTES)
+        lines = raw.decode("utf-8", "replace").splitlines()
         if len(lines) > MAX_LINES:
             raise _invalid(f"{file} has more than {MAX_LINES} lines")
         for n, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
-            except ValueError:
-                raise _invalid(f"{file} line {n} is not JSON") from None
+                row = safejson.loads(line, limit=LABEL_FILE_BYTES, shown=f"{file} line {n}")
+            except (InputError, ValueError):
+                raise _invalid(f"{file} line {n} is not JSON (or nests deeper than {JSON_DEPTH.shown})") from None
             if not isinstance(row, dict) or not isinstance(row.get("image_url"), str):
                 raise _invalid(f"{file} line {n}: 'image_url' is required")
             labels, boxes = _label(task, row.get("label"), n, file)

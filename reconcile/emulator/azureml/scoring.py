@@ -14,14 +14,16 @@ import base64
 import binascii
 import hmac
 import itertools
-import json
 import threading
 from typing import Any
 
+from reconcile import safejson
 from reconcile.emulator.azureml.arm import ArmError
 from reconcile.emulator.azureml.learner import DETECTION, decode_image
 from reconcile.emulator.azureml.records import Resource
 from reconcile.emulator.azureml.service import AzureMLService
+from reconcile.errors import InputError
+from reconcile.limits import REQUEST_IMAGE_BYTES
 
 MAX_IMAGES = 64
 #: Detection boxes scoring lower than this are dropped server-side (AutoML's default box_score_thresh).
@@ -109,9 +111,9 @@ class Scorer:
 
 def _images(raw: bytes) -> list[Any]:
     try:
-        doc = json.loads(raw)
-    except ValueError:
-        raise ScoringError(400, "The request body is not JSON.") from None
+        doc = safejson.loads(raw, limit=REQUEST_IMAGE_BYTES, shown="the scoring request")
+    except InputError as exc:
+        raise ScoringError(400, f"The request body is not usable JSON: {exc}.") from None
     data = doc.get("input_data") if isinstance(doc, dict) else None
     if not isinstance(data, dict) or data.get("columns") != ["image"] or not isinstance(data.get("data"), list):
         raise ScoringError(400, 'The body must be {"input_data": {"columns": ["image"], "data": ["<base64>", ...]}}.')

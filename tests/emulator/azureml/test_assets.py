@@ -124,3 +124,14 @@ def test_bad_bodies_get_a_user_error_naming_the_field(azureml):
         assert r.status_code == 400 and r.json()["error"]["code"] == "InvalidRequestContent"
         r = c.put("/data/bad name/versions/1", json={"properties": {"dataType": "mltable", "dataUri": "azureml://x"}})
         assert r.status_code == 400 and "name" in r.json()["error"]["message"]
+
+
+def test_oversized_and_overly_deep_bodies_are_refused(azureml):
+    from reconcile.limits import JSON_DEPTH, REQUEST_JSON_BYTES
+
+    with arm(azureml) as c:
+        big = c.put("/data/x/versions/1", content=b"{" + b" " * REQUEST_JSON_BYTES.value + b"}",
+                    headers={"content-type": "application/json"})
+        assert big.status_code == 413 and "requestJsonBytes" in big.json()["error"]["message"]
+        deep = c.put("/data/x/versions/1", content=b"[" * (JSON_DEPTH.value + 1) + b"]" * (JSON_DEPTH.value + 1))
+        assert deep.status_code == 400 and "jsonDepth" in deep.json()["error"]["message"]

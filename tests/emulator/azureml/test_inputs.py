@@ -29,6 +29,7 @@ def _folder(srv, mltable: str, lines: list) -> str:
     (CLASSIFICATION, MLTABLE.replace("stream_info", "string"), [{"image_url": IMAGE, "label": "red"}], "stream_info"),
     (CLASSIFICATION, "paths: []\n", [], "non-empty 'paths'"),
     (CLASSIFICATION, "paths: [\n", [], "not YAML"),
+    (CLASSIFICATION, "a: &a [x]\nb: [" + ", ".join(["*a"] * 101) + "]\n", [], "yamlAliases"),
     (CLASSIFICATION, MLTABLE, ["{not json"], "line 1 is not JSON"),
     (CLASSIFICATION, MLTABLE, [{"label": "red"}], "'image_url' is required"),
     (CLASSIFICATION, MLTABLE, [{"image_url": IMAGE, "label": ["red"]}], "must be a class name"),
