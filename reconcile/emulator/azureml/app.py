@@ -320,8 +320,10 @@ def build_app(service: AzureMLService) -> Starlette:
         if getattr(exc, "status_code", 404) == 405:
             return arm_error_response(ArmError(405, "MethodNotAllowed",
                                                f"The method {request.method} is not allowed on {request.url.path}."))
-        return arm_error_response(ArmError(404, "NoRegisteredProviderFound" if "/providers/" in request.url.path
-                                           else "NotFound", f"No route for {request.method} {request.url.path}."))
+        if "/providers/" in request.url.path:
+            return arm_error_response(ArmError(404, "InvalidResourceType", f"The resource type of "
+                                               f"{request.url.path} is not served by the emulator."))
+        return arm_error_response(ArmError(404, "NotFound", f"No route for {request.method} {request.url.path}."))
 
     async def on_crash(request: Request, exc: Exception) -> Response:
         return arm_error_response(ArmError(500, "InternalServerError", f"The emulator failed: {type(exc).__name__}."))

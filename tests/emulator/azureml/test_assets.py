@@ -135,3 +135,10 @@ def test_oversized_and_overly_deep_bodies_are_refused(azureml):
         assert big.status_code == 413 and "requestJsonBytes" in big.json()["error"]["message"]
         deep = c.put("/data/x/versions/1", content=b"[" * (JSON_DEPTH.value + 1) + b"]" * (JSON_DEPTH.value + 1))
         assert deep.status_code == 400 and "jsonDepth" in deep.json()["error"]["message"]
+
+
+def test_a_resource_type_it_does_not_serve_is_named(azureml):
+    with arm(azureml) as c:
+        r = c.get("/codes")
+        assert r.status_code == 404 and r.json()["error"]["code"] == "InvalidResourceType"
+        assert c.delete("/datastores/workspaceblobstore").status_code == 405
