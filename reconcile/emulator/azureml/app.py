@@ -22,13 +22,13 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from reconcile import safejson
 from reconcile.emulator.app import _Capture, _drop_connection  # shared with the Vision gateway
 from reconcile.emulator.azureml.arm import PROVIDER, ArmError, check_api_version
-from reconcile.emulator.azureml.runs import RunViews
+from reconcile.emulator.azureml.runs import LOG_NAME, RunViews
 from reconcile.emulator.azureml.scoring import Scorer, ScoringError
 from reconcile.emulator.azureml.base import DATA, DATA_VERSION, MODEL, MODEL_VERSION, Call, Reply
 from reconcile.emulator.azureml.service import AzureMLService
@@ -226,11 +226,15 @@ def build_app(service: AzureMLService) -> Starlette:
 
     async def history_run(request: Request) -> Response:
         scope_ok(request)
-        return JSONResponse(await run_in_threadpool(runs.history_run, request.path_params["run"]))
+        return JSONResponse(await run_in_threadpool(runs.history_run, request.path_params["run"], _base(request)))
 
     async def history_children(request: Request) -> Response:
         scope_ok(request)
-        return JSONResponse(await run_in_threadpool(runs.children, request.path_params["run"]))
+        return JSONResponse(await run_in_threadpool(runs.children, request.path_params["run"], _base(request)))
+
+    async def run_log(request: Request) -> Response:
+        # The real logFiles are SAS URLs (no bearer token): this route needs none either.
+        return PlainTextResponse(await run_in_threadpool(runs.log_text, request.path_params["run"]))
 
     async def history_patch(request: Request) -> Response:
         scope_ok(request)
@@ -308,6 +312,7 @@ def build_app(service: AzureMLService) -> Starlette:
         Route(RUN_SCOPE + "/runs/{run}", history_run, methods=["GET"]),
         Route(RUN_SCOPE + "/experiments/{exp}/runs/{run}", history_patch, methods=["PATCH"]),
         Route(MLFLOW + "/{op:path}", mlflow, methods=["GET", "POST"]),
+        Route("/logs/{run}/" + LOG_NAME, run_log, methods=["GET"]),
         Route("/inference/{ep}/score", score, methods=["POST"]),
         Route("/inference/{ep}/swagger.json", swagger, methods=["GET"]),
     ]

@@ -20,6 +20,8 @@ from reconcile.emulator.azureml.service import AzureMLService
 
 _MLFLOW_STATUS = {"Completed": "FINISHED", "Failed": "FAILED", "Canceled": "KILLED", "NotStarted": "SCHEDULED",
                   "Starting": "SCHEDULED", "Preparing": "SCHEDULED", "Queued": "SCHEDULED"}
+#: The log azure-ai-ml's jobs.stream prints (it matches user_logs/std_log*.txt).
+LOG_NAME = "user_logs/std_log.txt"
 _FILTER = re.compile(r"^\s*tags\.(?:`(?P<q>[^`]+)`|(?P<k>[\w.]+))\s*=\s*'(?P<v>[^']*)'\s*$")
 
 
@@ -57,7 +59,8 @@ class RunViews:
 
     # --- run history ------------------------------------------------------------------
 
-    def history_run(self, run_id: str) -> dict[str, Any]:
+    def history_run(self, run_id: str, base: str = "") -> dict[str, Any]:
+        """Run history's run details; ``logFiles`` point at the emulator's log route (``base``)."""
         job, trial = self._find(run_id)
         status, start, end = self._state(job, trial)
         props = job.body["properties"]
@@ -74,15 +77,37 @@ class RunViews:
             "runType": "azureml.AutoML" if trial is None else "azureml.AutoML.Trial",
             "target": (props.get("computeId") or "").rsplit("/", 1)[-1] or None,
             "tags": dict(self.tags(job, trial)), "properties": dict(props.get("properties") or {}),
-            "error": error, "warnings": [], "logFiles": {}, "hidden": False,
+            "error": error, "warnings": [], "hidden": False,
+            "logFiles": {LOG_NAME: f"{base}/logs/{run_id}/{LOG_NAME}"} if base and start is not None else {},
         }
 
-    def children(self, run_id: str) -> dict[str, Any]:
+    def log_text(self, run_id: str) -> str:
+        """The run's ``std_log.txt`` so far: what the trainer did, derived from the job and the clock."""
+        job, trial = self._find(run_id)
+        status, start, _ = self._state(job, trial)
+        if start is None:
+            return ""
+        lines = [f"{iso(start)} AutoML image job '{job.name}' started on the emulator's trainer."]
+        outcome = job.job.outcome if job.job else None
+        if outcome is not None and status not in ("Running", "CancelRequested", "Canceled"):
+            for t in outcome.trials if trial is None else [trial]:
+                measured = ", ".join(f"{k}={v:g}" for k, v in t.metrics.items())
+                lines.append(f"trial {t.run_id} settings {t.settings}: {measured}")
+            if outcome.status == "Failed":
+                lines.append(f"error {outcome.error_code}: {outcome.error_message}")
+            else:
+                lines.append(f"best trial: {outcome.best_run_id}")
+                lines.append("The activity completed successfully. Finalizing run...")
+        elif status in ("CancelRequested", "Canceled"):
+            lines.append("Cancellation requested: stopping the trials.")
+        return "\n".join(lines) + "\n"
+
+    def children(self, run_id: str, base: str = "") -> dict[str, Any]:
         job, trial = self._find(run_id)
         runs = []
         if trial is None and job.job and job.job.outcome and \
                 lifecycle.status(job.job, self.svc.now()) in ("Completed", "Finalizing"):
-            runs = [self.history_run(t.run_id) for t in job.job.outcome.trials]
+            runs = [self.history_run(t.run_id, base) for t in job.job.outcome.trials]
         return {"value": runs, "continuationToken": None, "nextLink": None}
 
     def patch(self, run_id: str, body: Any) -> dict[str, Any]:

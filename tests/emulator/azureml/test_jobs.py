@@ -60,6 +60,8 @@ def test_a_classification_job_trains_on_the_images_and_reports_its_best_trial(az
     history = f"{azureml.endpoint}/history/v1.0{azureml.workspace.scope}/runs"
     details = httpx.get(f"{history}/colours-1/details", params={"api-version": "v1.0"}, headers=AUTH).json()
     assert details["status"] == "Completed" and details["endTimeUtc"]
+    log = httpx.get(details["logFiles"]["user_logs/std_log.txt"]).text  # a SAS-like URL: no token
+    assert f"best trial: {best}" in log and "accuracy=1" in log
     children = httpx.get(f"{history}/colours-1/children", headers=AUTH).json()["value"]
     assert len(children) == 2
 

@@ -81,7 +81,7 @@ def _mltable_folder(srv, folder, rows) -> str:
     return str(folder)
 
 
-def test_the_sdk_trains_registers_deploys_and_invokes(sdk):
+def test_the_sdk_trains_registers_deploys_and_invokes(sdk, capsys):
     from azure.ai.ml import Input, automl
     from azure.ai.ml.entities import Data, ManagedOnlineDeployment, ManagedOnlineEndpoint, Model
 
@@ -95,7 +95,8 @@ def test_the_sdk_trains_registers_deploys_and_invokes(sdk):
                                       target_column_name="label", primary_metric="accuracy")
     job.set_limits(timeout_minutes=60, max_trials=1, max_concurrent_trials=1)
     submitted = client.jobs.create_or_update(job)
-    client.jobs.stream(submitted.name)  # run history until the job ends
+    client.jobs.stream(submitted.name)  # run history and the job's log until the job ends
+    assert f"best trial: {submitted.name}_HD_0" in capsys.readouterr().out
     assert client.jobs.get(submitted.name).status == "Completed"
     assert submitted.name in [j.name for j in client.jobs.list()]
     children = list(client.jobs.list(parent_job_name=submitted.name))
