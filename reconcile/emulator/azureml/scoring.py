@@ -67,7 +67,9 @@ class Scorer:
                                         "least one deployment with positive weight values or use a deployment "
                                         "specific header to route.")
             with self._lock:
-                slot = next(self._counter) % 100
+                # Stride 61 (coprime with 100) interleaves the deployments: any 100 requests in a row
+                # split exactly as the traffic map says, and short runs come close.
+                slot = (next(self._counter) * 61) % 100
             acc = 0
             chosen = sorted(traffic)[-1]
             for dep_name in sorted(traffic):

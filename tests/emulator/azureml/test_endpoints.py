@@ -159,3 +159,20 @@ def test_endpoints_and_their_keys_survive_a_restart(azurite, tmp_path):
     finally:
         srv2.stop()
     assert not watch.violations
+
+
+def test_a_traffic_split_sends_requests_to_both_deployments_in_proportion(azureml):
+    with arm(azureml) as c:
+        model = _trained_model(azureml, c, "split")
+        _poll(azureml, c.put("/onlineEndpoints/split-ep", json=_endpoint_body()).headers["azure-asyncoperation"])
+        for dep in ("blue", "green"):
+            _poll(azureml, c.put(f"/onlineEndpoints/split-ep/deployments/{dep}",
+                                 json=_deployment_body(model)).headers["azure-asyncoperation"])
+        assert c.put("/onlineEndpoints/split-ep", json=_endpoint_body({"blue": 75, "green": 25})).status_code == 200
+        key = c.post("/onlineEndpoints/split-ep/listKeys").json()["primaryKey"]
+        uri = c.get("/onlineEndpoints/split-ep").json()["properties"]["scoringUri"]
+        body = _score_body("red")
+        with httpx.Client(headers={"Authorization": f"Bearer {key}"}) as scorer:
+            served = [scorer.post(uri, json=body).headers["azureml-model-deployment"] for _ in range(100)]
+        assert served.count("blue") == 75 and served.count("green") == 25
+        assert "green" in served[:8]  # interleaved, not 75 blue then 25 green
