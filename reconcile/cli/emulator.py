@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from reconcile.emulator.trainer import DEFAULT_TRAINER_NAME, TRAINER_NAMES
 from reconcile.errors import UsageError
 
 
@@ -33,7 +34,11 @@ def emulator() -> None:
 @click.option("--error-rate", default=0.0, type=float, help="Fault: share of requests answered 429/500/503.")
 @click.option("--drop-rate", default=0.0, type=float,
               help="Fault: share of requests whose connection is dropped (half before, half after the write).")
-@click.option("--seed", default=0, type=int, help="Seed of the fault decisions (reproducible runs).")
+@click.option("--seed", default=0, type=int, help="Seed of the fault decisions and of the trainer (reproducible runs).")
+@click.option("--trainer", "trainer_name", type=click.Choice(TRAINER_NAMES), default=DEFAULT_TRAINER_NAME,
+              show_default=True,
+              help="pixels: models learn from the images (fits run in the background); "
+                   "prior: a fast baseline that ignores the pixels.")
 @click.option("--service", type=click.Choice(["vision", "azureml"]), default="vision", show_default=True,
               help="Which API to emulate: Vision model customization, or Azure Machine Learning (AutoML for images).")
 @click.option("--blob-endpoint", default=None, help="azureml: the datastore's blob endpoint (Azurite), "
@@ -41,10 +46,11 @@ def emulator() -> None:
 @click.option("--tls/--no-tls", default=True, show_default=True, help="azureml: serve HTTPS with a throwaway certificate.")
 def serve(host: str, port: int, state_dir: Path | None, key: str | None, token: str | None, speed: float,
           latency_ms: float, tps_limit: float | None, error_rate: float, drop_rate: float, seed: int,
-          service: str = "vision", blob_endpoint: str | None = None, tls: bool = True) -> None:
+          trainer_name: str, service: str = "vision", blob_endpoint: str | None = None, tls: bool = True) -> None:
     """Serve the emulated API under http://HOST:PORT/computervision until interrupted."""
     from reconcile.emulator.faults import FaultConfig
     from reconcile.emulator.server import EmulatorServer
+    from reconcile.emulator.trainer import make_trainer
 
     key = key or os.environ.get("VISION_EMULATOR_KEY") or None
     token = token or os.environ.get("VISION_EMULATOR_TOKEN") or None
@@ -68,7 +74,7 @@ def serve(host: str, port: int, state_dir: Path | None, key: str | None, token: 
                              blob_endpoint=blob_endpoint, tls=tls)
     try:
         server = EmulatorServer(key=key, token=token, state_dir=state_dir, speed=speed, faults=faults, host=host,
-                                port=port)
+                                port=port, trainer=make_trainer(trainer_name, seed=seed))
     except OSError as exc:
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     auth = "key" if key else ""
@@ -77,7 +83,7 @@ def serve(host: str, port: int, state_dir: Path | None, key: str | None, token: 
     def ready() -> None:
         click.echo(
             f"vision emulator listening on {server.endpoint}/computervision "
-            f"(auth: {auth or 'none'}; state: {state_dir or 'memory'}; speed: {speed:g}x)",
+            f"(auth: {auth or 'none'}; state: {state_dir or 'memory'}; speed: {speed:g}x; trainer: {trainer_name})",
             err=True,
         )
 

@@ -8,6 +8,7 @@ reports in ``model.error`` / ``evaluation.error``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -28,6 +29,8 @@ class RunFailed(Exception):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.failure = Failure(code=code, message=message)
+        self.model_kind: str | None = None
+        """The run's model kind, when known (set by the service)."""
 
 
 def load_dataset(dataset: DatasetRecord | None, name: str, *, purpose: str, api_version: str) -> LabeledData:
@@ -70,7 +73,7 @@ def load_dataset(dataset: DatasetRecord | None, name: str, *, purpose: str, api_
     assert data is not None
     if data.num_images == 0:
         raise RunFailed("datasetCorrupt", f"The dataset '{name}' has no images.")
-    return data
+    return dataclasses.replace(data, source=name, auth=dataset.authentication)
 
 
 def check_kind(model_kind: str, dataset: DatasetRecord, name: str) -> None:

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # records imports msgspec; the CLI imports this module and must stay light
+    from reconcile.emulator.records import Auth
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +38,10 @@ class LabeledData:
     """``imageClassification`` or ``imageObjectDetection``."""
     categories: tuple[str, ...]
     images: tuple[LabeledImage, ...]
+    source: str = ""
+    """The dataset's name (for messages)."""
+    auth: Auth | None = None
+    """How to read the image URLs (the dataset's authentication)."""
 
     @property
     def num_images(self) -> int:
@@ -49,7 +56,7 @@ class LabeledData:
 
     def merged(self, other: "LabeledData") -> "LabeledData":
         cats = self.categories + tuple(c for c in other.categories if c not in self.categories)
-        return LabeledData(self.kind, cats, self.images + other.images)
+        return LabeledData(self.kind, cats, self.images + other.images, self.source, self.auth)
 
     def split(self, held_out_every: int = 5) -> tuple["LabeledData", "LabeledData"]:
         """A deterministic (train, held-out) split: every n-th image in sha256(file_name) order.
@@ -65,7 +72,8 @@ class LabeledData:
         held = {order[j] for j in range(0, len(order), held_out_every)}
         train = tuple(im for i, im in enumerate(self.images) if i not in held)
         test = tuple(im for i, im in enumerate(self.images) if i in held)
-        return LabeledData(self.kind, self.categories, train), LabeledData(self.kind, self.categories, test)
+        return (LabeledData(self.kind, self.categories, train, self.source, self.auth),
+                LabeledData(self.kind, self.categories, test, self.source, self.auth))
 
 
 def from_coco(doc: dict[str, Any], kind: str) -> LabeledData:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 from reconcile.api import versions
-from reconcile.emulator.records import EvaluationRecord, ModelRecord
+from reconcile.emulator.records import PENDING, EvaluationRecord, ModelRecord
 
 QUEUE_SECONDS = 30.0
 """notStarted -> training / running."""
@@ -46,14 +46,18 @@ def cost_minutes(seconds: float, budget_hours: int) -> int:
 
 
 def model_state(rec: ModelRecord, now: float) -> tuple[str, float]:
-    """``(status, updatedDateTime)`` of ``rec`` at ``now`` (an unjudged started model is ``training``)."""
+    """``(status, updatedDateTime)`` of ``rec`` at ``now``.
+
+    A started model is ``training`` until both its emulated time has passed and its fit
+    has finished (an unjudged or pending outcome).
+    """
     if rec.cancel_at is not None:
         done = rec.cancel_at + CANCEL_SECONDS
         return ("cancelled", done) if now >= done else ("cancelling", rec.cancel_at)
     if now < rec.start_at:
         return "notStarted", rec.created
     o = rec.outcome
-    if o is None or now < o.end_at:
+    if o is None or o.status == PENDING or now < o.end_at:
         return "training", rec.start_at
     return o.status, o.end_at
 
@@ -62,7 +66,7 @@ def evaluation_state(rec: EvaluationRecord, now: float) -> tuple[str, float]:
     if now < rec.start_at:
         return "notStarted", rec.created
     o = rec.outcome
-    if o is None or now < o.end_at:
+    if o is None or o.status == PENDING or now < o.end_at:
         return "running", rec.start_at
     return o.status, o.end_at
 

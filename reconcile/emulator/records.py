@@ -37,11 +37,15 @@ class Failure(msgspec.Struct, frozen=True):
     message: str
 
 
+PENDING = "pending"
+"""Outcome status of a run whose fit or evaluation is still running off the request path."""
+
+
 class Outcome(msgspec.Struct, frozen=True):
-    """How a run ends, decided once when it starts (training or running)."""
+    """How a run ends: judged when it starts, completed when its fit (or evaluation) finishes."""
 
     status: str
-    """``succeeded`` or ``failed``."""
+    """``succeeded``, ``failed`` or :data:`PENDING`."""
     end_at: float
     cost_minutes: int = 0
     model_kind: str | None = None

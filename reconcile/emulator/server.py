@@ -30,7 +30,7 @@ from reconcile.emulator.faults import FaultConfig, FaultInjector
 from reconcile.emulator.requestlog import RequestLog
 from reconcile.emulator.service import Service
 from reconcile.emulator.store import Store
-from reconcile.emulator.trainer import DEFAULT_TRAINER, Trainer
+from reconcile.emulator.trainer import Trainer
 
 _CLOCK_META = "speed_clock"
 START_TIMEOUT_SECONDS = 15.0
@@ -50,7 +50,7 @@ class EmulatorServer:
         faults: FaultConfig | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
-        trainer: Trainer = DEFAULT_TRAINER,
+        trainer: Trainer | None = None,
     ) -> None:
         self.key = key
         self.token = token
@@ -105,6 +105,10 @@ class EmulatorServer:
     def add_response_observer(self, observer: Observer) -> None:
         """Call ``observer(method, path, query, status, headers, body)`` after every API answer."""
         self.gateway.observers.append(observer)
+
+    def wait_for_runs(self, timeout: float = 120.0) -> bool:
+        """Block until no fit or evaluation is running off the request path; False on timeout."""
+        return self.service.runs.wait_idle(timeout)
 
     def advance_clock(self, seconds: float) -> None:
         """Move emulated time forward (ManualClock or SpeedClock) and persist a speed timeline."""
@@ -180,6 +184,8 @@ class EmulatorServer:
         try:
             self._sock.close()
         finally:
+            # A fit still running is abandoned; its run stays pending and is redone at the next start.
+            self.service.close()
             self.store.close()
 
     def _resume_speed_clock(self, clock: SpeedClock) -> None:
@@ -216,9 +222,13 @@ def start_emulator(
     faults: FaultConfig | None = None,
     host: str = "127.0.0.1",
     port: int = 0,
-    trainer: Trainer = DEFAULT_TRAINER,
+    trainer: Trainer | None = None,
 ) -> EmulatorServer:
-    """Start an emulator in a background thread; use it as a context manager or call ``stop()``."""
+    """Start an emulator in a background thread; use it as a context manager or call ``stop()``.
+
+    ``trainer``: the default learns from the pixels (fits run off the request path);
+    ``make_trainer("prior")`` is the fast baseline for tests that need speed.
+    """
     return EmulatorServer(
         key=key, token=token, state_dir=state_dir, speed=speed, clock=clock, faults=faults, host=host, port=port,
         trainer=trainer,

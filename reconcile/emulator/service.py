@@ -5,12 +5,20 @@ inputs and returns a :class:`Reply`, or raises
 :class:`~reconcile.emulator.apierror.ApiError`. One lock serialises every read-modify-
 write, and create-only inserts are atomic in the store, so concurrent requests are
 safe. Lifecycle state is evaluated lazily from the clock on every read and list.
+
+A run is judged when it starts (cheap checks: annotations, kind, budget). With a
+trainer that learns from pixels, the fit (or the evaluation) then runs on
+:attr:`Service.runs`, off the request path: the run's outcome stays ``pending`` (the
+model shows ``training``) until it finishes, and a pending run found at start-up
+(the emulator was stopped mid-fit) is redone.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import string
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -27,7 +35,7 @@ from reconcile.emulator.fetch import FetchError, read_uri, safe_uri
 from reconcile.limits import IMAGE_BYTES
 from reconcile.emulator.images import ImageFormatError, image_size
 from reconcile.emulator.judge import RunFailed, check_budget, check_kind, load_dataset
-from reconcile.emulator.records import DatasetRecord, EvaluationRecord, Failure, ModelRecord, Outcome
+from reconcile.emulator.records import PENDING, DatasetRecord, EvaluationRecord, Failure, ModelRecord, Outcome
 from reconcile.emulator.inputs import (
     DatasetFields,
     check_name,
@@ -35,8 +43,13 @@ from reconcile.emulator.inputs import (
     parse_evaluation,
     parse_model,
 )
+from reconcile.emulator.labeled import LabeledData
+from reconcile.emulator.runs import RunQueue
 from reconcile.emulator.store import Store
-from reconcile.emulator.trainer import DEFAULT_TRAINER, ImageInput, Trainer
+from reconcile.emulator.trainer import FittedModel, ImageInput, Trainer, load_model, make_trainer
+from reconcile.learn.pixels import UndecodableImage
+
+log = logging.getLogger(__name__)
 
 #: The analyze call refuses empty images and images over 20 MiB (DOC-ERR).
 MAX_IMAGE_BYTES = IMAGE_BYTES.value
@@ -73,12 +86,36 @@ def _etag_matches(if_match: str | None, etag: str) -> bool:
     return False
 
 
+#: Loaded models kept for analyze calls (decoding a stored state costs more than a prediction).
+_LOADED_MODELS = 8
+
+
 class Service:
-    def __init__(self, store: Store, clock: Clock, trainer: Trainer = DEFAULT_TRAINER) -> None:
+    def __init__(self, store: Store, clock: Clock, trainer: Trainer | None = None) -> None:
         self.store = store
         self.clock = clock
-        self.trainer = trainer
+        self.trainer = trainer if trainer is not None else make_trainer()
         self.lock = store.lock
+        self.runs = RunQueue()
+        self._loaded: dict[tuple[str, float], FittedModel] = {}
+        self._loaded_lock = threading.Lock()
+        self._resume_runs()
+
+    def close(self) -> None:
+        """Stop the run worker (a fit in progress is abandoned and redone at the next start)."""
+        with self.lock:
+            self.runs.close()
+
+    def _resume_runs(self) -> None:
+        """Submit every run left ``pending`` by a stopped emulator: its fit is redone."""
+        models, _ = self.store.list(ModelRecord)
+        for rec in models:
+            if rec.outcome is not None and rec.outcome.status == PENDING:
+                self._submit_fit(rec.name)
+            evaluations, _ = self.store.list(EvaluationRecord, parent=rec.name)
+            for ev in evaluations:
+                if ev.outcome is not None and ev.outcome.status == PENDING:
+                    self._submit_evaluation(ev.model_name, ev.name)
 
     # --- datasets -----------------------------------------------------------------
 
@@ -248,6 +285,9 @@ class Service:
                     )
             self.store.delete_children(name)
             self.store.delete(ModelRecord, name)
+            with self._loaded_lock:
+                for key in [k for k in self._loaded if k[0] == name]:
+                    del self._loaded[key]
         return Reply(204)
 
     def render_model(self, rec: ModelRecord, v: ApiVersion) -> dict[str, Any]:
@@ -290,12 +330,14 @@ class Service:
     def _refresh_model(self, rec: ModelRecord) -> ModelRecord:
         if not lifecycle.needs_judging(rec, self.clock.now()):
             return rec
-        rec = msgspec.structs.replace(rec, outcome=self._train(rec))
+        rec = msgspec.structs.replace(rec, outcome=self._judge_training(rec))
         self.store.update(rec)
+        if rec.outcome is not None and rec.outcome.status == PENDING:
+            self._submit_fit(rec.name)
         return rec
 
-    def _train(self, rec: ModelRecord) -> Outcome:
-        """Decide how a training run that started at ``rec.start_at`` ends."""
+    def _training_data(self, rec: ModelRecord) -> tuple[str, LabeledData, LabeledData, LabeledData]:
+        """``(kind, all data, train, test)`` of a run; raises :class:`RunFailed` as the service would."""
         dataset = self.store.get(DatasetRecord, rec.training_dataset_name)
         kind = rec.model_kind or (
             versions.MODEL_KIND_FOR_ANNOTATION[dataset.annotation_kind] if dataset else versions.GENERIC_CLASSIFIER
@@ -310,23 +352,70 @@ class Service:
                 test = load_dataset(test_ds, rec.test_dataset_name, purpose="eval", api_version=rec.api_version)
                 assert test_ds is not None
                 check_kind(kind, test_ds, rec.test_dataset_name)
-                train = data
-            else:
-                train, test = data.split()
+                return kind, data, data, test
+            train, test = data.split()
+            return kind, data, train, test
         except RunFailed as failed:
-            return Outcome(
-                status="failed", end_at=rec.start_at + lifecycle.FAIL_SECONDS, model_kind=kind, error=failed.failure
-            )
+            failed.model_kind = kind
+            raise
+
+    def _judge_training(self, rec: ModelRecord) -> Outcome:
+        """How a training run that started at ``rec.start_at`` ends, or ``pending`` until its fit finishes."""
+        try:
+            kind, data, train, test = self._training_data(rec)
+        except RunFailed as failed:
+            return self._failed_training(rec, failed)
         seconds = lifecycle.training_seconds(kind, data.num_images, data.avg_boxes_per_image(), rec.budget_hours)
-        fitted = self.trainer.fit(train)
-        return Outcome(
-            status="succeeded",
+        pending = Outcome(
+            status=PENDING,
             end_at=rec.start_at + seconds,
             cost_minutes=lifecycle.cost_minutes(seconds, rec.budget_hours),
             model_kind=kind,
-            performance=fitted.evaluate(test),
-            fitted=fitted.to_dict(),
         )
+        if not self.trainer.inline:
+            return pending
+        return self._fitted_outcome(rec, pending, train, test)
+
+    def _fitted_outcome(self, rec: ModelRecord, pending: Outcome, train: LabeledData, test: LabeledData) -> Outcome:
+        try:
+            fitted = self.trainer.fit(train)
+            performance = fitted.evaluate(test)
+        except RunFailed as failed:
+            failed.model_kind = pending.model_kind
+            return self._failed_training(rec, failed)
+        except Exception as exc:  # noqa: BLE001 - a learner bug fails the run, never the emulator
+            log.exception("fitting model %r failed", rec.name)
+            return Outcome("failed", rec.start_at + lifecycle.FAIL_SECONDS, model_kind=pending.model_kind,
+                           error=Failure("unknown", f"Training failed unexpectedly ({type(exc).__name__})."))
+        return msgspec.structs.replace(pending, status="succeeded", performance=performance,
+                                       fitted=fitted.to_dict())
+
+    @staticmethod
+    def _failed_training(rec: ModelRecord, failed: RunFailed) -> Outcome:
+        return Outcome(status="failed", end_at=rec.start_at + lifecycle.FAIL_SECONDS,
+                       model_kind=failed.model_kind, error=failed.failure)
+
+    def _submit_fit(self, name: str) -> None:
+        self.runs.submit(("model", name), lambda: self._fit_job(name))
+
+    def _fit_job(self, name: str) -> None:
+        """Fit a pending model off the request path and store its outcome (unless the run changed meanwhile)."""
+        rec = self.store.get(ModelRecord, name)
+        if rec is None or rec.outcome is None or rec.outcome.status != PENDING or rec.cancel_at is not None:
+            return
+        pending = rec.outcome
+        try:
+            _kind, _data, train, test = self._training_data(rec)
+        except RunFailed as failed:
+            outcome = self._failed_training(rec, failed)
+        else:
+            outcome = self._fitted_outcome(rec, pending, train, test)
+        with self.lock:
+            if self.runs.closed:  # the emulator stopped meanwhile: the run stays pending, redone at start
+                return
+            current = self.store.get(ModelRecord, name)
+            if current is not None and current.outcome == pending:
+                self.store.update(msgspec.structs.replace(current, outcome=outcome))
 
     def _fail_runs_using(self, dataset_name: str) -> None:
         """A training run still reading a dataset that is unregistered fails ``datasetNotFound``."""
@@ -337,7 +426,7 @@ class Service:
                 continue
             rec = self._refresh_model(rec)
             status, _ = lifecycle.model_state(rec, now)
-            if status == "training" and rec.outcome is not None and rec.outcome.status == "succeeded":
+            if status == "training" and rec.outcome is not None and rec.outcome.status in ("succeeded", PENDING):
                 failure = Failure("datasetNotFound", f"The dataset '{dataset_name}' was unregistered during training.")
                 outcome = Outcome(
                     status="failed",
@@ -437,15 +526,17 @@ class Service:
     def _refresh_evaluation(self, rec: EvaluationRecord) -> EvaluationRecord:
         if not lifecycle.needs_judging(rec, self.clock.now()):
             return rec
-        rec = msgspec.structs.replace(rec, outcome=self._evaluate(rec))
+        rec = msgspec.structs.replace(rec, outcome=self._judge_evaluation(rec))
         self.store.update(rec)
+        if rec.outcome is not None and rec.outcome.status == PENDING:
+            self._submit_evaluation(rec.model_name, rec.name)
         return rec
 
-    def _evaluate(self, rec: EvaluationRecord) -> Outcome:
+    def _evaluation_data(self, rec: EvaluationRecord) -> tuple[str, FittedModel, LabeledData]:
+        """``(kind, model, test data)``; raises :class:`RunFailed` as the service would."""
         model = self.store.get(ModelRecord, rec.model_name)
-        fail_at = rec.start_at + lifecycle.FAIL_SECONDS
         if model is None or model.outcome is None or model.outcome.fitted is None:
-            return Outcome("failed", fail_at, error=Failure("modelNotFound", f"The model '{rec.model_name}' is gone."))
+            raise RunFailed("modelNotFound", f"The model '{rec.model_name}' is gone.")
         kind = model.outcome.model_kind or versions.GENERIC_CLASSIFIER
         dataset = self.store.get(DatasetRecord, rec.test_dataset_name)
         try:
@@ -453,14 +544,70 @@ class Service:
             assert dataset is not None
             check_kind(kind, dataset, rec.test_dataset_name)
         except RunFailed as failed:
-            return Outcome("failed", fail_at, model_kind=kind, error=failed.failure)
-        fitted = self.trainer.load(model.outcome.fitted)
-        return Outcome(
-            "succeeded",
-            rec.start_at + lifecycle.evaluation_seconds(data.num_images),
-            model_kind=kind,
-            performance=fitted.evaluate(data),
-        )
+            failed.model_kind = kind
+            raise
+        return kind, self._fitted(model), data
+
+    def _judge_evaluation(self, rec: EvaluationRecord) -> Outcome:
+        fail_at = rec.start_at + lifecycle.FAIL_SECONDS
+        try:
+            kind, fitted, data = self._evaluation_data(rec)
+        except RunFailed as failed:
+            return Outcome("failed", fail_at, model_kind=failed.model_kind, error=failed.failure)
+        pending = Outcome(PENDING, rec.start_at + lifecycle.evaluation_seconds(data.num_images), model_kind=kind)
+        if not self.trainer.inline:
+            return pending
+        return self._evaluated_outcome(rec, pending, fitted, data)
+
+    def _evaluated_outcome(self, rec: EvaluationRecord, pending: Outcome, fitted: FittedModel,
+                           data: LabeledData) -> Outcome:
+        fail_at = rec.start_at + lifecycle.FAIL_SECONDS
+        try:
+            performance = fitted.evaluate(data)
+        except RunFailed as failed:
+            return Outcome("failed", fail_at, model_kind=pending.model_kind, error=failed.failure)
+        except Exception as exc:  # noqa: BLE001 - a learner bug fails the run, never the emulator
+            log.exception("evaluation %r of model %r failed", rec.name, rec.model_name)
+            return Outcome("failed", fail_at, model_kind=pending.model_kind,
+                           error=Failure("internalServerError", f"The evaluation failed unexpectedly ({type(exc).__name__})."))
+        return msgspec.structs.replace(pending, status="succeeded", performance=performance)
+
+    def _submit_evaluation(self, model_name: str, name: str) -> None:
+        self.runs.submit(("evaluation", model_name, name), lambda: self._evaluation_job(model_name, name))
+
+    def _evaluation_job(self, model_name: str, name: str) -> None:
+        rec = self.store.get(EvaluationRecord, name, parent=model_name)
+        if rec is None or rec.outcome is None or rec.outcome.status != PENDING:
+            return
+        pending = rec.outcome
+        try:
+            _kind, fitted, data = self._evaluation_data(rec)
+        except RunFailed as failed:
+            outcome = Outcome("failed", rec.start_at + lifecycle.FAIL_SECONDS, model_kind=pending.model_kind,
+                              error=failed.failure)
+        else:
+            outcome = self._evaluated_outcome(rec, pending, fitted, data)
+        with self.lock:
+            if self.runs.closed:
+                return
+            current = self.store.get(EvaluationRecord, name, parent=model_name)
+            if current is not None and current.outcome == pending:
+                self.store.update(msgspec.structs.replace(current, outcome=outcome))
+
+    def _fitted(self, model: ModelRecord) -> FittedModel:
+        """The model's fitted state, loaded once and kept for the next calls."""
+        assert model.outcome is not None and model.outcome.fitted is not None
+        key = (model.name, model.created)
+        with self._loaded_lock:
+            hit = self._loaded.get(key)
+        if hit is not None:
+            return hit
+        fitted = load_model(model.outcome.fitted, self.trainer)
+        with self._loaded_lock:
+            if len(self._loaded) >= _LOADED_MODELS:
+                self._loaded.pop(next(iter(self._loaded)))
+            self._loaded[key] = fitted
+        return fitted
 
     # --- analyze --------------------------------------------------------------------
 
@@ -507,8 +654,10 @@ class Service:
             width, height = image_size(data)
         except ImageFormatError as exc:
             raise bad_request(f"Input data is not a valid image: {exc}.", inner_code="InvalidImageFormat") from None
-        fitted = self.trainer.load(rec.outcome.fitted)
-        prediction = fitted.predict(ImageInput(data, width, height))
+        try:
+            prediction = self._fitted(rec).predict(ImageInput(data, width, height))
+        except UndecodableImage as exc:
+            raise bad_request(f"Input data is not a valid image: {exc}.", inner_code="InvalidImageFormat") from None
         tags = [{"name": t.name, "confidence": t.confidence} for t in prediction.tags]
         objects = [
             {

@@ -1,10 +1,13 @@
-"""Trainers behind one small interface, so real image learners can replace the baseline.
+"""Trainers behind one small interface: the learner that really learns and a fast baseline.
 
 The emulator never invents metrics: ``modelPerformance`` is whatever
-``fitted.evaluate(data)`` measures on real evaluation data. The only trainer today,
-:class:`PriorTrainer`, is an honest baseline: it learns the class prior (and, for
-detectors, each class's mean box) from the training annotations and ignores
-pixels. Its scores are what such a baseline really achieves.
+``fitted.evaluate(data)`` measures on real evaluation data. Two trainers:
+
+* ``pixels`` (:class:`~reconcile.emulator.pixel_trainer.PixelTrainer`, the default):
+  learns from the decoded images and their labels; its fits run off the request path.
+* ``prior`` (:class:`PriorTrainer`): an honest baseline for tests that need speed. It
+  learns the class prior (and, for detectors, each class's mean box) from the
+  annotations and ignores pixels; its scores are what such a baseline achieves.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from reconcile.emulator import metrics
 from reconcile.emulator.labeled import LabeledData
 
 CLASSIFICATION = "imageClassification"
@@ -68,7 +70,13 @@ class FittedModel(Protocol):
 
 
 class Trainer(Protocol):
-    def fit(self, data: LabeledData) -> FittedModel: ...
+    name: str
+    inline: bool
+    """True when :meth:`fit` is cheap enough to run on the request path."""
+
+    def fit(self, data: LabeledData) -> FittedModel:
+        """Raises :class:`~reconcile.emulator.judge.RunFailed` when the data cannot be learned from."""
+        ...
 
     def load(self, state: dict[str, Any]) -> FittedModel:
         """Rebuild a model from :meth:`FittedModel.to_dict` output."""
@@ -111,6 +119,8 @@ class PriorModel:
         return self._evaluate_detector(data)
 
     def _evaluate_classifier(self, data: LabeledData) -> dict[str, Any]:
+        from reconcile.learn import metrics  # numpy: kept out of the CLI's import path
+
         truths = [im.labels[0].category for im in data.images if im.labels]
         n = len(truths)
         top1 = self.ranking[0] if self.ranking else None
@@ -135,6 +145,8 @@ class PriorModel:
         }
 
     def _evaluate_detector(self, data: LabeledData) -> dict[str, Any]:
+        from reconcile.learn import metrics
+
         classes = sorted({lab.category for im in data.images for lab in im.labels})
         results: dict[float, dict[str, float]] = {0.3: {}, 0.5: {}, 0.75: {}}
         for c in classes:
@@ -164,6 +176,9 @@ class PriorModel:
 class PriorTrainer:
     """Fits :class:`PriorModel`: class frequencies of the training labels (and mean boxes)."""
 
+    name = "prior"
+    inline = True
+
     def fit(self, data: LabeledData) -> PriorModel:
         if data.kind == CLASSIFICATION:
             counts = Counter(im.labels[0].category for im in data.images if im.labels)
@@ -192,4 +207,24 @@ def _r(x: float) -> float:
     return round(float(x), 6)
 
 
-DEFAULT_TRAINER: Trainer = PriorTrainer()
+#: ``--trainer`` choices; the first is the default of the embedded environment and ``emulator serve``.
+TRAINER_NAMES = ("pixels", "prior")
+DEFAULT_TRAINER_NAME = TRAINER_NAMES[0]
+
+
+def make_trainer(name: str = DEFAULT_TRAINER_NAME, *, seed: int = 0) -> Trainer:
+    """The trainer called ``name`` (one of :data:`TRAINER_NAMES`); ``ValueError`` for another name."""
+    if name == "prior":
+        return PriorTrainer()
+    if name == "pixels":
+        from reconcile.emulator.pixel_trainer import PixelTrainer
+
+        return PixelTrainer(seed=seed)
+    raise ValueError(f"unknown trainer {name!r} (choose one of {', '.join(TRAINER_NAMES)})")
+
+
+def load_model(saved: dict[str, Any], current: Trainer) -> FittedModel:
+    """Rebuild a stored model with the trainer that fitted it (the state names it)."""
+    name = saved.get("trainer", "prior")
+    trainer = current if name == current.name else make_trainer(name)
+    return trainer.load(saved)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from reconcile.emulator import lenient, metrics
+from reconcile.emulator import lenient
+from reconcile.learn import metrics
 from reconcile.emulator.clock import ManualClock, SpeedClock
 from reconcile.emulator.labeled import from_coco
 from tests.fixtures.emulator import classification_coco
