@@ -12,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-from reconcile.emulator import metrics as shared
+from reconcile.learn import metrics as shared
 from reconcile.emulator.azureml.learner import CLASSIFICATION, DETECTION, MULTILABEL, Example, ImagePrediction
 
 PRIMARY = {CLASSIFICATION: "accuracy", MULTILABEL: "iou", DETECTION: "mean_average_precision"}
