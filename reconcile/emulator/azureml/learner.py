@@ -66,6 +66,10 @@ class FittedModel(Protocol):
 
 
 class Learner(Protocol):
+    def trial_settings(self, k: int) -> dict[str, Any]:
+        """Trial ``k``'s hyperparameters (trials of one job must differ; logged as the child run's params)."""
+        ...
+
     def fit(self, task: str, classes: Sequence[str], examples: Sequence[Example],
             settings: dict[str, Any]) -> FittedModel:
         """Fit on ``examples`` (non-empty); ``settings`` are the trial's hyperparameters."""
@@ -85,14 +89,9 @@ def decode_image(data: bytes) -> np.ndarray:
 
 # --- the fast learner ----------------------------------------------------------------------
 
-#: Trials of a job differ by their hyperparameters: trial k uses ``trial_settings(k)``.
+#: A job runs at most this many trials (each learner offers this many distinct settings).
 MAX_TRIAL_VARIANTS = 3
 GRID_SIDES = (4, 2, 8)
-
-
-def trial_settings(k: int) -> dict[str, Any]:
-    """Trial ``k``'s hyperparameters: a seed (the shared learner) and a feature grid (the centroid learner)."""
-    return {"seed": k, "grid": GRID_SIDES[k % len(GRID_SIDES)]}
 
 
 def _features(pixels: np.ndarray, grid: int) -> np.ndarray:
@@ -151,6 +150,9 @@ class CentroidModel:
 
 class CentroidLearner:
     """Learns, per class, the mean features of images that have it and of images that do not."""
+
+    def trial_settings(self, k: int) -> dict[str, Any]:
+        return {"grid": GRID_SIDES[k % len(GRID_SIDES)]}
 
     def fit(self, task: str, classes: Sequence[str], examples: Sequence[Example],
             settings: dict[str, Any]) -> CentroidModel:

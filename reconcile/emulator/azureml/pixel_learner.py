@@ -62,6 +62,9 @@ class PixelModel:
 
 
 class PixelLearner:
+    def trial_settings(self, k: int) -> dict[str, Any]:
+        return {"seed": k}
+
     def fit(self, task: str, classes: Sequence[str], examples: Sequence[Example],
             settings: dict[str, Any]) -> PixelModel:
         """Raises ``ValueError`` when the examples cannot teach the task (no images, no boxes)."""

@@ -17,7 +17,7 @@ from typing import Callable
 
 from reconcile.emulator.azureml import metrics
 from reconcile.emulator.azureml.datastore import BlobDatastore, DataError
-from reconcile.emulator.azureml.learner import MAX_TRIAL_VARIANTS, TASKS, Example, Learner, trial_settings
+from reconcile.emulator.azureml.learner import MAX_TRIAL_VARIANTS, TASKS, Example, Learner
 from reconcile.emulator.azureml.lifecycle import FINALIZING_SECONDS, RUNNING_AT
 from reconcile.emulator.azureml.mltable import LabeledInput, load_examples
 from reconcile.emulator.azureml.records import Outcome, Trial
@@ -90,7 +90,7 @@ def train(inputs: JobInputs, blobs: BlobDatastore, learner: Learner,
     trials = []
     for k in range(n_trials):
         run_id = f"{inputs.job_name}_HD_{k}"
-        settings = trial_settings(k)
+        settings = learner.trial_settings(k)
         try:
             model = learner.fit(inputs.task, classes, train_set, settings)
         except ValueError as exc:  # the data cannot teach the task (e.g. no boxes at all)
