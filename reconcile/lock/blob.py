@@ -64,19 +64,6 @@ class BlobLeaseLock(Lock["BlobLeaseClient"]):
             raise ConfigError("the storage connection string is malformed (its content is not shown)") from None
         return cls(client, environment, **kwargs)
 
-    @classmethod
-    def from_account_url(
-        cls, account_url: str, container: str, environment: str, *, credential: Any = None, **kwargs: Any
-    ) -> "BlobLeaseLock":
-        """Entra ID access (Azure; shared keys are disabled there): ``DefaultAzureCredential`` by default."""
-        from azure.storage.blob import ContainerClient
-
-        if credential is None:
-            from azure.identity import DefaultAzureCredential
-
-            credential = DefaultAzureCredential()
-        return cls(ContainerClient(account_url, container, credential=credential), environment, **kwargs)
-
     def where(self) -> str:
         # The client URL never carries the shared key; drop any query string (a SAS) all the same.
         return self._blob.url.split("?", 1)[0]

@@ -1,9 +1,9 @@
 """Azure Blob Storage (or Azurite) behind the :class:`~reconcile.storage.base.BlobStore` protocol.
 
-Two credential paths (design/pulumi-azure.md §5): a connection string (Azurite's
-well-known Shared Key account) or an account URL with ``DefaultAzureCredential``
-(production storage has Shared Key access disabled). ``azure-*`` packages are
-imported only when a store is opened.
+The container client comes from :mod:`reconcile.storage.open` (Azurite's
+connection string, or an account URL with Microsoft Entra ID: production storage
+has Shared Key access disabled). ``azure-*`` packages are imported only when a
+store is opened.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ T = TypeVar("T")
 
 
 class AzureBlobStore:
-    """One blob container. Construct with :meth:`from_connection_string` or :meth:`from_account_url`."""
+    """One blob container (opened by :func:`reconcile.storage.open.open_blob_store`; tests use :meth:`from_connection_string`)."""
 
     def __init__(self, container_client: Any) -> None:
         self._container = container_client
@@ -37,23 +37,6 @@ class AzureBlobStore:
         except ValueError:
             # The string itself may hold a key: never echo it.
             raise ConfigError("the storage connection string is malformed (its content is not shown)") from None
-        store = cls(service.get_container_client(container))
-        if create:
-            store.ensure_container()
-        return store
-
-    @classmethod
-    def from_account_url(
-        cls, account_url: str, container: str, *, credential: Any = None, create: bool = False
-    ) -> AzureBlobStore:
-        """A store for ``https://<account>.blob.core.windows.net`` with Entra ID (``DefaultAzureCredential``)."""
-        from azure.storage.blob import BlobServiceClient
-
-        if credential is None:
-            from azure.identity import DefaultAzureCredential
-
-            credential = DefaultAzureCredential()
-        service = BlobServiceClient(account_url=account_url, credential=credential)
         store = cls(service.get_container_client(container))
         if create:
             store.ensure_container()
