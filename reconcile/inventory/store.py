@@ -142,9 +142,9 @@ class BlobStateStore:
         self._seen = 0
 
     def _call(self, what: str, fn: Any) -> Any:
-        from reconcile.storage.errors import azure_call
+        from reconcile.remote_failures import blob_call
 
-        return azure_call(what, fn)
+        return blob_call(what, fn)
 
     def load(self) -> Inventory:
         from azure.core.exceptions import ResourceNotFoundError

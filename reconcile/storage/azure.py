@@ -15,7 +15,7 @@ from urllib.parse import quote, unquote, urlsplit
 from reconcile.bounded import too_large
 from reconcile.errors import ConfigError
 from reconcile.limits import LABEL_FILE_BYTES
-from reconcile.storage.errors import azure_call
+from reconcile.remote_failures import blob_call
 
 T = TypeVar("T")
 
@@ -46,7 +46,7 @@ class AzureBlobStore:
         return f"AzureBlobStore({self._prefix!r})"
 
     def _call(self, what: str, fn: Callable[[], T]) -> T:
-        return azure_call(what, fn)
+        return blob_call(what, fn)
 
     def ensure_container(self) -> None:
         from azure.core.exceptions import ResourceExistsError

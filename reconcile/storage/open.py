@@ -21,7 +21,7 @@ and every consumer follows the same rules:
 Every missing or malformed setting raises :class:`~reconcile.errors.ConfigError`
 naming the environment and what to set, never echoing a connection string.
 Failures of the storage service itself surface on first use, classified by
-:mod:`reconcile.storage.errors`. ``azure-*`` packages are imported only here, on open.
+:mod:`reconcile.remote_failures`. ``azure-*`` packages are imported only here, on open.
 """
 
 from __future__ import annotations
