@@ -39,9 +39,12 @@ def emulator() -> None:
               show_default=True,
               help="pixels: models learn from the images (fits run in the background); "
                    "prior: a fast baseline that ignores the pixels.")
+@click.option("--data-root", "data_roots", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+              help="A folder file:// label files and images may be read from (repeatable; default: the current "
+                   "folder). Symlinks are followed and must stay inside.")
 def serve(host: str, port: int, state_dir: Path | None, key: str | None, token: str | None, speed: float,
           latency_ms: float, tps_limit: float | None, error_rate: float, drop_rate: float, seed: int,
-          trainer_name: str) -> None:
+          trainer_name: str, data_roots: tuple[Path, ...]) -> None:
     """Serve the emulated API under http://HOST:PORT/computervision until interrupted."""
     from reconcile.emulator.faults import FaultConfig
     from reconcile.emulator.server import EmulatorServer
@@ -64,7 +67,8 @@ def serve(host: str, port: int, state_dir: Path | None, key: str | None, token: 
         raise UsageError(f"bad fault flag: {exc}") from None
     try:
         server = EmulatorServer(key=key, token=token, state_dir=state_dir, speed=speed, faults=faults, host=host,
-                                port=port, trainer=make_trainer(trainer_name, seed=seed))
+                                port=port, trainer=make_trainer(trainer_name, seed=seed),
+                                file_roots=list(data_roots) or [Path.cwd()])
     except OSError as exc:
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     auth = "key" if key else ""
@@ -73,7 +77,8 @@ def serve(host: str, port: int, state_dir: Path | None, key: str | None, token: 
     def ready() -> None:
         click.echo(
             f"vision emulator listening on {server.endpoint}/computervision "
-            f"(auth: {auth or 'none'}; state: {state_dir or 'memory'}; speed: {speed:g}x; trainer: {trainer_name})",
+            f"(auth: {auth or 'none'}; state: {state_dir or 'memory'}; speed: {speed:g}x; trainer: {trainer_name}; "
+            f"file:// from: {', '.join(str(r) for r in server.service.file_roots)})",
             err=True,
         )
 
