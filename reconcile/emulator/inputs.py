@@ -1,4 +1,4 @@
-"""Validation of request inputs per api-version (REFERENCE.md §2, §3, §8.3).
+"""Validation of request inputs per api-version (docs/service-api.md §2, §3).
 
 Each ``parse_*`` function takes a canonicalized JSON body and returns typed values,
 or raises :class:`~reconcile.emulator.apierror.ApiError` (400) naming the field and
@@ -190,7 +190,54 @@ def _parse_annotation_data(raw: Any) -> dict[str, Any]:
                 inner_code="InvalidAnnotationData",
                 target=f"annotationData.{key}",
             )
+        for i, item in enumerate(value or []):
+            problem = _item_problem(item, _ITEM_FIELDS[key])
+            if problem is not None:
+                raise bad_request(f"annotationData.{key}[{i}]: {problem}.", inner_code="InvalidAnnotationData",
+                                  target=f"annotationData.{key}[{i}]")
     return raw
+
+
+# The 2023-07-01 swagger's Category, Image and Annotation: field -> (type, min, max, required); for
+# strings min/max bound the length. Other keys (absolute_url, ...) pass: COCO files carry them.
+_ITEM_FIELDS: dict[str, dict[str, tuple[str, float | None, float | None, bool]]] = {
+    "categories": {"id": ("int", 1, 100, True), "name": ("str", 1, 255, True)},
+    "images": {"id": ("int", 1, 1000, True), "width": ("num", 1, 16000, True), "height": ("num", 1, 16000, True),
+               "file_name": ("str", 1, 512, True), "coco_url": ("str", None, None, False)},
+    "annotations": {"id": ("int", 1, 1_000_000, True), "category_id": ("int", 1, 100, True),
+                    "image_id": ("int", 1, 1000, True), "bbox": ("bbox", None, None, False)},
+}
+
+
+def _item_problem(item: Any, fields: dict[str, tuple[str, float | None, float | None, bool]]) -> str | None:
+    """Why one inline COCO item breaks the swagger's item schema, or None."""
+    if not isinstance(item, dict):
+        return "must be an object"
+    for name, (kind, low, high, required) in fields.items():
+        if name not in item:
+            if required:
+                return f"'{name}' is required"
+            continue
+        value = item[name]
+        if kind == "str":
+            if not isinstance(value, str):
+                return f"'{name}' must be a string"
+            size = len(value)
+        elif kind == "bbox":
+            if (not isinstance(value, list) or len(value) != 4
+                    or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
+                return f"'{name}' must be four numbers"
+            continue
+        else:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind == "int" and not isinstance(value, int)):
+                return f"'{name}' must be {'an integer' if kind == 'int' else 'a number'}"
+            if value != value:  # NaN
+                return f"'{name}' must be a number"
+            size = value
+        if (low is not None and size < low) or (high is not None and size > high):
+            what = "long" if kind == "str" else ""
+            return f"'{name}' must be {low}..{high}{' characters ' + what if what else ''}".rstrip()
+    return None
 
 
 # --- models and evaluations --------------------------------------------------------

@@ -10,67 +10,28 @@
             held.check()          # raises LockLostError if renewal failed
             write(step)
 
-Backends: :class:`BlobLeaseLock` (Azure / Azurite: a renewed, finite blob lease)
-and :class:`FileLock` (the embedded default: an expiring lock file under the
-state directory). Both implement :class:`Lock`.
+Modules (all internal: other packages use the names below):
+
+- :mod:`.environment` -- :func:`lock_for`: the lock of one environment, as its storage says.
+- :mod:`.base`        -- :class:`Lock` (acquire, renew in the background, release) and :class:`HeldLock`.
+- :mod:`.blob`        -- :class:`BlobLeaseLock` (Azure / Azurite: a renewed, finite blob lease).
+- :mod:`.file`        -- :class:`FileLock` (the embedded default: an expiring lock file under the state directory).
+- :mod:`.info`        -- :class:`LockInfo`, the holder record (who, when, which run).
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-from typing import Any
+from reconcile.facade import lazy_exports
 
-from reconcile.errors import ConfigError
-from reconcile.lock.base import DEFAULT_DURATION, HeldLock, Lock, LockLostError
-from reconcile.lock.blob import BlobLeaseLock
-from reconcile.lock.file import FileLock
-from reconcile.lock.info import LockInfo
+_EXPORTS = {
+    "lock_for": "environment",
+    "DEFAULT_DURATION": "base", "HeldLock": "base", "Lock": "base", "LockLostError": "base",
+    "BlobLeaseLock": "blob",
+    "FileLock": "file",
+    "LockInfo": "info",
+}  # fmt: skip
+_INTERNAL = ("base", "blob", "environment", "file", "info")
 
-__all__ = [
-    "BlobLeaseLock",
-    "DEFAULT_DURATION",
-    "FileLock",
-    "HeldLock",
-    "Lock",
-    "LockInfo",
-    "LockLostError",
-    "lock_for",
-]
+__all__ = ["DEFAULT_DURATION", "BlobLeaseLock", "FileLock", "HeldLock", "Lock", "LockInfo", "LockLostError", "lock_for"]
 
-
-def lock_for(config: Any, **kwargs: Any) -> Lock[Any]:
-    """The apply lock of one environment of the project config.
-
-    ``config`` is an ``EnvironmentConfig`` (:mod:`reconcile.specs.config`): local storage
-    gets a :class:`FileLock` under ``<state_dir>/locks``; ``azurite`` a blob lease via the
-    connection string in the environment variable ``storage.connection_string_env``;
-    ``azure`` a blob lease via ``storage.account_url`` and ``DefaultAzureCredential``.
-    ``kwargs`` (``duration``, ``clock``, ...) go to the lock. Raises :class:`ConfigError`
-    when the settings the storage kind needs are missing.
-    """
-    storage = config.storage
-    kind = storage.kind
-    if kind == "local":
-        return FileLock(Path(config.state_dir) / "locks", config.name, **kwargs)
-    container = storage.container
-    if not container:
-        raise ConfigError(f"environment '{config.name}': storage.container is not set",
-                          hint="name the blob container that holds the lock and state")
-    if kind == "azurite":
-        var = storage.connection_string_env
-        connection_string = os.environ.get(var) if var else None
-        if not connection_string:
-            raise ConfigError(
-                f"environment '{config.name}': the Azurite connection string is not set",
-                hint=f"export {var or 'the variable named by storage.connectionStringEnv'} "
-                     "(e.g. from `reconcile emulator` or the Azurite docs)",
-            )
-        return BlobLeaseLock.from_connection_string(connection_string, container, config.name, **kwargs)
-    if kind == "azure":
-        if not storage.account_url:
-            raise ConfigError(f"environment '{config.name}': storage.account_url is not set",
-                              hint="use the storage account's blob endpoint, e.g. https://<account>.blob.core.windows.net")
-        return BlobLeaseLock.from_account_url(storage.account_url, container, config.name, **kwargs)
-    raise ConfigError(f"environment '{config.name}': unknown storage kind {kind!r}",
-                      hint="use one of: local, azurite, azure")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

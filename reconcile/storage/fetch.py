@@ -1,4 +1,7 @@
-"""Read a label file behind a URI and digest it (drift: the bytes changed behind the same URI)."""
+"""Read a label file behind a URI and digest it (drift: the bytes changed behind the same URI).
+
+The caller compares :attr:`RemoteLabel.sha256` with the digest it pinned (the spec's ``sha256`` or the last apply's).
+"""
 
 from __future__ import annotations
 
@@ -10,11 +13,13 @@ from urllib.parse import unquote, urlsplit
 
 from reconcile import safepath
 from reconcile.bounded import http_get
-from reconcile.errors import AuthError, ConfigError, NotFoundError, RemoteError, ServiceUnavailableError
+from reconcile.errors import ConfigError, NotFoundError
 from reconcile.limits import LABEL_FILE_BYTES, URI_CHARS
+from reconcile.remote_failures import Hints, error_for_status, error_for_transport, scrub
 from reconcile.storage.base import BlobStore, sha256_hex
-from reconcile.storage.errors import scrub
 
+#: A label file behind a URL that refuses us is a private blob: it is read through the configured store.
+_FETCH_HINTS = Hints(auth="the blob is private: configure the storage account so it is read with your identity")
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,10 +29,6 @@ class RemoteLabel:
     uri: str
     data: bytes
     sha256: str
-
-    def drifted(self, pinned_sha256: str | None) -> bool:
-        """True when a digest was pinned (spec ``sha256``, or the last apply) and the bytes no longer match it."""
-        return pinned_sha256 is not None and pinned_sha256.lower() != self.sha256
 
 
 def fetch_label(
@@ -68,17 +69,8 @@ def fetch_label(
         with httpx.Client(timeout=timeout, follow_redirects=True) as client:
             resp = http_get(client, uri, LABEL_FILE_BYTES, f"label file {shown}")
     except httpx.HTTPError as exc:
-        raise ServiceUnavailableError(f"cannot fetch {shown}: {type(exc).__name__}") from None
-    if resp.status in (401, 403):
-        raise AuthError(
-            f"fetching {shown} was refused ({resp.status})",
-            status=resp.status,
-            hint="the blob is private: configure the storage account so it is read with your identity",
-        )
-    if resp.status == 404:
-        raise NotFoundError(f"label file {shown} does not exist", status=404)
-    if resp.status == 429 or resp.status >= 500:
-        raise ServiceUnavailableError(f"fetching {shown} failed with {resp.status}")
+        raise error_for_transport(f"cannot fetch {shown}: {type(exc).__name__}") from None
     if resp.status >= 300:
-        raise RemoteError(f"fetching {shown} failed with {resp.status}", status=resp.status)
+        raise error_for_status(resp.status, f"fetching label file {shown} failed with HTTP {resp.status}",
+                               hints=_FETCH_HINTS)
     return RemoteLabel(uri, resp.data, sha256_hex(resp.data))

@@ -224,6 +224,31 @@ def test_inline_annotation_data_only_in_07_01(emulator):
     assert bad.status_code == 400
 
 
+INLINE = {"categories": [{"id": 1, "name": "a"}], "images": [{"id": 1, "width": 64, "height": 64, "file_name": "x.png"}],
+          "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 0.5, 0.5]}]}
+
+
+@pytest.mark.parametrize(("key", "index", "change", "says"), [
+    ("categories", 0, {"name": ""}, "'name' must be 1..255 characters long"),
+    ("categories", 0, {"id": 0}, "'id' must be 1..100"),
+    ("categories", 0, {"id": True}, "'id' must be an integer"),
+    ("images", 0, {"file_name": None}, "'file_name' must be a string"),
+    ("images", 0, {"width": 0.5}, "'width' must be 1..16000"),
+    ("annotations", 0, {"bbox": [0, 0, 1]}, "'bbox' must be four numbers"),
+    ("annotations", 0, {"image_id": 1001}, "'image_id' must be 1..1000"),
+])
+def test_inline_annotation_data_items_follow_the_swagger(emulator, key, index, change, says):
+    """An item the swagger's schema refuses is a 400, never stored and echoed back."""
+    data = {k: [dict(item) for item in v] for k, v in INLINE.items()}
+    data[key][index].update(change)
+    with api(emulator, "2023-07-01-preview") as c:
+        r = c.put("/datasets/inline", json={"annotationKind": "imageClassification", "annotationData": data})
+        gone = c.get("/datasets/inline")
+    assert r.status_code == 400 and r.json()["error"]["innererror"]["code"] == "InvalidAnnotationData"
+    assert says in r.json()["error"]["message"] and f"annotationData.{key}[{index}]" in r.json()["error"]["message"]
+    assert gone.status_code == 404
+
+
 def test_names_are_case_sensitive(emulator):
     with api(emulator) as c:
         assert c.put("/datasets/Photos", json=BODY).status_code == 201
