@@ -39,9 +39,14 @@ def emulator() -> None:
               show_default=True,
               help="pixels: models learn from the images (fits run in the background); "
                    "prior: a fast baseline that ignores the pixels.")
+@click.option("--service", type=click.Choice(["vision", "azureml"]), default="vision", show_default=True,
+              help="Which API to emulate: Vision model customization, or Azure Machine Learning (AutoML for images).")
+@click.option("--blob-endpoint", default=None, help="azureml: the datastore's blob endpoint (Azurite), "
+              "e.g. http://127.0.0.1:10000/devstoreaccount1.")
+@click.option("--tls/--no-tls", default=True, show_default=True, help="azureml: serve HTTPS with a throwaway certificate.")
 def serve(host: str, port: int, state_dir: Path | None, key: str | None, token: str | None, speed: float,
           latency_ms: float, tps_limit: float | None, error_rate: float, drop_rate: float, seed: int,
-          trainer_name: str) -> None:
+          trainer_name: str, service: str = "vision", blob_endpoint: str | None = None, tls: bool = True) -> None:
     """Serve the emulated API under http://HOST:PORT/computervision until interrupted."""
     from reconcile.emulator.faults import FaultConfig
     from reconcile.emulator.server import EmulatorServer
@@ -62,6 +67,11 @@ def serve(host: str, port: int, state_dir: Path | None, key: str | None, token: 
         ).validate()
     except ValueError as exc:
         raise UsageError(f"bad fault flag: {exc}") from None
+    if service == "azureml":
+        from reconcile.cli.emulator_azureml import serve_azureml
+
+        return serve_azureml(host=host, port=port, state_dir=state_dir, token=token, speed=speed, faults=faults,
+                             blob_endpoint=blob_endpoint, tls=tls)
     try:
         server = EmulatorServer(key=key, token=token, state_dir=state_dir, speed=speed, faults=faults, host=host,
                                 port=port, trainer=make_trainer(trainer_name, seed=seed))
