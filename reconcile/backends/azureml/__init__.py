@@ -1,0 +1,1 @@
+"""The Azure Machine Learning (AutoML for images) backend: target, data conversion, names, wire mapping, backend."""
