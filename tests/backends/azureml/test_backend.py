@@ -127,3 +127,20 @@ def test_label_file_outside_the_datastore_is_refused_naming_the_dataset(rig: Rig
     desired = rig.dataset("ds").model_copy(update={"label_uris": ("https://elsewhere.example/x.json",)})
     with pytest.raises(InputError, match="dataset ds: label file"):
         rig.backend.create_dataset(desired)
+
+
+def test_faults_converge_with_one_job_and_one_data_version(rig: Rig) -> None:
+    """Dropped connections (before and after the write) and 429/5xx: retries and re-runs never duplicate."""
+    from reconcile.emulator.faults import FaultConfig
+
+    desired_ds = rig.dataset("train")
+    rig.srv.faults = FaultConfig(error_rate=0.2, drop_before_rate=0.1, drop_after_rate=0.1, seed=7,
+                                 retry_after_seconds=0).validate()
+    desired = DesiredModel(name="clf", model_kind="Generic-Classifier", training_dataset="train", budget_hours=1)
+    for _ in range(3):  # three applies in a row, as after crashes
+        rig.backend.create_dataset(desired_ds)
+        rig.backend.create_model(desired)
+    rig.srv.faults = FaultConfig()
+    assert rig.client.stats.retries > 0  # the faults did happen
+    assert len(rig.backend._versions("train")) == 1
+    assert len(rig.backend._jobs()) == 1
