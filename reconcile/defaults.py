@@ -23,3 +23,20 @@ MAX_BUDGET_HOURS_PER_APPLY = 96
 """Guardrail: refuse an apply whose new models together budget more hours than this."""
 MAX_DELETIONS = 5
 """Guardrail: refuse an apply that deletes more resources than this."""
+
+# --- the project config's defaults (vision-gitops.yaml; docs/specs.md states them) ----------------
+
+SPECS = ("specs",)
+"""Spec files or folders, relative to the repo root, when the config names none."""
+KEY_ENV = "VISION_KEY"
+"""``auth: {kind: key}``: the environment variable holding the endpoint's key."""
+CONNECTION_STRING_ENV = "AZURE_STORAGE_CONNECTION_STRING"
+"""``storage: {kind: azurite}``: the environment variable holding the connection string."""
+CONTAINER = "vision-gitops"
+"""The blob container when neither the config nor the stack outputs name one (azurite)."""
+STATE_DIR = ".vision-gitops"
+"""Local state, relative to the repo root (the embedded environment's; others add /<name>)."""
+LOCAL_BLOBS = ".vision-gitops/blobs"
+"""``storage: {kind: local}``: the folder, relative to the repo root."""
+EMULATOR_SPEED = 3600.0
+"""Embedded emulator: emulated seconds per real second (one training hour per second)."""

@@ -2,7 +2,10 @@
 
 Errors are split by what the *caller* should do, not by where they came from
 (the kopf / httpx pattern). Remote failures are classified into this tree at one
-boundary (:mod:`reconcile.client.errors`); nothing else inspects HTTP statuses.
+boundary, :mod:`reconcile.remote_failures`: the Vision client
+(:mod:`reconcile.client.errors`), blob storage through the Azure SDK (uploads, the
+inventory, the apply lock) and label-file downloads all map an HTTP status, or the
+SDK exception standing for one, by its single table.
 
 Hierarchy::
 

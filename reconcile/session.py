@@ -56,9 +56,11 @@ class Session:
         self.close()
 
     def blob_store(self) -> BlobStore:
-        """The blob store label files and images are uploaded to (opened on first use)."""
+        """The blob store label files and images are uploaded to (opened on first use, :mod:`reconcile.storage.open`)."""
         if self._store is None:
-            self._store = store_for(self.config, os.environ)
+            from reconcile.storage.open import open_blob_store
+
+            self._store = open_blob_store(self.config)
         return self._store
 
     def state_store(self) -> StateStore:
@@ -68,25 +70,6 @@ class Session:
 
             self._state = state_store_for(self.config)
         return self._state
-
-
-def store_for(config: EnvironmentConfig, env: Mapping[str, str]) -> BlobStore:
-    """Open the blob store ``config.storage`` names. Raises ConfigError for a missing setting or secret."""
-    from reconcile.storage.open import open_store
-
-    storage = config.storage
-    if storage.kind == "local":
-        return open_store(local_root=storage.path)
-    if storage.kind == "azurite":
-        name = storage.connection_string_env or "AZURITE_CONNECTION_STRING"
-        conn = env.get(name)
-        if not conn:
-            raise ConfigError(
-                f"environment variable {name} is not set (the Azurite connection string for {config.name!r})",
-                hint=f"export {name}='DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;...'",
-            )
-        return open_store(connection_string=conn, container=storage.container)
-    return open_store(account_url=storage.account_url, container=storage.container)
 
 
 def open_session(

@@ -1,7 +1,11 @@
-"""The one place that turns remote failures into :mod:`reconcile.errors`.
+"""Failures of calls to the Vision endpoint, as :mod:`reconcile.errors`.
 
-Nothing else in the project inspects an HTTP status or an httpx exception. The
-mapping (REFERENCE.md §2 error shape, §9 item 9)::
+The class of each failure comes from the project's one classifier,
+:mod:`reconcile.remote_failures` (the same table blob storage follows); this module
+adds what is particular to the Vision endpoint: reading the service's error body
+(``{"error": {"code", "message", "innererror"}}``, docs/client.md), the hints, and
+the call context below. Nothing else in the client inspects an httpx exception.
+The resulting mapping::
 
     401, 403                      AuthError                 (fatal; hint: key, disableLocalAuth, role)
     404                           NotFoundError
@@ -36,17 +40,8 @@ from typing import Final
 import httpx
 
 from reconcile.client.redact import redact
-from reconcile.errors import (
-    AuthError,
-    ConfigError,
-    ConflictError,
-    NotFoundError,
-    PreconditionFailedError,
-    RateLimitedError,
-    ReconcileError,
-    RemoteError,
-    ServiceUnavailableError,
-)
+from reconcile.errors import ConfigError, ReconcileError, RemoteError
+from reconcile.remote_failures import Hints, error_for_status, error_for_transport
 
 WRITE_METHODS: Final = frozenset({"PUT", "PATCH", "DELETE", "POST"})
 RETRY_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
@@ -62,6 +57,15 @@ AUTH_HINT: Final = (
     "disableLocalAuth=true, keys are refused: use auth kind 'entra'; with 'entra', the identity needs the "
     "role 'Cognitive Services User' on the Vision resource, and a new role assignment takes about 5 minutes "
     "to take effect; Entra ID also needs a custom-subdomain endpoint (https://<name>.cognitiveservices.azure.com)"
+)
+
+#: What to tell the user for each kind of failure of the Vision endpoint.
+VISION_HINTS: Final = Hints(
+    auth=AUTH_HINT,
+    conflict="the name already exists or its current state does not allow this; run plan again",
+    precondition="the resource changed since it was read (eTag moved); run plan again",
+    rate_limited="the resource's rate limit was hit; run again later, or lower the client's rate_limit_tps",
+    unavailable="a transient service failure; run again (apply resumes)",
 )
 
 _MAX_MESSAGE: Final = 500
@@ -92,7 +96,7 @@ def outcome_unknown(*, status: int | None = None, exc: Exception | None = None) 
 def service_error(response: httpx.Response) -> tuple[str | None, str | None]:
     """The service's ``(code, message)`` from an error response.
 
-    Reads ``{"error": {"code", "message", "innererror": {...}}}`` (REFERENCE.md §2),
+    Reads ``{"error": {"code", "message", "innererror": {...}}}`` (docs/client.md),
     falling back to header ``x-ms-error-code`` and to the raw text. An inner error's
     code is appended to the message because it is the specific reason
     (``InvalidRequest`` / ``InvalidImageFormat``). Never raises.
@@ -175,35 +179,8 @@ def from_response(
     detail = f"HTTP {status}" + (f" {code}" if code and code != str(status) else "")
     text = f"{what} failed: {detail}" + (f": {message}" if message else "")
     text = redact(text + _suffix(request_id, attempts, ambiguous_write))
-    remote = dict(status=status, code=code, method=method, path=path)
-
-    err: ReconcileError
-    if status in (401, 403):
-        err = AuthError(text, hint=AUTH_HINT, **remote)
-    elif status == 404:
-        err = NotFoundError(text, **remote)
-    elif status == 409:
-        err = ConflictError(
-            text,
-            hint="the name already exists or its current state does not allow this; run plan again",
-            **remote,
-        )
-    elif status == 412:
-        err = PreconditionFailedError(
-            text, hint="the resource changed since it was read (eTag moved); run plan again", **remote
-        )
-    elif status == 429:
-        err = RateLimitedError(
-            text,
-            retry_after=retry_after,
-            hint="the resource's rate limit was hit; run again later, or lower the client's rate_limit_tps",
-        )
-    elif status >= 500:
-        err = ServiceUnavailableError(
-            text, retry_after=retry_after, hint="a transient service failure; run again (apply resumes)"
-        )
-    else:
-        err = RemoteError(text, **remote)
+    err = error_for_status(status, text, code=code, method=method, path=path, retry_after=retry_after,
+                           hints=VISION_HINTS)
     return annotate(
         err,
         status=status,
@@ -241,14 +218,14 @@ def from_exception(
             hint="set the endpoint to https://<name>.cognitiveservices.azure.com (or http://127.0.0.1:<port> for the emulator)",
         )
     elif isinstance(exc, httpx.TimeoutException):
-        err = ServiceUnavailableError(
+        err = error_for_transport(
             f"{method} {path} timed out ({kind}){suffix}",
-            hint="the service or network is slow; run again, or raise the client timeout",
+            hints=Hints(unavailable="the service or network is slow; run again, or raise the client timeout"),
         )
     elif is_retryable_exception(exc):
-        err = ServiceUnavailableError(
+        err = error_for_transport(
             f"{method} {path} failed: connection problem ({kind}: {detail}){suffix}",
-            hint="check the endpoint and network; run again",
+            hints=Hints(unavailable="check the endpoint and network; run again"),
         )
     else:
         err = RemoteError(f"{method} {path} failed: {kind}: {detail}{suffix}", method=method, path=path)

@@ -20,11 +20,15 @@ import fcntl
 import os
 import tempfile
 import threading
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from reconcile.errors import ConfigError, PreconditionFailedError
 from reconcile.inventory.records import Inventory
+
+if TYPE_CHECKING:
+    from reconcile.specs.config import EnvironmentConfig
 
 STATE_PREFIX = ".vision-gitops/state/"
 
@@ -138,9 +142,9 @@ class BlobStateStore:
         self._seen = 0
 
     def _call(self, what: str, fn: Any) -> Any:
-        from reconcile.storage.errors import azure_call
+        from reconcile.remote_failures import blob_call
 
-        return azure_call(what, fn)
+        return blob_call(what, fn)
 
     def load(self) -> Inventory:
         from azure.core.exceptions import ResourceNotFoundError
@@ -182,30 +186,15 @@ class BlobStateStore:
         return doc
 
 
-def state_store_for(config: Any, env: Any = None) -> StateStore:
-    """The inventory store of one environment (``config`` is an ``EnvironmentConfig``).
+def state_store_for(config: EnvironmentConfig, env: Mapping[str, str] | None = None) -> StateStore:
+    """The inventory store of one environment: a file under ``state_dir`` for local storage, else a
+    blob in the environment's container (opened by :func:`reconcile.storage.open.open_container`).
 
     Raises :class:`ConfigError` when the storage settings or secrets it needs are missing.
     """
-    storage = config.storage
-    if storage.kind == "local":
+    from reconcile.storage.open import open_container
+
+    container = open_container(config, env)
+    if container is None:
         return FileStateStore(Path(config.state_dir) / "inventory" / f"{config.name}.json", config.name)
-    env = os.environ if env is None else env
-    container = storage.container
-    if not container:
-        raise ConfigError(f"environment '{config.name}': storage.container is not set",
-                          hint="name the blob container that holds the lock and state")
-    from azure.storage.blob import ContainerClient
-
-    if storage.kind == "azurite":
-        var = storage.connection_string_env or "AZURITE_CONNECTION_STRING"
-        conn = env.get(var)
-        if not conn:
-            raise ConfigError(f"environment variable {var} is not set (the Azurite connection string for "
-                              f"{config.name!r})", hint=f"export {var}=...")
-        client = ContainerClient.from_connection_string(conn, container)
-    else:
-        from azure.identity import DefaultAzureCredential
-
-        client = ContainerClient(storage.account_url, container, credential=DefaultAzureCredential())
-    return BlobStateStore(client, config.name)
+    return BlobStateStore(container, config.name)

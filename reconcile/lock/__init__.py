@@ -17,15 +17,17 @@ state directory). Both implement :class:`Lock`.
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from reconcile.errors import ConfigError
 from reconcile.lock.base import DEFAULT_DURATION, HeldLock, Lock, LockLostError
 from reconcile.lock.blob import BlobLeaseLock
 from reconcile.lock.file import FileLock
 from reconcile.lock.info import LockInfo
+
+if TYPE_CHECKING:
+    from reconcile.specs.config import EnvironmentConfig
 
 __all__ = [
     "BlobLeaseLock",
@@ -39,38 +41,18 @@ __all__ = [
 ]
 
 
-def lock_for(config: Any, **kwargs: Any) -> Lock[Any]:
+def lock_for(config: EnvironmentConfig, env: Mapping[str, str] | None = None, **kwargs: Any) -> Lock[Any]:
     """The apply lock of one environment of the project config.
 
-    ``config`` is an ``EnvironmentConfig`` (:mod:`reconcile.specs.config`): local storage
-    gets a :class:`FileLock` under ``<state_dir>/locks``; ``azurite`` a blob lease via the
-    connection string in the environment variable ``storage.connection_string_env``;
-    ``azure`` a blob lease via ``storage.account_url`` and ``DefaultAzureCredential``.
-    ``kwargs`` (``duration``, ``clock``, ...) go to the lock. Raises :class:`ConfigError`
-    when the settings the storage kind needs are missing.
+    Local storage gets a :class:`FileLock` under ``<state_dir>/locks``; ``azurite`` and
+    ``azure`` a blob lease in the environment's container, opened (settings, secret,
+    credential) by :func:`reconcile.storage.open.open_container`. ``kwargs``
+    (``duration``, ``clock``, ...) go to the lock. Raises :class:`ConfigError` when
+    the settings the storage kind needs are missing.
     """
-    storage = config.storage
-    kind = storage.kind
-    if kind == "local":
+    from reconcile.storage.open import open_container
+
+    container = open_container(config, env)
+    if container is None:
         return FileLock(Path(config.state_dir) / "locks", config.name, **kwargs)
-    container = storage.container
-    if not container:
-        raise ConfigError(f"environment '{config.name}': storage.container is not set",
-                          hint="name the blob container that holds the lock and state")
-    if kind == "azurite":
-        var = storage.connection_string_env
-        connection_string = os.environ.get(var) if var else None
-        if not connection_string:
-            raise ConfigError(
-                f"environment '{config.name}': the Azurite connection string is not set",
-                hint=f"export {var or 'the variable named by storage.connectionStringEnv'} "
-                     "(e.g. from `reconcile emulator` or the Azurite docs)",
-            )
-        return BlobLeaseLock.from_connection_string(connection_string, container, config.name, **kwargs)
-    if kind == "azure":
-        if not storage.account_url:
-            raise ConfigError(f"environment '{config.name}': storage.account_url is not set",
-                              hint="use the storage account's blob endpoint, e.g. https://<account>.blob.core.windows.net")
-        return BlobLeaseLock.from_account_url(storage.account_url, container, config.name, **kwargs)
-    raise ConfigError(f"environment '{config.name}': unknown storage kind {kind!r}",
-                      hint="use one of: local, azurite, azure")
+    return BlobLeaseLock(container, config.name, **kwargs)

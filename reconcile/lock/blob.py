@@ -16,10 +16,10 @@ from __future__ import annotations
 import urllib.parse
 from typing import TYPE_CHECKING, Any
 
-from reconcile.errors import ConfigError, ReconcileError
+from reconcile.errors import ConfigError, ConflictError, NotFoundError, PreconditionFailedError, ReconcileError
 from reconcile.lock.base import Acquired, Held, LeaseGone, Lock
 from reconcile.lock.info import FIELDS, LockInfo
-from reconcile.storage.errors import map_azure_error
+from reconcile.remote_failures import error_for_blob_sdk
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobLeaseClient, ContainerClient
@@ -37,6 +37,8 @@ _GONE_CODES = {
     "BlobNotFound",
     "ContainerNotFound",
 }
+# Failures of renew/release that mean the lease is gone (broken, taken over, blob deleted).
+_NOT_OURS = (NotFoundError, ConflictError, PreconditionFailedError)
 
 
 class BlobLeaseLock(Lock["BlobLeaseClient"]):
@@ -63,19 +65,6 @@ class BlobLeaseLock(Lock["BlobLeaseClient"]):
             # The string itself may hold a key: never echo it.
             raise ConfigError("the storage connection string is malformed (its content is not shown)") from None
         return cls(client, environment, **kwargs)
-
-    @classmethod
-    def from_account_url(
-        cls, account_url: str, container: str, environment: str, *, credential: Any = None, **kwargs: Any
-    ) -> "BlobLeaseLock":
-        """Entra ID access (Azure; shared keys are disabled there): ``DefaultAzureCredential`` by default."""
-        from azure.storage.blob import ContainerClient
-
-        if credential is None:
-            from azure.identity import DefaultAzureCredential
-
-            credential = DefaultAzureCredential()
-        return cls(ContainerClient(account_url, container, credential=credential), environment, **kwargs)
 
     def where(self) -> str:
         # The client URL never carries the shared key; drop any query string (a SAS) all the same.
@@ -114,7 +103,7 @@ class BlobLeaseLock(Lock["BlobLeaseClient"]):
     # --- backend hooks -------------------------------------------------------------
 
     def _try_acquire(self, info: LockInfo) -> Acquired["BlobLeaseClient"] | Held:
-        from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
+        from azure.core.exceptions import AzureError, ResourceNotFoundError
 
         try:
             try:
@@ -122,12 +111,11 @@ class BlobLeaseLock(Lock["BlobLeaseClient"]):
             except ResourceNotFoundError:
                 self._create_blob()
                 lease = self._blob.acquire_lease(lease_duration=int(self.duration))
-        except HttpResponseError as exc:
-            if exc.status_code == 409:  # LeaseAlreadyPresent: someone holds it
-                return Held(self.current_or_unknown())
-            raise _storage_error(exc, "acquire the lease on the lock blob", self.where()) from exc
         except AzureError as exc:
-            raise _storage_error(exc, "acquire the lease on the lock blob", self.where()) from exc
+            error = _storage_error(exc, "acquire the lease on the lock blob", self.where())
+            if isinstance(error, ConflictError):  # LeaseAlreadyPresent: someone holds it
+                return Held(self.current_or_unknown())
+            raise error from exc
         try:
             self._blob.set_blob_metadata(_encode(info.to_dict()), lease=lease)
         except AzureError as exc:
@@ -144,7 +132,8 @@ class BlobLeaseLock(Lock["BlobLeaseClient"]):
         try:
             handle.renew()
         except HttpResponseError as exc:
-            if exc.status_code in (404, 409, 412) or exc.error_code in _GONE_CODES:
+            error = _storage_error(exc, "renew the lease on the lock blob", self.where())
+            if isinstance(error, _NOT_OURS) or exc.error_code in _GONE_CODES:
                 raise LeaseGone(f"the lease was broken or taken over ({exc.error_code or exc.status_code})") from exc
             raise
 
@@ -155,7 +144,7 @@ class BlobLeaseLock(Lock["BlobLeaseClient"]):
             self._blob.set_blob_metadata({}, lease=handle)
             handle.release()
         except HttpResponseError as exc:
-            if exc.status_code in (404, 409, 412):
+            if isinstance(_storage_error(exc, "release the lease on the lock blob", self.where()), _NOT_OURS):
                 return  # no longer ours (broken): nothing of ours to free
             raise
 
@@ -204,4 +193,4 @@ def _decode(metadata: dict[str, str]) -> dict[str, str]:
 
 def _storage_error(exc: Exception, doing: str, where: str) -> ReconcileError:
     """Classify an Azure SDK error with the storage layer's one mapper (it scrubs credentials)."""
-    return map_azure_error(exc, f"could not {doing} ({where})")
+    return error_for_blob_sdk(exc, f"could not {doing} ({where})")

@@ -1,9 +1,9 @@
 """Azure Blob Storage (or Azurite) behind the :class:`~reconcile.storage.base.BlobStore` protocol.
 
-Two credential paths (design/pulumi-azure.md §5): a connection string (Azurite's
-well-known Shared Key account) or an account URL with ``DefaultAzureCredential``
-(production storage has Shared Key access disabled). ``azure-*`` packages are
-imported only when a store is opened.
+The container client comes from :mod:`reconcile.storage.open` (Azurite's
+connection string, or an account URL with Microsoft Entra ID: production storage
+has Shared Key access disabled). ``azure-*`` packages are imported only when a
+store is opened.
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ from urllib.parse import quote, unquote, urlsplit
 from reconcile.bounded import too_large
 from reconcile.errors import ConfigError
 from reconcile.limits import LABEL_FILE_BYTES
-from reconcile.storage.errors import azure_call
+from reconcile.remote_failures import blob_call
 
 T = TypeVar("T")
 
 
 class AzureBlobStore:
-    """One blob container. Construct with :meth:`from_connection_string` or :meth:`from_account_url`."""
+    """One blob container (opened by :func:`reconcile.storage.open.open_blob_store`; tests use :meth:`from_connection_string`)."""
 
     def __init__(self, container_client: Any) -> None:
         self._container = container_client
@@ -42,28 +42,11 @@ class AzureBlobStore:
             store.ensure_container()
         return store
 
-    @classmethod
-    def from_account_url(
-        cls, account_url: str, container: str, *, credential: Any = None, create: bool = False
-    ) -> AzureBlobStore:
-        """A store for ``https://<account>.blob.core.windows.net`` with Entra ID (``DefaultAzureCredential``)."""
-        from azure.storage.blob import BlobServiceClient
-
-        if credential is None:
-            from azure.identity import DefaultAzureCredential
-
-            credential = DefaultAzureCredential()
-        service = BlobServiceClient(account_url=account_url, credential=credential)
-        store = cls(service.get_container_client(container))
-        if create:
-            store.ensure_container()
-        return store
-
     def __repr__(self) -> str:
         return f"AzureBlobStore({self._prefix!r})"
 
     def _call(self, what: str, fn: Callable[[], T]) -> T:
-        return azure_call(what, fn)
+        return blob_call(what, fn)
 
     def ensure_container(self) -> None:
         from azure.core.exceptions import ResourceExistsError

@@ -10,10 +10,13 @@ from urllib.parse import unquote, urlsplit
 
 from reconcile import safepath
 from reconcile.bounded import http_get
-from reconcile.errors import AuthError, ConfigError, NotFoundError, RemoteError, ServiceUnavailableError
+from reconcile.errors import ConfigError, NotFoundError
 from reconcile.limits import LABEL_FILE_BYTES, URI_CHARS
+from reconcile.remote_failures import Hints, error_for_status, error_for_transport, scrub
 from reconcile.storage.base import BlobStore, sha256_hex
-from reconcile.storage.errors import scrub
+
+#: A label file behind a URL that refuses us is a private blob: it is read through the configured store.
+_FETCH_HINTS = Hints(auth="the blob is private: configure the storage account so it is read with your identity")
 
 
 
@@ -68,17 +71,8 @@ def fetch_label(
         with httpx.Client(timeout=timeout, follow_redirects=True) as client:
             resp = http_get(client, uri, LABEL_FILE_BYTES, f"label file {shown}")
     except httpx.HTTPError as exc:
-        raise ServiceUnavailableError(f"cannot fetch {shown}: {type(exc).__name__}") from None
-    if resp.status in (401, 403):
-        raise AuthError(
-            f"fetching {shown} was refused ({resp.status})",
-            status=resp.status,
-            hint="the blob is private: configure the storage account so it is read with your identity",
-        )
-    if resp.status == 404:
-        raise NotFoundError(f"label file {shown} does not exist", status=404)
-    if resp.status == 429 or resp.status >= 500:
-        raise ServiceUnavailableError(f"fetching {shown} failed with {resp.status}")
+        raise error_for_transport(f"cannot fetch {shown}: {type(exc).__name__}") from None
     if resp.status >= 300:
-        raise RemoteError(f"fetching {shown} failed with {resp.status}", status=resp.status)
+        raise error_for_status(resp.status, f"fetching label file {shown} failed with HTTP {resp.status}",
+                               hints=_FETCH_HINTS)
     return RemoteLabel(uri, resp.data, sha256_hex(resp.data))

@@ -34,7 +34,7 @@ def test_azurite_reads_the_connection_string_from_the_named_variable(tmp_path: P
 
 
 def test_azure_needs_an_account_url_and_a_container(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="account_url"):
+    with pytest.raises(ConfigError, match="accountUrl"):
         lock_for(Config("prod", tmp_path, Storage("azure", container="state")))
     with pytest.raises(ConfigError, match="container"):
         lock_for(Config("prod", tmp_path, Storage("azure", account_url="https://a.blob.core.windows.net")))

@@ -11,7 +11,8 @@ from reconcile.errors import AuthError, NotFoundError, ServiceUnavailableError
 from reconcile.storage.azure import AzureBlobStore
 from reconcile.storage.base import label_blob_name, sha256_hex
 from reconcile.storage.fetch import fetch_label
-from reconcile.storage.open import open_store
+from reconcile.storage.open import open_blob_store
+from tests.storage.test_open import environment
 from reconcile.storage.upload import build_local_coco, upload_label_file, upload_local_coco
 from tests.storage.helpers import InterruptingStore, Interrupted, make_local_coco
 
@@ -75,10 +76,10 @@ def test_missing_blob_is_not_found(store: AzureBlobStore) -> None:
         store.get("labels/nothing.coco.json")
 
 
-def test_wrong_key_is_auth_error(azurite) -> None:
+def test_wrong_key_is_auth_error(azurite, tmp_path) -> None:
     bad = azurite.connection_string.replace("AccountKey=Eby8", "AccountKey=Xby8")
     with pytest.raises(AuthError) as info:
-        open_store(connection_string=bad, container="denied")
+        open_blob_store(environment(tmp_path, "azurite", container="denied"), {"AZURE_STORAGE_CONNECTION_STRING": bad})
     assert "Xby8" not in str(info.value)
 
 

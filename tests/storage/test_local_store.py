@@ -12,7 +12,6 @@ from reconcile.errors import ConfigError, InputError, NotFoundError
 from reconcile.storage.base import BlobStore, image_blob_name, label_blob_name
 from reconcile.storage.fetch import fetch_label
 from reconcile.storage.local import LocalFolderStore
-from reconcile.storage.open import open_store
 from reconcile.storage.upload import build_local_coco, upload_label_file, upload_local_coco
 from tests.storage.helpers import Interrupted, InterruptingStore, make_local_coco
 
@@ -112,13 +111,3 @@ def test_fetch_errors_are_typed(tmp_path: Path) -> None:
         fetch_label((tmp_path / "none.json").as_uri())
     with pytest.raises(ConfigError):
         fetch_label("ftp://host/x.json")
-
-
-def test_open_store_needs_exactly_one_target(tmp_path: Path) -> None:
-    assert isinstance(open_store(local_root=tmp_path), LocalFolderStore)
-    with pytest.raises(ConfigError):
-        open_store()
-    with pytest.raises(ConfigError):
-        open_store(local_root=tmp_path, account_url="https://a.blob.core.windows.net")
-    with pytest.raises(ConfigError):
-        open_store(account_url="http://a.blob.core.windows.net", container="c")

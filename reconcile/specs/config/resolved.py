@@ -1,0 +1,78 @@
+"""The resolved environment: what the rest of the reconciler reads from the project config.
+
+Every default and stack output is applied and every path is absolute; these
+models are built only by :func:`reconcile.specs.config.environments.resolve`.
+They hold the NAMES of the environment variables with secrets, never a secret.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from reconcile import defaults
+from reconcile.specs.config.files import AuthKind, StorageKind
+from reconcile.specs.config.stack_outputs import VisionStackOutputs
+
+__all__ = ["AuthConfig", "EnvironmentConfig", "Guardrails", "StorageConfig"]
+
+
+class _Resolved(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AuthConfig(_Resolved):
+    """Resolved auth. Holds the NAME of the key variable, never the key."""
+
+    kind: AuthKind
+    key_env: str | None = None
+    scope: str | None = None
+    """The Entra ID token scope (``kind: entra`` only)."""
+
+
+class StorageConfig(_Resolved):
+    """Resolved blob storage. ``path`` is absolute."""
+
+    kind: StorageKind
+    path: Path | None = None
+    connection_string_env: str | None = None
+    account_url: str | None = None
+    container: str | None = None
+
+
+class Guardrails(_Resolved):
+    """Resolved guardrails; ``None`` means no limit."""
+
+    max_budget_hours_per_model: int | None = defaults.MAX_BUDGET_HOURS_PER_MODEL
+    max_budget_hours_per_apply: int | None = defaults.MAX_BUDGET_HOURS_PER_APPLY
+    max_deletions: int | None = defaults.MAX_DELETIONS
+
+
+class EnvironmentConfig(_Resolved):
+    """One environment with every default and stack output applied. Paths are absolute."""
+
+    name: str
+    root: Path
+    """The repo root (the folder holding vision-gitops.yaml)."""
+    config_file: Path | None = None
+    endpoint: str
+    """``embedded`` or the endpoint URL without a trailing slash."""
+    is_embedded: bool
+    api_version: str
+    auth: AuthConfig
+    storage: StorageConfig
+    specs: list[Path]
+    state_dir: Path
+    emulator_speed: float = defaults.EMULATOR_SPEED
+    rate_limit_tps: float = defaults.RATE_LIMIT_TPS
+    max_concurrency: int = defaults.MAX_CONCURRENCY
+    timeout_seconds: float = defaults.TIMEOUT_SECONDS
+    max_retries: int = defaults.MAX_RETRIES
+    guardrails: Guardrails = Guardrails()
+    stack_outputs: VisionStackOutputs | None = None
+
+    @property
+    def emulator_state_dir(self) -> Path:
+        """Where the embedded emulator keeps its state: ``<state_dir>/emulator``."""
+        return self.state_dir / "emulator"
