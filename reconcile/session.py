@@ -20,6 +20,7 @@ from reconcile.specs.config import EnvironmentConfig
 if TYPE_CHECKING:  # heavy imports stay out of CLI start-up
     import httpx
 
+    from reconcile.client.arm import ArmClient
     from reconcile.client.http import VisionClient
     from reconcile.emulator.server import EmulatorServer
     from reconcile.inventory.store import StateStore
@@ -35,7 +36,7 @@ class Session:
     """The environment in force."""
     endpoint: str
     backend: Backend
-    client: VisionClient
+    client: VisionClient | ArmClient
     emulator: EmulatorServer | None = None
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
     _store: BlobStore | None = None
@@ -86,6 +87,8 @@ def open_session(
     from reconcile.client.http import VisionClient
 
     env = os.environ if env is None else env
+    if config.service == "azureml":
+        return _open_azureml(config, env=env, transport=transport, client_options=client_options)
     stack = contextlib.ExitStack()
     emulator = None
     try:
@@ -122,3 +125,45 @@ def open_session(
         stack.close()
         raise
     return Session(config=config, endpoint=endpoint, backend=backend, client=client, emulator=emulator, _stack=stack)
+
+
+def _open_azureml(
+    config: EnvironmentConfig, *, env: Mapping[str, str], transport: httpx.BaseTransport | None,
+    client_options: Mapping[str, Any] | None,
+) -> Session:
+    """An Azure ML session: the ARM client (Entra ID, management scope) and the workspace's datastore container.
+
+    ``client_options`` are extra :class:`~reconcile.client.arm.ArmClient` keywords (``verify`` for an
+    emulator's throwaway certificate, ``sleep``). Raises :class:`ConfigError` when the environment has no
+    workspace (an embedded Azure ML environment is not served yet).
+    """
+    from reconcile.backends.azureml.backend import AzureMLBackend
+    from reconcile.client.arm import ArmClient
+    from reconcile.client.auth import BearerAuth
+
+    if config.azureml is None:
+        raise ConfigError(
+            f"environment {config.name!r} names no Azure ML workspace",
+            hint="give it `stackOutputs:` (pulumi stack output --json of an azureml stack)",
+        )
+    stack = contextlib.ExitStack()
+    try:
+        client = ArmClient(
+            endpoint=config.azureml.arm_endpoint,
+            api_version=config.api_version,
+            auth=BearerAuth(scope=config.auth.scope or ""),
+            max_retries=config.max_retries,
+            timeout=config.timeout_seconds,
+            transport=transport,
+            **dict(client_options or {}),
+        )
+        stack.callback(client.close)
+        from reconcile.storage.open import open_blob_store
+
+        store = open_blob_store(config, env)
+        backend = AzureMLBackend(client, config.azureml, store)
+    except BaseException:
+        stack.close()
+        raise
+    return Session(config=config, endpoint=config.azureml.arm_endpoint, backend=backend, client=client,
+                   _stack=stack, _store=store)

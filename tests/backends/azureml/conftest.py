@@ -28,7 +28,7 @@ from reconcile.backends.base import DesiredDataset
 from reconcile.client.arm import ArmClient
 from reconcile.client.auth import BearerAuth
 from reconcile.emulator.azureml.server import AzureMLEmulatorServer
-from reconcile.storage.open import open_store
+from reconcile.storage.azure import AzureBlobStore
 from reconcile.storage.upload import build_local_coco, upload_local_coco
 from tests.fixtures.azureml import TOKEN, blob_config, start_validated
 from tests.fixtures.azurite import Azurite
@@ -75,7 +75,7 @@ def rig(azurite: Azurite) -> Iterator[Rig]:
     blob = blob_config(azurite)
     srv, watch = start_validated(None, blob=blob, tls=True)
     client = make_client(srv)
-    store = open_store(connection_string=azurite.connection_string, container=blob.container)
+    store = AzureBlobStore.from_connection_string(azurite.connection_string, blob.container)
     ws = srv.workspace
     target = AzureMLTarget(subscription_id=ws.subscription, resource_group=ws.resource_group, workspace=ws.name,
                            location=ws.region, compute="gpu-cluster", datastore="workspaceblobstore",
