@@ -78,6 +78,14 @@ class EnvironmentConfig(_Resolved):
     """``service: azureml`` only: the workspace, from the stack outputs (embedded: the emulator's, set at open)."""
 
     @property
+    def spec_limits_version(self) -> str:
+        """The api-version whose spec and label-file limits the loader checks: the one sent for ``vision``;
+        a service without a table of its own is held to the default one (the limits of the spec format)."""
+        from reconcile.api import versions
+
+        return self.api_version if self.service == "vision" else versions.DEFAULT_API_VERSION
+
+    @property
     def emulator_state_dir(self) -> Path:
         """Where the embedded emulator keeps its state: ``<state_dir>/emulator``."""
         return self.state_dir / "emulator"

@@ -1,0 +1,108 @@
+"""plan → apply → empty plan on a service: azureml environment, against the emulator (HTTPS) and Azurite."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import ssl
+from pathlib import Path
+
+import pytest
+import yaml
+
+from infra.azureml_outputs import AzureMLStackOutputs
+from reconcile.errors import StalePlanError
+from reconcile.session import open_session
+from reconcile.specs.config import load_config
+from reconcile.workflow import load_desired, make_plan, run_apply
+from tests.backends.azureml.conftest import ROOT, _Credential, blob_config, start_validated
+from tests.fixtures.azurite import Azurite
+
+SPECS = [
+    {"kind": "Dataset", "name": "cls-train", "annotationKind": "imageClassification",
+     "labels": [{"file": "data/shapes/classification/train.coco.json", "images": "data/shapes/classification/images"}],
+     "customProperties": {"project": "shapes"}},
+    {"kind": "Dataset", "name": "cls-test", "annotationKind": "imageClassification",
+     "labels": [{"file": "data/shapes/classification/test.coco.json", "images": "data/shapes/classification/images"}]},
+    {"kind": "Model", "name": "clf", "modelKind": "Generic-Classifier", "trainingDataset": "cls-train",
+     "testDataset": "cls-test", "budgetHours": 1},
+]
+
+
+@pytest.fixture
+def project(tmp_path: Path, azurite: Azurite, monkeypatch: pytest.MonkeyPatch):
+    blob = blob_config(azurite)
+    srv, watch = start_validated(None, blob=blob, tls=True)
+    ws = srv.workspace
+    shutil.copytree(ROOT / "data" / "shapes" / "classification", tmp_path / "data" / "shapes" / "classification")
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "all.yaml").write_text(yaml.safe_dump_all(SPECS))
+    (tmp_path / "infra" / "outputs").mkdir(parents=True)
+    (tmp_path / "infra" / "outputs" / "ml.json").write_text(json.dumps(AzureMLStackOutputs(
+        subscription_id=ws.subscription, resource_group_name=ws.resource_group, workspace_name=ws.name,
+        location=ws.region, compute_name="gpu-cluster", datastore_name="workspaceblobstore",
+        container_url=f"https://example.blob.core.windows.net/{blob.container}").to_json_dict()))
+    (tmp_path / "vision-gitops.yaml").write_text(
+        f"defaultEnvironment: ml\nspecs: [specs]\nenvironments:\n  ml:\n    service: azureml\n"
+        f"    endpoint: {srv.endpoint}\n    stackOutputs: infra/outputs/ml.json\n    auth: {{kind: entra}}\n"
+        f"    storage: {{kind: azurite, container: {blob.container}}}\n")
+    monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", azurite.connection_string)
+    monkeypatch.setattr("reconcile.client.auth._default_credential", lambda: _Credential())
+    config = load_config(tmp_path / "vision-gitops.yaml")
+    verify = ssl.create_default_context(cafile=str(srv.cert_file))
+    session = open_session(config, client_options={"verify": verify})
+    try:
+        yield srv, session
+    finally:
+        session.close()
+        srv.stop()
+    assert not watch.violations, watch.violations[:5]
+
+
+def _train(srv, session, model: str) -> None:
+    for _ in range(200):
+        if session.backend.get_model(model).terminal:
+            return
+        srv.wait_for_training(timeout=120)
+        srv.advance_clock(60)
+    raise AssertionError("training never ended")
+
+
+def test_plan_apply_then_an_empty_plan(project) -> None:
+    srv, session = project
+    specs = load_desired(session.config)
+    plan = make_plan(session, specs)
+    assert plan.service == "azureml"
+    assert [(c.address, c.action) for c in plan.changes] == [
+        ("dataset/cls-test", "create"), ("dataset/cls-train", "create"), ("model/clf", "create")]
+    result = run_apply(session, plan)
+    assert result.exit_code == 3, result.failed  # training submitted, not awaited
+    _train(srv, session, "clf")
+    assert session.backend.get_model("clf").status == "succeeded"
+    again = make_plan(session, specs)
+    assert not again.has_changes, [(c.address, c.action, c.reason) for c in again.changes]
+    jobs = [r for r in srv.request_log.snapshot() if r.method == "PUT" and "/jobs/" in r.path]
+    assert len(jobs) == 1
+
+
+def test_a_saved_plan_is_refused_when_a_dataset_changed_outside(project) -> None:
+    srv, session = project
+    specs = load_desired(session.config)
+    run_apply(session, make_plan(session, specs))
+    changed = [dict(s) for s in SPECS]
+    plan = make_plan(session, specs)
+    assert not [c for c in plan.changes if c.kind == "Dataset" and c.action != "no-op"]
+    # someone re-tags the live version by hand: the plan's fingerprint no longer matches
+    ws = session.config.azureml.workspace_id
+    live = session.backend.get_dataset("cls-train")
+    version = live.etag.split(";")[0]
+    body = session.client.get(f"{ws}/data/cls-train/versions/{version}")
+    body["properties"]["tags"] = {"project": "hand-edited"}
+    session.client.put(f"{ws}/data/cls-train/versions/{version}", {"properties": {
+        k: v for k, v in body["properties"].items() if k in ("dataType", "dataUri", "tags", "properties",
+                                                             "description", "isAnonymous", "isArchived")}})
+    stale = plan.model_copy(update={"changes": [c.model_copy(update={"action": "update"}) if c.name == "cls-train"
+                                                 else c for c in plan.changes]})
+    with pytest.raises(StalePlanError, match="dataset/cls-train"):
+        run_apply(session, stale)
+    assert changed  # the specs did not change: only the live object did
