@@ -23,7 +23,7 @@ Failure contracts (Pulumi's provider contract, adapted):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Mapping, Protocol
+from typing import Literal, Mapping, Protocol, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -198,6 +198,11 @@ class Backend(Protocol):
     def get_model(self, name: str) -> LiveModel | None: ...
 
     def get_evaluation(self, model: str, name: str) -> LiveEvaluation | None: ...
+
+    def check_labels(self, dataset: str, annotation_kind: str, files: Sequence[tuple[str, bytes]]) -> None:
+        """Plan-time check of a dataset's local label files (``(shown, bytes as uploaded)``) for what this
+        service needs beyond the COCO rules. Raises :class:`~reconcile.errors.InputError` naming the file."""
+        ...
 
     def create_dataset(self, desired: DesiredDataset) -> LiveDataset: ...
 

@@ -14,7 +14,7 @@ Transport, throttling, paging and LROs belong to :class:`~reconcile.client.arm.A
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 from urllib.parse import quote
 
 from reconcile.backends.azureml import naming, wire
@@ -32,7 +32,7 @@ from reconcile.backends.base import (
     Prediction,
 )
 from reconcile.client.arm import ArmClient
-from reconcile.errors import InputError, NotFoundError, RemoteError
+from reconcile.errors import CocoError, InputError, NotFoundError, RemoteError
 from reconcile.storage.base import BlobStore
 
 CAPABILITIES = Capabilities(service="azureml", model_change="new-version", dataset_change="new-version",
@@ -69,6 +69,16 @@ class AzureMLBackend:
             sources.append((name, self._store.get(name)))
         return convert_coco(sources, detection=wire.annotation_task(desired.annotation_kind),
                             locate=self._store.name_for, datastore_uri=self._datastore_uri)
+
+    def check_labels(self, dataset: str, annotation_kind: str, files: Sequence[tuple[str, bytes]]) -> None:
+        """Convert the files as apply will and check the JSONL and MLTable (plan time, nothing written).
+
+        Raises :class:`CocoError`/:class:`InputError` naming the dataset and file."""
+        try:
+            convert_coco(files, detection=wire.annotation_task(annotation_kind), locate=self._store.name_for,
+                         datastore_uri=self._datastore_uri)
+        except InputError as err:
+            raise CocoError(f"dataset {dataset}: {err.message}", hint=err.hint) from None
 
     def _datastore_uri(self, blob: str) -> str:
         return self._target.datastore_uri(blob)

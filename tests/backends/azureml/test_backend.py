@@ -144,3 +144,17 @@ def test_faults_converge_with_one_job_and_one_data_version(rig: Rig) -> None:
     assert rig.client.stats.retries > 0  # the faults did happen
     assert len(rig.backend._versions("train")) == 1
     assert len(rig.backend._jobs()) == 1
+
+
+def test_plan_time_check_names_dataset_and_file(rig: Rig) -> None:
+    from reconcile.errors import CocoError
+
+    url = rig.store.url("vision-gitops/images/abc.png")
+    doc = {"images": [{"id": 1, "file_name": "a.png", "absolute_url": url}], "categories": [{"id": 1, "name": "c"}],
+           "annotations": []}
+    rig.backend.check_labels("ok", "imageObjectDetection", [("det.json", json.dumps(doc).encode())])
+    with pytest.raises(CocoError, match="dataset cls: annotations.jsonl: no labelled images"):
+        rig.backend.check_labels("cls", "imageClassification", [("cls.json", json.dumps(doc).encode())])
+    doc["images"][0]["file_name"] = "a.gif"
+    with pytest.raises(CocoError, match=r"dataset det: det.json: images\[0\].*not an image format"):
+        rig.backend.check_labels("det", "imageObjectDetection", [("det.json", json.dumps(doc).encode())])
