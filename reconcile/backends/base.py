@@ -152,6 +152,12 @@ class Capabilities:
     """Whether evaluations exist on the service as resources of their own."""
     cancel_training: bool = True
     """Whether running training can be cancelled; without it, a replacement waits for the run to end."""
+    training_nodes: int = 1
+    """The most compute nodes one training may hold at once: a budget of ``h`` hours costs up to
+    ``training_nodes × h`` compute hours, which the plan shows and the cost guardrails hold."""
+    budget_note: str | None = None
+    """What ``budgetHours`` bounds on this service, shown with each training in the plan (``{hours}``,
+    ``{nodes}``, ``{worst}`` are filled in); ``None`` when it is plainly compute hours."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,8 +35,16 @@ from reconcile.client.arm import ArmClient
 from reconcile.errors import CocoError, InputError, NotFoundError, RemoteError
 from reconcile.storage.base import BlobStore
 
-CAPABILITIES = Capabilities(service="azureml", model_change="new-version", dataset_change="new-version",
-                            evaluation_resources=False, cancel_training=True)
+#: What budgetHours means here, in the plan (REFERENCE §3.4): a wall-clock limit on a cluster, not compute hours.
+BUDGET_NOTE = ("budgetHours {hours} is the AutoML job's wall-clock timeout on a cluster of up to {nodes} node(s): "
+               "worst case {worst} node-hours (the retired Vision service billed {hours} compute hours)")
+
+
+def capabilities_for(nodes: int) -> Capabilities:
+    """This service's capabilities on a training cluster of at most ``nodes`` nodes."""
+    return Capabilities(service="azureml", model_change="new-version", dataset_change="new-version",
+                        evaluation_resources=False, cancel_training=True, training_nodes=max(1, nodes),
+                        budget_note=BUDGET_NOTE)
 #: Where a dataset version's MLTable folder lives in the datastore container.
 DATA_PREFIX = "vision-gitops/ds"
 
@@ -48,13 +56,25 @@ def _seg(name: str) -> str:
 class AzureMLBackend:
     """One workspace. ``store`` is the datastore's container (label files, images, MLTable folders)."""
 
-    capabilities = CAPABILITIES
-
     def __init__(self, client: ArmClient, target: AzureMLTarget, store: BlobStore) -> None:
         self._client = client
         self._target = target
         self._store = store
         self._ws = target.workspace_id
+        self._capabilities: Capabilities | None = None
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """Read once per session: the cluster's ``maxNodeCount`` (Compute_Get) bounds a job's cost."""
+        if self._capabilities is None:
+            body = self._client.get(self._target.compute_id)
+            scale = ((body.get("properties") or {}).get("properties") or {}).get("scaleSettings") or {}
+            try:
+                nodes = int(scale.get("maxNodeCount") or 1)
+            except (TypeError, ValueError):
+                nodes = 1
+            self._capabilities = capabilities_for(nodes)
+        return self._capabilities
 
     # --- datasets ---------------------------------------------------------------
 

@@ -75,6 +75,10 @@ def test_plan_apply_then_an_empty_plan(project) -> None:
     assert plan.service == "azureml"
     assert [(c.address, c.action) for c in plan.changes] == [
         ("dataset/cls-test", "create"), ("dataset/cls-train", "create"), ("model/clf", "create")]
+    model = plan.changes[-1]
+    # the emulator's cluster has 4 nodes: a 1 h wall-clock budget is 4 node-hours at worst
+    assert model.training_hours == 4 and plan.summary.training_hours == 4
+    assert any("wall-clock timeout" in n and "worst case 4 node-hours" in n for n in model.notes)
     result = run_apply(session, plan)
     assert result.exit_code == 3, result.failed  # training submitted, not awaited
     _train(srv, session, "clf")
@@ -106,3 +110,17 @@ def test_a_saved_plan_is_refused_when_a_dataset_changed_outside(project) -> None
     with pytest.raises(StalePlanError, match="dataset/cls-train"):
         run_apply(session, stale)
     assert changed  # the specs did not change: only the live object did
+
+
+def test_cost_guardrail_holds_nodes_times_hours(project) -> None:
+    from reconcile.errors import RefusedError
+    from reconcile.specs.config.resolved import Guardrails
+
+    srv, session = project
+    session.config = session.config.model_copy(update={"guardrails": Guardrails(max_budget_hours_per_model=3)})
+    plan = make_plan(session, load_desired(session.config))
+    assert [g.rule for g in plan.guardrails] == ["max-budget-hours-per-model"]
+    assert plan.guardrails[0].value == 4
+    with pytest.raises(RefusedError):
+        run_apply(session, plan)
+    assert not [r for r in srv.request_log.snapshot() if r.method == "PUT" and "/jobs/" in r.path]
