@@ -10,7 +10,8 @@ measurement; compare numbers from the same run only (the machine is shared).
 * write bucket: ``--writes`` PUTs against ARM's write bucket (200, +10/s), paced by the
   ``x-ms-ratelimit-remaining-subscription-writes`` header; the floor the bucket allows
   is ``(writes - 200) / 10`` seconds; prints elapsed / floor and the 429s received;
-* training: an AutoML job of each task on 12 / 48 tiny images, submission to outcome.
+* training: an AutoML job of each task on 12 / 48 tiny images with the emulator's default learner (the
+  shared ``reconcile.learn``), submission to stored outcome.
 """
 
 from __future__ import annotations

@@ -71,7 +71,7 @@ def serve(host: str, port: int, state_dir: Path | None, key: str | None, token: 
         from reconcile.cli.emulator_azureml import serve_azureml
 
         return serve_azureml(host=host, port=port, state_dir=state_dir, token=token, speed=speed, faults=faults,
-                             blob_endpoint=blob_endpoint, tls=tls)
+                             blob_endpoint=blob_endpoint, tls=tls, trainer_name=trainer_name)
     try:
         server = EmulatorServer(key=key, token=token, state_dir=state_dir, speed=speed, faults=faults, host=host,
                                 port=port, trainer=make_trainer(trainer_name, seed=seed))

@@ -19,8 +19,11 @@ AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1
 
 
 def serve_azureml(*, host: str, port: int, state_dir: Path | None, token: str | None, speed: float,
-                  faults: object, blob_endpoint: str | None, tls: bool) -> None:
+                  faults: object, blob_endpoint: str | None, tls: bool, trainer_name: str = "pixels") -> None:
     """Serve the Azure ML emulator until interrupted; blob data goes to ``blob_endpoint`` (Azurite)."""
+    if trainer_name != "pixels":
+        raise UsageError(f"--trainer {trainer_name} is the Vision emulator's; AutoML jobs of the azureml emulator "
+                         "always learn from the pixels (reconcile.learn)")
     from reconcile.emulator.azureml.datastore import BlobConfig
     from reconcile.emulator.azureml.server import AzureMLEmulatorServer
     from reconcile.emulator.azureml.tls import make_certificate

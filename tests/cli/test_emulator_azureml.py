@@ -49,11 +49,13 @@ def test_serve_azureml_listens_over_https_and_stops_on_sigterm(azurite, tmp_path
     assert (tmp_path / "azureml-emulator.sqlite3").exists()
 
 
-def test_the_vision_only_rate_limit_is_refused_for_azureml():
+@pytest.mark.parametrize("flags, message", [(["--tps-limit", "5"], "token buckets"),
+                                            (["--trainer", "prior"], "always learn from the pixels")])
+def test_vision_only_flags_are_refused_for_azureml(flags, message):
     from click.testing import CliRunner
 
     from reconcile.cli.emulator import emulator
 
-    result = CliRunner().invoke(emulator, ["serve", "--service", "azureml", "--tps-limit", "5", "--port", "0"])
+    result = CliRunner().invoke(emulator, ["serve", "--service", "azureml", "--port", "0", *flags])
     assert result.exit_code != 0
-    assert "token buckets" in str(result.exception) + result.output
+    assert message in str(result.exception) + result.output

@@ -2,10 +2,15 @@
 
 A job hands the learner decoded examples of one task and gets back a fitted model
 that predicts per image and serializes to bytes (stored with the job, loaded again
-by scoring). :class:`PixelCentroidLearner` is the learner used until the project's
-shared learner (``reconcile.learn``) is plugged in behind the same two methods:
-it really learns from the pixels (colour and layout features, class centroids),
-which is enough to tell apart the tiny synthetic images of the tests.
+by scoring). Two learners sit behind it:
+
+* :class:`~reconcile.emulator.azureml.pixel_learner.PixelLearner` (the default): the
+  project's shared learners (:mod:`reconcile.learn`), fitted with cross-validation;
+* :class:`CentroidLearner` (here): class centroids of coarse colour-layout features.
+  It too learns from the pixels, in milliseconds, which is what most tests need; its
+  figures are honest for what it is, and weak on real photographs.
+
+Pixels are ``float32`` RGB in 0..1 (:func:`reconcile.learn.pixels.decode`).
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ class Box:
 @dataclass(frozen=True, slots=True)
 class Example:
     pixels: np.ndarray
-    """H x W x 3 uint8."""
+    """H x W x 3 float32 RGB in 0..1."""
     labels: tuple[str, ...] = ()
     """Classification: one label; multi-label: any number; detection: the labels of ``boxes``."""
     boxes: tuple[Box, ...] = ()
@@ -61,6 +66,10 @@ class FittedModel(Protocol):
 
 
 class Learner(Protocol):
+    def trial_settings(self, k: int) -> dict[str, Any]:
+        """Trial ``k``'s hyperparameters (trials of one job must differ; logged as the child run's params)."""
+        ...
+
     def fit(self, task: str, classes: Sequence[str], examples: Sequence[Example],
             settings: dict[str, Any]) -> FittedModel:
         """Fit on ``examples`` (non-empty); ``settings`` are the trial's hyperparameters."""
@@ -72,25 +81,22 @@ class Learner(Protocol):
 
 
 def decode_image(data: bytes) -> np.ndarray:
-    """RGB pixels of a PNG/JPEG/BMP/GIF/TIFF; raises ``ValueError`` for anything else."""
-    from PIL import Image, UnidentifiedImageError
+    """RGB pixels (float32, 0..1) of a JPEG/PNG/GIF/BMP; ``ValueError`` (naming the problem) otherwise."""
+    from reconcile.learn.pixels import decode
 
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            return np.asarray(im.convert("RGB"))
-    except (UnidentifiedImageError, OSError) as exc:
-        raise ValueError(f"not a readable image ({exc})") from None
+    return decode(data)
 
 
-# --- the built-in learner ------------------------------------------------------------------
+# --- the fast learner ----------------------------------------------------------------------
 
-#: Trial hyperparameters AutoML's sweep walks through (grid side of the layout features).
+#: A job runs at most this many trials (each learner offers this many distinct settings).
+MAX_TRIAL_VARIANTS = 3
 GRID_SIDES = (4, 2, 8)
 
 
 def _features(pixels: np.ndarray, grid: int) -> np.ndarray:
     """Mean colour of each cell of a ``grid`` x ``grid`` layout plus a coarse colour histogram, in [0, 1]."""
-    img = pixels.astype(np.float32) / 255.0
+    img = pixels.astype(np.float32)
     h, w = img.shape[:2]
     ys = np.linspace(0, h, grid + 1).astype(int)
     xs = np.linspace(0, w, grid + 1).astype(int)
@@ -142,8 +148,11 @@ class CentroidModel:
         return buf.getvalue()
 
 
-class PixelCentroidLearner:
+class CentroidLearner:
     """Learns, per class, the mean features of images that have it and of images that do not."""
+
+    def trial_settings(self, k: int) -> dict[str, Any]:
+        return {"grid": GRID_SIDES[k % len(GRID_SIDES)]}
 
     def fit(self, task: str, classes: Sequence[str], examples: Sequence[Example],
             settings: dict[str, Any]) -> CentroidModel:
@@ -168,4 +177,3 @@ class PixelCentroidLearner:
                                  z["neg"], z["boxes"], float(z["scale"]))
 
 
-DEFAULT_LEARNER: Learner = PixelCentroidLearner()

@@ -12,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-from reconcile.emulator import metrics as shared
+from reconcile.learn import metrics as shared
 from reconcile.emulator.azureml.learner import CLASSIFICATION, DETECTION, MULTILABEL, Example, ImagePrediction
 
 PRIMARY = {CLASSIFICATION: "accuracy", MULTILABEL: "iou", DETECTION: "mean_average_precision"}
@@ -42,7 +42,7 @@ def measure(task: str, classes: Sequence[str], examples: Sequence[Example],
             "precision_score_macro": sk.precision_score(y_true, y_pred, average="macro", zero_division=0),
             "recall_score_macro": sk.recall_score(y_true, y_pred, average="macro", zero_division=0),
             "f1_score_macro": sk.f1_score(y_true, y_pred, average="macro", zero_division=0),
-            "log_loss": sk.log_loss(y_true, np.clip(probs, 1e-9, 1.0), labels=list(range(len(classes)))),
+            "log_loss": sk.log_loss(y_true, _normalised(probs), labels=list(range(len(classes)))),
         }
     else:
         y_pred = (probs >= MULTILABEL_THRESHOLD).astype(int)
@@ -54,6 +54,12 @@ def measure(task: str, classes: Sequence[str], examples: Sequence[Example],
             "recall_score_macro": sk.recall_score(truth, y_pred, average="macro", zero_division=0),
         }
     return {k: round(float(v), 6) for k, v in out.items()}
+
+
+def _normalised(probs: np.ndarray) -> np.ndarray:
+    """Rows summing to 1 exactly (float32 probabilities are off by rounding; log loss insists)."""
+    p = np.clip(probs.astype(np.float64), 1e-9, 1.0)
+    return p / p.sum(axis=1, keepdims=True)
 
 
 def _detection(classes: Sequence[str], examples: Sequence[Example],

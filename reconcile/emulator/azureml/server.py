@@ -28,7 +28,8 @@ from reconcile.emulator.azureml.admin import build_admin
 from reconcile.emulator.azureml.app import Gateway, Observer, build_app
 from reconcile.emulator.azureml.arm import Workspace
 from reconcile.emulator.azureml.datastore import BlobConfig, BlobDatastore
-from reconcile.emulator.azureml.learner import DEFAULT_LEARNER, Learner
+from reconcile.emulator.azureml.learner import Learner
+from reconcile.emulator.azureml.pixel_learner import PixelLearner
 from reconcile.emulator.azureml.service import AzureMLService, Settings
 from reconcile.emulator.azureml.store import Store
 from reconcile.emulator.azureml.throttle import Throttle, ThrottleConfig
@@ -56,7 +57,7 @@ class AzureMLEmulatorServer:
         faults: FaultConfig | None = None,
         throttle: ThrottleConfig | None = None,
         settings: Settings | None = None,
-        learner: Learner = DEFAULT_LEARNER,
+        learner: Learner | None = None,
         tls: bool | CertFiles = False,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -74,7 +75,8 @@ class AzureMLEmulatorServer:
         self.workspace = workspace or Workspace()
         blobs = BlobDatastore(blob)
         blobs.ensure()
-        self.service = AzureMLService(self.store, self.clock, self.workspace, blobs, learner, settings)
+        self.service = AzureMLService(self.store, self.clock, self.workspace, blobs, learner or PixelLearner(),
+                                      settings)
         self.gateway = Gateway(build_app(self.service), build_admin(self), token=token, throttle=self.throttle,
                                injector=self._injector, log=self.request_log)
         self._tmp: tempfile.TemporaryDirectory[str] | None = None

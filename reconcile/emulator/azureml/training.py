@@ -13,11 +13,11 @@ import logging
 import queue
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Callable
 
 from reconcile.emulator.azureml import metrics
 from reconcile.emulator.azureml.datastore import BlobDatastore, DataError
-from reconcile.emulator.azureml.learner import GRID_SIDES, TASKS, Example, Learner
+from reconcile.emulator.azureml.learner import MAX_TRIAL_VARIANTS, TASKS, Example, Learner
 from reconcile.emulator.azureml.lifecycle import FINALIZING_SECONDS, RUNNING_AT
 from reconcile.emulator.azureml.mltable import LabeledInput, load_examples
 from reconcile.emulator.azureml.records import Outcome, Trial
@@ -78,7 +78,7 @@ def train(inputs: JobInputs, blobs: BlobDatastore, learner: Learner,
         return Outcome("Failed", error_code="UserError", error_message=str(exc), train_seconds=60.0)
     classes = data.classes
     primary = metrics.PRIMARY_NAMES.get(inputs.primary_metric, metrics.PRIMARY[inputs.task])
-    n_trials = max(1, min(inputs.max_trials, len(GRID_SIDES)))
+    n_trials = max(1, min(inputs.max_trials, MAX_TRIAL_VARIANTS))
     per_trial = TRIAL_SECONDS + SECONDS_PER_IMAGE * len(train_set)
     if inputs.timeout_seconds is not None:
         budget = inputs.timeout_seconds - RUNNING_AT - FINALIZING_SECONDS
@@ -90,8 +90,12 @@ def train(inputs: JobInputs, blobs: BlobDatastore, learner: Learner,
     trials = []
     for k in range(n_trials):
         run_id = f"{inputs.job_name}_HD_{k}"
-        settings: dict[str, Any] = {"grid": GRID_SIDES[k]}
-        model = learner.fit(inputs.task, classes, train_set, settings)
+        settings = learner.trial_settings(k)
+        try:
+            model = learner.fit(inputs.task, classes, train_set, settings)
+        except ValueError as exc:  # the data cannot teach the task (e.g. no boxes at all)
+            return Outcome("Failed", error_code="UserError", train_seconds=per_trial,
+                           error_message=f"AutoML Image error: the training data cannot be learned from ({exc})")
         predictions = model.predict([e.pixels for e in valid])
         measured = metrics.measure(inputs.task, classes, valid, predictions)
         save(model_key(run_id), model.to_bytes())

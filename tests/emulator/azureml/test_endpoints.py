@@ -57,7 +57,8 @@ def _score_body(*colours: str) -> dict:
     return {"input_data": {"columns": ["image"], "data": data}}
 
 
-def test_an_endpoint_serves_the_trained_model_through_its_traffic(azureml):
+def test_an_endpoint_serves_the_trained_model_through_its_traffic(azureml_pixels):
+    azureml = azureml_pixels
     with arm(azureml) as c:
         model = _trained_model(azureml, c)
         created = c.put("/onlineEndpoints/colours-ep", json=_endpoint_body())

@@ -41,7 +41,7 @@ def _folder(srv, mltable: str, lines: list) -> str:
                                 "label": "red"}], "StreamError(NotFound)"),
     (CLASSIFICATION, MLTABLE, [{"image_url": "azureml://datastores/otherstore/paths/img/red.png", "label": "red"}],
      "datastore 'otherstore' does not exist"),
-    (CLASSIFICATION, MLTABLE, [{"image_url": "annotations.jsonl", "label": "red"}], "not a readable image"),
+    (CLASSIFICATION, MLTABLE, [{"image_url": "annotations.jsonl", "label": "red"}], "not a JPEG, PNG, GIF or BMP image"),
 ])
 def test_bad_inputs_fail_with_a_message_naming_the_problem(azureml, task, mltable, lines, message):
     uri = _folder(azureml, mltable, lines)

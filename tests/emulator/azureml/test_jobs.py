@@ -23,7 +23,8 @@ def _dataset(srv, c, name: str, rows, version: str = "1") -> str:
     return f"{srv.workspace.scope}/data/{name}/versions/{version}"
 
 
-def test_a_classification_job_trains_on_the_images_and_reports_its_best_trial(azureml):
+def test_a_classification_job_trains_on_the_images_and_reports_its_best_trial(azureml_pixels):
+    azureml = azureml_pixels
     with arm(azureml) as c:
         train = _dataset(azureml, c, "colours", classification_rows({"red": 6, "blue": 6, "green": 6}))
         valid = _dataset(azureml, c, "colours-test", classification_rows({"red": 3, "blue": 3, "green": 3}))
@@ -79,7 +80,8 @@ def test_a_classifier_is_measured_not_invented(azureml):
     assert {m["key"]: m["value"] for m in run["data"]["metrics"]}["accuracy"] == 0.0
 
 
-def test_multilabel_and_detection_jobs_train_and_log_their_primary_metrics(azureml):
+def test_multilabel_and_detection_jobs_train_and_log_their_primary_metrics(azureml_pixels):
+    azureml = azureml_pixels
     with arm(azureml) as c:
         multi = [r.__class__(r.image, [r.label]) for r in classification_rows({"red": 4, "yellow": 4})]
         ml = _dataset(azureml, c, "multi", multi)

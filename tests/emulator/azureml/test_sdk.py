@@ -18,6 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
+from reconcile.emulator.azureml.learner import CentroidLearner
+from reconcile.emulator.azureml.pixel_learner import PixelLearner
 from reconcile.emulator.clock import SpeedClock
 from tests.fixtures.azureml import (
     COLOURS, MLTABLE, TOKEN, arm, classification_rows, colour_png, detection_rows, start_validated, tls_context,
@@ -46,7 +48,9 @@ class _Credential:
 @pytest.fixture
 def sdk(azurite, monkeypatch, tmp_path, request):
     speed = getattr(request, "param", SPEED)
-    srv, watch = start_validated(azurite, tls=True, clock=SpeedClock(speed))
+    # The full flow trains the shared learners (the emulator's default); the cancel test needs no training.
+    learner = PixelLearner() if speed == SPEED else CentroidLearner()
+    srv, watch = start_validated(azurite, tls=True, clock=SpeedClock(speed), learner=learner)
     monkeypatch.setenv("AZUREML_DEV_URL_MFE", srv.endpoint)
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(srv.cert_file))
     import azure.ai.ml.constants._common as common
