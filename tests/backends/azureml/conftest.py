@@ -10,18 +10,6 @@ from typing import Any
 
 import pytest
 
-# EMULATOR BUG (reported, not fixed here): issue-12-emulator at cc93617 imports
-# reconcile.emulator.metrics, which main's learner merge moved to reconcile.learn.metrics.
-# Until that branch is fixed, alias the module so these backend tests can start the emulator.
-try:
-    import reconcile.emulator.metrics  # noqa: F401
-except ImportError:
-    import sys
-
-    import reconcile.learn.metrics
-
-    sys.modules["reconcile.emulator.metrics"] = reconcile.learn.metrics
-
 from reconcile.backends.azureml.backend import AzureMLBackend
 from reconcile.backends.azureml.target import API_VERSION, ARM_SCOPE, AzureMLTarget
 from reconcile.backends.base import DesiredDataset
