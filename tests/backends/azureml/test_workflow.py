@@ -124,3 +124,39 @@ def test_cost_guardrail_holds_nodes_times_hours(project) -> None:
     with pytest.raises(RefusedError):
         run_apply(session, plan)
     assert not [r for r in srv.request_log.snapshot() if r.method == "PUT" and "/jobs/" in r.path]
+
+
+def _put_version(session, name: str, change) -> None:
+    ws = session.config.azureml.workspace_id
+    version = session.backend.get_dataset(name).etag.split(";")[0]
+    props = session.client.get(f"{ws}/data/{name}/versions/{version}")["properties"]
+    keep = {k: v for k, v in props.items() if k in ("dataType", "dataUri", "tags", "properties", "description",
+                                                     "isAnonymous", "isArchived")}
+    change(keep)
+    session.client.put(f"{ws}/data/{name}/versions/{version}", {"properties": keep})
+
+
+def test_drift_changed_tags_archived_version_and_a_job_cancelled_outside(project) -> None:
+    srv, session = project
+    specs = load_desired(session.config)
+    run_apply(session, make_plan(session, specs))
+    _put_version(session, "cls-train", lambda p: p.update(tags={"project": "edited"}))
+    _put_version(session, "cls-test", lambda p: p.update(isArchived=True))
+    ws = session.config.azureml.workspace_id
+    job = session.backend._jobs()[0]["name"]
+    session.client.begin("POST", f"{ws}/jobs/{job}/cancel")
+    for _ in range(20):
+        if session.backend.get_model("clf").status == "cancelled":
+            break
+        srv.advance_clock(30)
+    plan = make_plan(session, specs)
+    by = {c.address: c for c in plan.changes}
+    train, test, model = by["dataset/cls-train"], by["dataset/cls-test"], by["model/clf"]
+    assert train.action == "new-version" and [d.kind for d in train.drift] == ["changed-in-service"]
+    assert test.action == "create" and [d.kind for d in test.drift] == ["deleted-in-service"]
+    assert model.live_status == "cancelled" and any("cancelled" in n for n in model.notes)
+    # apply restores the tags in place and un-archives the same version (no new versions)
+    run_apply(session, plan)
+    assert len(session.backend._versions("cls-train")) == 1 and len(session.backend._versions("cls-test")) == 1
+    assert session.backend.get_dataset("cls-train").custom_properties["project"] == "shapes"
+    assert session.backend.get_dataset("cls-test") is not None
