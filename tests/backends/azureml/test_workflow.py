@@ -160,3 +160,28 @@ def test_drift_changed_tags_archived_version_and_a_job_cancelled_outside(project
     assert len(session.backend._versions("cls-train")) == 1 and len(session.backend._versions("cls-test")) == 1
     assert session.backend.get_dataset("cls-train").custom_properties["project"] == "shapes"
     assert session.backend.get_dataset("cls-test") is not None
+
+
+def test_prune_archives_and_leaves_a_foreign_dataset_alone(project) -> None:
+    srv, session = project
+    specs = load_desired(session.config)
+    run_apply(session, make_plan(session, specs))
+    # someone else's dataset: listed as unmanaged, never archived by --prune
+    ws = session.config.azureml.workspace_id
+    session.client.put(f"{ws}/data/foreign/versions/1", {"properties": {
+        "dataType": "mltable", "dataUri": "azureml://datastores/workspaceblobstore/paths/elsewhere/",
+        "tags": {}, "properties": {}, "isAnonymous": False, "isArchived": False}})
+    plan = make_plan(session, specs, prune=True)
+    assert {c.address: c.action for c in plan.changes}["dataset/foreign"] == "unmanaged"
+    # drop cls-test (and the model's reference to it) from the specs: --prune archives it
+    kept = [s for s in SPECS if s["name"] != "cls-test"]
+    kept[-1] = {k: v for k, v in kept[-1].items() if k != "testDataset"}
+    (session.config.root / "specs" / "all.yaml").write_text(yaml.safe_dump_all(kept))
+    specs = load_desired(session.config)
+    plan = make_plan(session, specs, prune=True)
+    actions = {c.address: c.action for c in plan.changes}
+    assert actions["dataset/cls-test"] == "delete" and actions["dataset/foreign"] == "unmanaged"
+    run_apply(session, plan, confirm_deletions=1)
+    assert session.backend.get_dataset("cls-test") is None
+    assert [v["properties"]["isArchived"] for v in session.backend._versions("cls-test")] == [True]
+    assert session.backend.get_dataset("foreign") is not None
