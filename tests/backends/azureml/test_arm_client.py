@@ -93,3 +93,26 @@ def test_location_polls_until_not_202() -> None:
     client = _client(handler, [])
     assert client.wait_lro(client.begin("POST", "/jobs/j/cancel"), path="/jobs/j/cancel") is None
     assert client.stats.lro_polls == 2
+
+
+def test_the_bearer_token_is_never_printed(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from reconcile.client.auth import BearerAuth
+
+    secret = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.secret-part.signature"
+
+    class Cred:
+        def get_token(self, scope: str):
+            return (secret, 4e9)
+
+    def handler(req: httpx.Request) -> httpx.Response:
+        assert req.headers["Authorization"] == f"Bearer {secret}"
+        return httpx.Response(400, json={"error": {"code": "UserError", "message": f"bad token {secret}"}})
+
+    client = ArmClient(endpoint=BASE, api_version="2024-04-01", auth=BearerAuth(Cred(), "https://management.azure.com/.default"),
+                       transport=httpx.MockTransport(handler), sleep=lambda s: None)
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(RemoteError) as err:
+        client.put("/x", {})
+    assert secret not in str(err.value) and secret not in repr(client) and secret not in caplog.text
