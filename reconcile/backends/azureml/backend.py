@@ -6,8 +6,9 @@
 - Model → the newest AutoML job tagged with the model's name, and, once it completed, the
   best trial's MLflow model registered as model ``<name>`` version ``<job name>``. The job
   name is ``<model>-<spec hash>-g<n>``: a crash or retry finds the job and adopts it.
-- Evaluations are not resources here (:attr:`Capabilities.evaluation_resources` is False):
-  the plan refuses Evaluation specs on this service until the evaluation pipeline exists.
+- Evaluation → a tag on the registered model version naming its dataset; its figures are the best
+  trial's MLflow metrics on the job's validation data (first-service names where they exist). Only an
+  evaluation on the model's testDataset is faithful; another dataset is refused (see the section below).
 
 Transport, throttling, paging and LROs belong to :class:`~reconcile.client.arm.ArmClient`.
 """
@@ -43,7 +44,7 @@ BUDGET_NOTE = ("budgetHours {hours} is the AutoML job's wall-clock timeout on a 
 def capabilities_for(nodes: int) -> Capabilities:
     """This service's capabilities on a training cluster of at most ``nodes`` nodes."""
     return Capabilities(service="azureml", model_change="new-version", dataset_change="new-version",
-                        evaluation_resources=False, cancel_training=True, training_nodes=max(1, nodes),
+                        evaluation_resources=True, cancel_training=True, training_nodes=max(1, nodes),
                         budget_note=BUDGET_NOTE)
 #: Where a dataset version's MLTable folder lives in the datastore container.
 DATA_PREFIX = "vision-gitops/ds"
@@ -318,19 +319,88 @@ class AzureMLBackend:
     # --- observe -----------------------------------------------------------------
 
     def observe(self, *, evaluations_of: frozenset[str] | None = None) -> LiveState:
-        return LiveState(datasets=self._list_datasets(), models=self.list_models(), evaluations={})
+        models = self.list_models()
+        wanted = set(models) if evaluations_of is None else set(models) & set(evaluations_of)
+        return LiveState(datasets=self._list_datasets(), models=models, evaluations=self._list_evaluations(wanted))
 
-    # --- evaluations and scoring (not served yet) ------------------------------------
+    # --- evaluations ----------------------------------------------------------------
+    # An evaluation is recorded on the registered model version (a tag naming its dataset) and its
+    # figures are the best trial's MLflow metrics on the job's validation data. Only an evaluation on
+    # the model's testDataset (= the job's validationData) is faithful today; scoring another dataset
+    # needs Azure ML's model-evaluation pipeline components (azureml registry), which are not built.
+
+    def _model_version(self, model: str) -> dict[str, Any] | None:
+        job = self._newest_by_model([j for j in self._jobs() if j["properties"]["tags"][wire.TAG_MODEL] == model]).get(model)
+        if job is None:
+            return None
+        try:
+            return self._client.get(f"{self._ws}/models/{_seg(model)}/versions/{_seg(str(job['name']))}")
+        except NotFoundError:
+            return None
+
+    def _evaluation(self, model: str, name: str, version: dict[str, Any] | None, *, metrics: bool) -> LiveEvaluation | None:
+        dataset = wire.evaluations_of(model, version or {}).get(name)
+        if version is None or dataset is None:
+            return None
+        performance = None
+        if metrics:
+            job = self._client.get(f"{self._ws}/jobs/{_seg(str(version['name']))}")
+            best = self._best_metrics(job)
+            performance = wire.neutral_metrics(best) if best else None
+        return LiveEvaluation(model=model, name=name, status="succeeded", test_dataset=dataset, performance=performance)
 
     def get_evaluation(self, model: str, name: str) -> LiveEvaluation | None:
-        return None
+        return self._evaluation(model, name, self._model_version(model), metrics=True)
+
+    def _list_evaluations(self, models: set[str]) -> dict[tuple[str, str], LiveEvaluation]:
+        out: dict[tuple[str, str], LiveEvaluation] = {}
+        for model in sorted(models):
+            try:
+                versions = list(self._client.list(f"{self._ws}/models/{_seg(model)}/versions", {"listViewType": "All"}))
+            except NotFoundError:
+                continue
+            for version in versions:
+                for name, dataset in wire.evaluations_of(model, version).items():
+                    out[(model, name)] = LiveEvaluation(model=model, name=name, status="succeeded",
+                                                        test_dataset=dataset)
+        return out
 
     def create_evaluation(self, desired: DesiredEvaluation) -> LiveEvaluation:
-        raise InputError("the azureml service has no evaluation resources yet",
-                         hint="remove the Evaluation spec; the model's validation metrics are on `reconcile status`")
+        """Record the evaluation on the model's registered version (tags are updatable).
+
+        Raises :class:`InputError` when the dataset is not the model's validation data (not faithful
+        without the evaluation pipeline) and :class:`RemoteError` when the model has no registered version.
+        """
+        version = self._model_version(desired.model)
+        if version is None:
+            raise RemoteError(f"model {desired.model} has no registered version to evaluate yet",
+                              hint="run apply again once training has completed (`reconcile wait`)")
+        job = self._client.get(f"{self._ws}/jobs/{_seg(str(version['name']))}")
+        validation = ((job["properties"].get("properties") or {}).get(wire.PROP_TEST))
+        if desired.dataset != validation:
+            raise InputError(
+                f"evaluation {desired.model}/{desired.name}: dataset {desired.dataset} is not the model's testDataset "
+                f"({validation or 'none'}); on Azure ML only the validation figures of the AutoML job are read",
+                hint="evaluate on the model's testDataset; other datasets need the model-evaluation pipeline (not built)")
+        props = dict(version["properties"])
+        props["tags"] = {**(props.get("tags") or {}), wire.TAG_EVALUATION + desired.name: desired.dataset}
+        body = {"properties": {k: props[k] for k in ("modelType", "modelUri", "jobName", "description", "tags",
+                                                      "properties", "isAnonymous", "isArchived") if k in props}}
+        self._client.put(f"{self._ws}/models/{_seg(desired.model)}/versions/{_seg(str(version['name']))}", body)
+        live = self.get_evaluation(desired.model, desired.name)
+        assert live is not None
+        return live
 
     def delete_evaluation(self, model: str, name: str) -> bool:
-        return False
+        version = self._model_version(model)
+        if version is None or name not in wire.evaluations_of(model, version):
+            return False
+        props = dict(version["properties"])
+        props["tags"] = {k: v for k, v in (props.get("tags") or {}).items() if k != wire.TAG_EVALUATION + name}
+        body = {"properties": {k: props[k] for k in ("modelType", "modelUri", "jobName", "description", "tags",
+                                                      "properties", "isAnonymous", "isArchived") if k in props}}
+        self._client.put(f"{self._ws}/models/{_seg(model)}/versions/{_seg(str(version['name']))}", body)
+        return True
 
     def predict(self, model: str, *, image: bytes | None = None, url: str | None = None) -> Prediction:
         raise InputError(f"model {model} is not served by an online endpoint",

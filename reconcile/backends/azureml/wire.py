@@ -135,3 +135,19 @@ def model_version_body(*, job: str, best_child: str, spec_hash: str, datasets: M
         "modelType": "mlflow_model", "modelUri": f"azureml://jobs/{best_child}/outputs/artifacts/outputs/mlflow-model/",
         "jobName": job, "description": "registered by vision-gitops from the AutoML best trial",
         "tags": tags, "properties": {}, "isAnonymous": False, "isArchived": False}}
+
+
+TAG_EVALUATION: Final = TAG_PREFIX + "evaluation/"
+#: AutoML's MLflow metric keys → the first service's names where one exists (AutoML's detection mAP is
+#: computed at IoU 0.5 by default, hence meanAveragePrecision50). Other keys keep their AutoML names.
+METRIC_NAMES: Final = {"accuracy": "accuracyTop1", "mean_average_precision": "meanAveragePrecision50"}
+
+
+def neutral_metrics(metrics: Mapping[str, object]) -> dict[str, object]:
+    return {METRIC_NAMES.get(k, k): v for k, v in sorted(metrics.items())}
+
+
+def evaluations_of(model: str, version_body: Mapping[str, Any]) -> dict[str, str]:
+    """``{evaluation name: dataset}`` recorded on a registered model version."""
+    tags = (version_body.get("properties") or {}).get("tags") or {}
+    return {k[len(TAG_EVALUATION):]: str(v) for k, v in tags.items() if k.startswith(TAG_EVALUATION)}

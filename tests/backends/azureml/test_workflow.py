@@ -14,7 +14,7 @@ from infra.azureml_outputs import AzureMLStackOutputs
 from reconcile.errors import StalePlanError
 from reconcile.session import open_session
 from reconcile.specs.config import load_config
-from reconcile.workflow import load_desired, make_plan, run_apply
+from reconcile.workflow import WaitSettings, load_desired, make_plan, run_apply
 from tests.backends.azureml.conftest import ROOT, _Credential, blob_config, start_validated
 from tests.fixtures.azurite import Azurite
 
@@ -185,3 +185,31 @@ def test_prune_archives_and_leaves_a_foreign_dataset_alone(project) -> None:
     assert session.backend.get_dataset("cls-test") is None
     assert [v["properties"]["isArchived"] for v in session.backend._versions("cls-test")] == [True]
     assert session.backend.get_dataset("foreign") is not None
+
+
+def test_evaluation_on_the_test_dataset_records_the_validation_figures(project) -> None:
+    srv, session = project
+    docs = SPECS + [{"kind": "Evaluation", "name": "holdout", "model": "clf", "dataset": "cls-test"}]
+    (session.config.root / "specs" / "all.yaml").write_text(yaml.safe_dump_all(docs))
+    specs = load_desired(session.config)
+    result = run_apply(session, make_plan(session, specs))
+    assert result.exit_code == 3 and result.deferred == ["evaluation/clf/holdout"]
+    _train(srv, session, "clf")
+    result = run_apply(session, make_plan(session, specs), wait=True, wait_settings=WaitSettings(timeout=30, poll=0.05))
+    assert result.exit_code == 0, result.failed
+    ev = session.backend.get_evaluation("clf", "holdout")
+    assert ev.status == "succeeded" and ev.test_dataset == "cls-test"
+    assert "accuracyTop1" in ev.performance
+    assert not make_plan(session, specs).has_changes
+
+
+def test_evaluation_on_another_dataset_is_refused_naming_why(project) -> None:
+    srv, session = project
+    docs = SPECS + [{"kind": "Evaluation", "name": "on-train", "model": "clf", "dataset": "cls-train"}]
+    (session.config.root / "specs" / "all.yaml").write_text(yaml.safe_dump_all(docs))
+    specs = load_desired(session.config)
+    run_apply(session, make_plan(session, specs))
+    _train(srv, session, "clf")
+    result = run_apply(session, make_plan(session, specs))
+    assert result.exit_code != 0
+    assert any("not the model's testDataset" in str(f) for f in result.failed), result.failed
