@@ -213,3 +213,17 @@ def test_evaluation_on_another_dataset_is_refused_naming_why(project) -> None:
     result = run_apply(session, make_plan(session, specs))
     assert result.exit_code != 0
     assert any("not the model's testDataset" in str(f) for f in result.failed), result.failed
+
+
+def test_a_noop_plan_makes_only_reads_and_lists(project) -> None:
+    srv, session = project
+    specs = load_desired(session.config)
+    run_apply(session, make_plan(session, specs))
+    _train(srv, session, "clf")
+    srv.request_log.clear()
+    plan = make_plan(session, specs)
+    assert not plan.has_changes
+    calls = [(r.method, r.path.rsplit("/workspaces/", 1)[-1]) for r in srv.request_log.snapshot()]
+    assert {m for m, _ in calls} == {"GET"}
+    singles = [p for _, p in calls if not p.endswith(("/data", "/versions", "/jobs"))]
+    assert singles == [], singles  # no GET per resource: lists only (Compute_Get was read once, at open)
