@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # heavy imports stay out of CLI start-up
 
     from reconcile.client.arm import ArmClient
     from reconcile.client.http import VisionClient
+    from reconcile.emulator.azureml.server import AzureMLEmulatorServer
     from reconcile.emulator.server import EmulatorServer
     from reconcile.inventory.store import StateStore
     from reconcile.storage.base import BlobStore
@@ -37,7 +38,7 @@ class Session:
     endpoint: str
     backend: Backend
     client: VisionClient | ArmClient
-    emulator: EmulatorServer | None = None
+    emulator: EmulatorServer | AzureMLEmulatorServer | None = None
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
     _store: BlobStore | None = None
     _state: StateStore | None = None
@@ -141,29 +142,71 @@ def _open_azureml(
     from reconcile.client.arm import ArmClient
     from reconcile.client.auth import BearerAuth
 
-    if config.azureml is None:
+    if config.azureml is None and not config.is_embedded:
         raise ConfigError(
             f"environment {config.name!r} names no Azure ML workspace",
             hint="give it `stackOutputs:` (pulumi stack output --json of an azureml stack)",
         )
     stack = contextlib.ExitStack()
+    emulator = None
     try:
+        options = dict(client_options or {})
+        target = config.azureml
+        store: BlobStore | None = None
+        auth: Any = BearerAuth(scope=config.auth.scope or "")
+        if config.is_embedded:
+            import ssl
+
+            from reconcile.backends.azureml.target import AzureMLTarget
+            from reconcile.emulator.azureml.datastore import BlobConfig
+            from reconcile.emulator.azureml.server import start_azureml_emulator
+            from reconcile.storage.azure import AzureBlobStore
+            from reconcile.storage.azurite import ACCOUNT, ACCOUNT_KEY, start_azurite
+
+            state = Path(config.state_dir)
+            azurite = start_azurite(config.root, state / "azurite")
+            stack.callback(azurite.stop)
+            blob = BlobConfig(endpoint=azurite.blob_endpoint, account=ACCOUNT, key=ACCOUNT_KEY)
+            (state / "emulator-azureml").mkdir(parents=True, exist_ok=True)
+            emulator = start_azureml_emulator(blob=blob, state_dir=state / "emulator-azureml",
+                                              speed=config.emulator_speed, tls=True, token=EMBEDDED_KEY)
+            stack.callback(emulator.stop)
+            ws = emulator.workspace
+            target = AzureMLTarget(subscription_id=ws.subscription, resource_group=ws.resource_group,
+                                   workspace=ws.name, location=ws.region, compute="gpu-cluster",
+                                   datastore="workspaceblobstore", container_url=f"{azurite.blob_endpoint}/{blob.container}",
+                                   arm_endpoint=emulator.endpoint)
+            options.setdefault("verify", ssl.create_default_context(cafile=str(emulator.cert_file)))
+            auth = BearerAuth(_StaticToken(EMBEDDED_KEY), scope="embedded")
+            store = AzureBlobStore.from_connection_string(azurite.connection_string, blob.container)
+        assert target is not None
         client = ArmClient(
-            endpoint=config.azureml.arm_endpoint,
+            endpoint=target.arm_endpoint,
             api_version=config.api_version,
-            auth=BearerAuth(scope=config.auth.scope or ""),
+            auth=auth,
             max_retries=config.max_retries,
             timeout=config.timeout_seconds,
             transport=transport,
-            **dict(client_options or {}),
+            **options,
         )
         stack.callback(client.close)
         from reconcile.storage.open import open_blob_store
 
-        store = open_blob_store(config, env)
-        backend = AzureMLBackend(client, config.azureml, store)
+        if store is None:
+            store = open_blob_store(config, env)
+        backend = AzureMLBackend(client, target, store)
     except BaseException:
         stack.close()
         raise
-    return Session(config=config, endpoint=config.azureml.arm_endpoint, backend=backend, client=client,
+    return Session(config=config, endpoint=target.arm_endpoint, backend=backend, client=client, emulator=emulator,
                    _stack=stack, _store=store)
+
+
+class _StaticToken:
+    """The embedded Azure ML emulator's bearer token (it guards nothing but loopback traffic)."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def get_token(self, scope: str) -> tuple[str, float]:
+        return (self._token, 4e9)

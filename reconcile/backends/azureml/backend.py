@@ -105,14 +105,15 @@ class AzureMLBackend:
         return self._target.datastore_uri(blob)
 
     def _versions(self, name: str) -> list[dict[str, Any]]:
-        return list(self._client.list(f"{self._ws}/data/{_seg(name)}/versions", {"listViewType": "All"}))
+        # Newest first, as the service orders them (creation times can tie within a second).
+        return list(self._client.list(f"{self._ws}/data/{_seg(name)}/versions",
+                                      {"listViewType": "All", "$orderBy": "createdtime desc"}))
 
     @staticmethod
     def _latest(versions: list[dict[str, Any]]) -> dict[str, Any] | None:
-        """The newest version that is not archived (an all-archived dataset is gone for us)."""
-        active = [v for v in versions if not (v.get("properties") or {}).get("isArchived")]
-        return max(active, key=lambda v: ((v.get("systemData") or {}).get("createdAt") or "", v.get("name", "")),
-                   default=None)
+        """The newest version that is not archived (an all-archived dataset is gone for us); ``versions``
+        come newest first."""
+        return next((v for v in versions if not (v.get("properties") or {}).get("isArchived")), None)
 
     def get_dataset(self, name: str) -> LiveDataset | None:
         try:
@@ -190,7 +191,8 @@ class AzureMLBackend:
     @staticmethod
     def _newest_by_model(jobs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
-        for j in sorted(jobs, key=lambda j: ((j.get("systemData") or {}).get("createdAt") or "", j.get("name", ""))):
+        # A stable sort: jobs created in the same second keep the service's (creation) order.
+        for j in sorted(jobs, key=lambda j: (j.get("systemData") or {}).get("createdAt") or ""):
             out[j["properties"]["tags"][wire.TAG_MODEL]] = j
         return out
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from reconcile import defaults, safepath
 from reconcile.api import versions
-from reconcile.specs.config.files import EMBEDDED, LOCAL, EnvironmentFile, ProjectFile, StorageFile
+from reconcile.specs.config.files import EMBEDDED, LOCAL, LOCAL_AZUREML, EnvironmentFile, ProjectFile, StorageFile
 from reconcile.specs.config.resolved import AuthConfig, EnvironmentConfig, Guardrails, StorageConfig
 from reconcile.specs.config.stack_outputs import VisionStackOutputs, read_stack_outputs
 from reconcile.specs.config.urls import endpoint_problem
@@ -33,7 +33,7 @@ def select(
     project: ProjectFile, environment: str | None, env: Mapping[str, str], lines: Lines, display: str, problems: Problems
 ) -> str | None:
     """The name of the environment to use, or None after adding the problem (naming where the choice came from)."""
-    names = set(project.environments) | {LOCAL}
+    names = set(project.environments) | {LOCAL, LOCAL_AZUREML}
     if environment is not None:
         chosen, source = environment, "--env"
     elif env.get(ENV_VAR):
@@ -60,7 +60,8 @@ def resolve(
     ``project`` has passed :mod:`reconcile.specs.config.rules`; only this
     environment's stack-outputs file is read.
     """
-    e = project.environments.get(name) or EnvironmentFile(endpoint=EMBEDDED)
+    e = project.environments.get(name) or EnvironmentFile(
+        endpoint=EMBEDDED, service="azureml" if name == LOCAL_AZUREML else None)
     base = ("environments", name)
     embedded = e.endpoint == EMBEDDED
 
@@ -156,9 +157,9 @@ def _resolve_azureml(
             problems.add(display, lines.line_of(at), field_path(at), str(err.message))
             return None
     if embedded:
+        # The session starts Azurite for the datastore; the inventory stays in a local file.
         auth = AuthConfig(kind="none")
-        storage = _resolve_storage(e.storage, None, True, root) if e.storage is not None else StorageConfig(
-            kind="azurite", connection_string_env=defaults.CONNECTION_STRING_ENV, container=defaults.CONTAINER)
+        storage = StorageConfig(kind="local", path=root / defaults.LOCAL_BLOBS)
     else:
         assert target is not None  # rules.check_environment insists on stackOutputs
         auth = AuthConfig(kind="entra", scope=ARM_SCOPE)

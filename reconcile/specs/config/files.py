@@ -20,6 +20,7 @@ __all__ = [
     "CONFIG_FILE_NAME",
     "EMBEDDED",
     "LOCAL",
+    "LOCAL_AZUREML",
     "ApiVersionName",
     "AuthFile",
     "AuthKind",
@@ -34,6 +35,8 @@ CONFIG_FILE_NAME = "vision-gitops.yaml"
 EMBEDDED = "embedded"
 """The ``endpoint`` value that means the bundled emulator."""
 LOCAL = "local"
+#: The built-in embedded Azure ML environment (the bundled Azure ML emulator and Azurite; no account).
+LOCAL_AZUREML = "local-azureml"
 """The environment that exists (embedded) even when the file does not define it."""
 
 ApiVersionName = Literal["2023-02-01-preview", "2023-04-01-preview", "2023-07-01-preview"]
