@@ -42,7 +42,9 @@ class Emulator:
     headers = {"Ocp-Apim-Subscription-Key": KEY}
 
     def __init__(self, *args: str) -> None:
-        cmd = [PY, "-m", "reconcile", "emulator", "serve", "--host", "127.0.0.1", "--port", "0", "--key", KEY, *args]
+        # The label files live in temporary folders: let the emulator read file:// URIs there.
+        cmd = [PY, "-m", "reconcile", "emulator", "serve", "--host", "127.0.0.1", "--port", "0", "--key", KEY,
+               "--data-root", tempfile.gettempdir(), *args]
         self.proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, cwd=ROOT)
         assert self.proc.stderr is not None
         deadline = time.monotonic() + 30

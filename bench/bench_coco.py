@@ -13,7 +13,7 @@ and the table shows medians; ratios compare methods measured in the same run,
 because absolute seconds on a shared 2-core VM drift by +-30 %. Generated files
 are cached under bench/.data/ (gitignored).
 
-Targets (design/coco-validation.md §6), checked at the end of a full run:
+Targets (docs/coco.md, "targets"), checked at the end of a full run:
 
 - valid 1M-annotation detection file: validate <= 1.0x orjson.loads, <= 750 MiB peak RSS;
 - valid 1M-image classification file: validate <= 1.5x orjson.loads with GC off, <= 1 GiB;

@@ -26,6 +26,8 @@ Generated images are cached under bench/.data/ (gitignored).
 
 from __future__ import annotations
 
+import dataclasses
+
 import argparse
 import io
 import json
@@ -239,7 +241,8 @@ def demo_figures() -> dict:
             doc = json.loads((ROOT / "data" / "shapes" / task / f"{split}.coco.json").read_text())
             for im in doc["images"]:
                 im["coco_url"] = (ROOT / "data" / "shapes" / task / "images" / im["file_name"]).as_uri()
-            data[split] = from_coco(doc, kind)
+            # The emulator reads file:// images only inside its data roots: here, the repository.
+            data[split] = dataclasses.replace(from_coco(doc, kind), file_roots=(ROOT,))
         for name in ("prior", "pixels"):
             cpu = _cpu()
             model = make_trainer(name).fit(data["train"])

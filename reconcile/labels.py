@@ -204,7 +204,7 @@ def resolve_labels(specs: SpecSet, session: Any, live: LiveState) -> ResolvedLab
 
 def check_budgets(specs: SpecSet, counts: dict[str, tuple[int, int]]) -> None:
     """Fail the plan, not the paid run: a budget under the service's minimum for the training
-    set's size would end ``failed: notEnoughBudget`` (REFERENCE.md §5). Raises SpecError."""
+    set's size would end ``failed: notEnoughBudget`` (docs/service-api.md §5). Raises SpecError."""
     from reconcile.api.versions import min_budget_hours
     from reconcile.errors import SpecError
 

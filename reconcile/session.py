@@ -98,7 +98,9 @@ def open_session(
 
             state = Path(config.state_dir) / "emulator"
             state.mkdir(parents=True, exist_ok=True)
-            emulator = start_emulator(state_dir=state, speed=config.emulator_speed, key=EMBEDDED_KEY)
+            # The embedded emulator reads local label files and images from the repository only.
+            emulator = start_emulator(state_dir=state, speed=config.emulator_speed, key=EMBEDDED_KEY,
+                                      file_roots=[config.root])
             stack.callback(emulator.stop)
             endpoint = emulator.endpoint
             auth = KeyAuth(EMBEDDED_KEY)

@@ -1,4 +1,4 @@
-"""Resource-name rules and list/size limits common to every api-version (REFERENCE.md §2, §3.1)."""
+"""Resource-name rules and list/size limits common to every api-version (docs/service-api.md §2, §3)."""
 
 from __future__ import annotations
 

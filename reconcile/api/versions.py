@@ -1,4 +1,4 @@
-"""Per-api-version limits and enums (REFERENCE.md §3.1, §3.3, §5 and §9.6).
+"""Per-api-version limits and enums (docs/service-api.md §3 and §5).
 
 Validate per version, never against one hard-coded table: the max budget is 288 h
 on 2023-02-01-preview and 1344 h (336 for classifiers) from 2023-04-01-preview;

@@ -1,4 +1,4 @@
-"""Image Analysis 4.0 model customization (REFERENCE.md §3) behind the :class:`Backend` seam.
+"""Image Analysis 4.0 model customization (docs/service-api.md §3) behind the :class:`Backend` seam.
 
 This module only shapes requests and parses responses; transport, retries, the rate
 limit and the classification of failures belong to :mod:`reconcile.client`.
@@ -82,7 +82,7 @@ def parse_evaluation(body: Mapping[str, Any], model: str) -> LiveEvaluation:
 
 
 def dataset_body(desired: DesiredDataset) -> dict[str, Any]:
-    """The full desired object; PATCH sends it whole, annotationKind unchanged (REFERENCE.md §9.2)."""
+    """The full desired object; PATCH sends it whole, annotationKind unchanged (docs/service-api.md §3)."""
     body: dict[str, Any] = {"annotationKind": desired.annotation_kind}
     if desired.label_uris:  # none: an update that keeps the URIs (and SAS) the service holds
         body["annotationFileUris"] = list(desired.label_uris)
@@ -98,7 +98,7 @@ def evaluation_body(desired: DesiredEvaluation) -> dict[str, Any]:
 
 
 def model_body(request: DesiredModel) -> dict[str, Any]:
-    # modelKind is always sent: its default when omitted is unknown (REFERENCE.md §9.7).
+    # modelKind is always sent: its default when omitted is unknown (docs/service-api.md §3).
     body: dict[str, Any] = {
         "trainingParameters": {
             "trainingDatasetName": request.training_dataset,

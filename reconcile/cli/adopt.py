@@ -6,13 +6,13 @@ from pathlib import Path
 
 import click
 
-from reconcile.cli.core import _apply_lock, _config, _console, _env_options, _session
+from reconcile.cli.common import apply_lock, env_options, load_environment, make_console, open_environment
 from reconcile.errors import UsageError
 
 
 @click.command(name="import")
 @click.argument("addresses", nargs=-1)
-@_env_options
+@env_options
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Spec file to write (default: specs/imported.yaml under the repo root); documents are appended.")
 @click.option("--protect", is_flag=True, help="Write `protect: true` into the imported specs and the inventory.")
@@ -29,13 +29,13 @@ def import_(addresses: tuple[str, ...], config_path: Path | None, environment: s
     """
     from reconcile.workflow import adopt_unmanaged
 
-    config = _config(config_path, environment)
+    config = load_environment(config_path, environment)
     target = out_path if out_path is not None else config.root / "specs" / "imported.yaml"
     if not target.is_absolute():
         target = Path.cwd() / target
-    with _session(config) as session, _apply_lock(config, None, lock_timeout):
+    with open_environment(config) as session, apply_lock(config, None, lock_timeout):
         result = adopt_unmanaged(session, target, addresses, protect=protect)
-    out = _console()
+    out = make_console()
     for note in result.notes:
         out.print(f"[yellow]note[/yellow]: {note}")
     if not result.records:

@@ -13,37 +13,8 @@ from typing import Any
 
 import click
 
+from reconcile.cli.common import apply_lock, env_options, load_environment, make_console, open_environment
 from reconcile.errors import ExitCode, InputError, UsageError
-
-
-def _console(stderr: bool = False) -> Any:
-    from rich.console import Console
-
-    console = Console(stderr=stderr, highlight=False, soft_wrap=True)
-    if not console.is_terminal:
-        # Logs and CI: wide enough that tables do not truncate names.
-        console = Console(stderr=stderr, highlight=False, soft_wrap=True, width=140)
-    return console
-
-
-def _env_options(f: Any) -> Any:
-    f = click.option("--env", "environment", metavar="NAME", help="Environment from vision-gitops.yaml "
-                     "(default: $VISION_GITOPS_ENV, then the file's defaultEnvironment).")(f)
-    f = click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
-                     help="Project config file (default: vision-gitops.yaml in this folder or a parent).")(f)
-    return f
-
-
-def _config(config_path: Path | None, environment: str | None) -> Any:
-    from reconcile.specs.config import load_config
-
-    return load_config(config_path, environment=environment)
-
-
-def _session(config: Any) -> Any:
-    from reconcile.session import open_session
-
-    return open_session(config)
 
 
 def _exit(code: ExitCode) -> None:
@@ -55,16 +26,16 @@ def _exit(code: ExitCode) -> None:
 
 
 @click.command()
-@_env_options
+@env_options
 def validate(config_path: Path | None, environment: str | None) -> None:
     """Validate the config, every spec and every local COCO label file. Talks to no service."""
     from reconcile.labels import validate_local_labels
     from reconcile.workflow import load_desired
 
-    config = _config(config_path, environment)
+    config = load_environment(config_path, environment)
     specs = load_desired(config)
     report = validate_local_labels(specs)
-    out = _console()
+    out = make_console()
     for line in report.lines():
         out.print(line)
     if not report.ok:
@@ -78,7 +49,7 @@ def validate(config_path: Path | None, environment: str | None) -> None:
 
 
 @click.command()
-@_env_options
+@env_options
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), help="Save the plan (JSON) for `reconcile apply FILE`.")
 @click.option("--markdown", "md_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write the plan as Markdown.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan document (JSON) instead of text.")
@@ -91,9 +62,9 @@ def plan(config_path: Path | None, environment: str | None, out_path: Path | Non
     from reconcile.plan import render
     from reconcile.workflow import load_desired, make_plan
 
-    config = _config(config_path, environment)
+    config = load_environment(config_path, environment)
     specs = load_desired(config)
-    with _session(config) as session:
+    with open_environment(config) as session:
         the_plan = make_plan(session, specs, prune=prune)
     if out_path is not None:
         out_path.write_text(the_plan.to_json())
@@ -102,9 +73,9 @@ def plan(config_path: Path | None, environment: str | None, out_path: Path | Non
     if as_json:
         click.echo(the_plan.to_json(), nl=False)
     else:
-        _console().print(render.to_rich(the_plan, show_unchanged=show_unchanged))
+        make_console().print(render.to_rich(the_plan, show_unchanged=show_unchanged))
         if out_path is not None:
-            _console().print(f"Saved the plan to {out_path}; apply exactly it with `reconcile apply {out_path}`.")
+            make_console().print(f"Saved the plan to {out_path}; apply exactly it with `reconcile apply {out_path}`.")
     _exit(the_plan.exit_code(detailed=detailed_exitcode))
 
 
@@ -113,7 +84,7 @@ def plan(config_path: Path | None, environment: str | None, out_path: Path | Non
 
 @click.command()
 @click.argument("plan_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@_env_options
+@env_options
 @click.option("--allow-replace", is_flag=True, help="Allow replacing models/evaluations whose immutable fields changed (retrains, bills again).")
 @click.option("--wait", "wait_", is_flag=True, help="Follow training and evaluations until they finish.")
 @click.option("--timeout", type=float, default=None, metavar="SECONDS", help="With --wait: give up waiting after this long (exit 3).")
@@ -135,8 +106,8 @@ def apply(plan_file: Path | None, config_path: Path | None, environment: str | N
     from reconcile.plan.model import Plan
     from reconcile.workflow import WaitSettings, load_desired, make_plan, run_apply
 
-    config = _config(config_path, environment)
-    err = _console(stderr=True)
+    config = load_environment(config_path, environment)
+    err = make_console(stderr=True)
     saved: Plan | None = None
     if plan_file is not None:
         try:
@@ -146,13 +117,13 @@ def apply(plan_file: Path | None, config_path: Path | None, environment: str | N
         except FileNotFoundError:
             raise UsageError(f"{plan_file}: no such plan file", hint="make one with `reconcile plan --out FILE`") from None
         saved = Plan.from_json(text, where=str(plan_file))
-    with _session(config) as session, _apply_lock(config, saved, lock_timeout) as held:
+    with open_environment(config) as session, apply_lock(config, saved, lock_timeout) as held:
         the_plan = saved if saved is not None else make_plan(session, load_desired(config), prune=prune)
         if not the_plan.has_changes:
             # Still run: apply records spec'd live resources in the inventory (and waits with --wait).
-            _console().print("No changes. Nothing to apply.")
+            make_console().print("No changes. Nothing to apply.")
         else:
-            _console().print(render.to_rich(the_plan))
+            make_console().print(render.to_rich(the_plan))
 
         from rich.markup import escape
 
@@ -166,7 +137,7 @@ def apply(plan_file: Path | None, config_path: Path | None, environment: str | N
                            wait_settings=WaitSettings(timeout=timeout), on_event=show,
                            check_lock=getattr(held, "check", None), approve_cost=approve_cost,
                            confirm_deletions=confirm_deletions, run_id=_run_id())
-    out = _console()
+    out = make_console()
     if not the_plan.has_changes and not wait_:
         return
     deleted = f"{len(result.deleted)} deleted, " if result.deleted else ""
@@ -188,19 +159,11 @@ def _run_id() -> str:
     return info.run_url or info.who
 
 
-def _apply_lock(config: Any, plan: Any, timeout: float) -> Any:
-    """The environment's apply lock (reconcile.lock), held while apply writes."""
-    from reconcile.lock import LockInfo, lock_for
-
-    info = LockInfo.for_current_run(config.name, fingerprint=plan.live_fingerprint if plan is not None else "")
-    return lock_for(config).acquire(info, timeout=timeout)
-
-
 # --- wait / status / predict ----------------------------------------------------------
 
 
 @click.command()
-@_env_options
+@env_options
 @click.option("--timeout", type=float, default=None, metavar="SECONDS", help="Give up after this long (exit 3).")
 @click.option("--poll", type=float, default=10.0, metavar="SECONDS", help="Polling interval.")
 def wait(config_path: Path | None, environment: str | None, timeout: float | None, poll: float) -> None:
@@ -209,18 +172,18 @@ def wait(config_path: Path | None, environment: str | None, timeout: float | Non
 
     from reconcile.workflow import WaitSettings, load_desired, make_waiter, observe
 
-    config = _config(config_path, environment)
+    config = load_environment(config_path, environment)
     specs = load_desired(config)
-    with _session(config) as session:
+    with open_environment(config) as session:
         live = observe(session, specs)
         models = [n for n in specs.models if n in live.models and not live.models[n].terminal]
         evals = [k for k in specs.evaluations if k in live.evaluations and not live.evaluations[k].terminal]
         if not models and not evals:
-            _console().print("Nothing is running.")
+            make_console().print("Nothing is running.")
             return
         waiter = make_waiter(session, WaitSettings(timeout=timeout, poll=poll))
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                      console=_console(stderr=True), transient=True) as bar:
+                      console=make_console(stderr=True), transient=True) as bar:
             task = bar.add_task("waiting", total=None)
 
             def update(p: Any) -> None:
@@ -229,7 +192,7 @@ def wait(config_path: Path | None, environment: str | None, timeout: float | Non
                 bar.update(task, description="; ".join(states) or "waiting")
 
             result = waiter.wait(models=models, evaluations=evals, on_progress=update)
-    out = _console()
+    out = make_console()
     for name, m in sorted(result.models.items()):
         out.print(f"model/{name}: {m.status}" + (f" ({m.error_code})" if m.error_code else ""))
     for (mname, name), e in sorted(result.evaluations.items()):
@@ -240,28 +203,28 @@ def wait(config_path: Path | None, environment: str | None, timeout: float | Non
 
 
 @click.command()
-@_env_options
+@env_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
 def status(config_path: Path | None, environment: str | None, as_json: bool) -> None:
     """Show live datasets, models (state, cost, metrics) and evaluations."""
     from reconcile.status import render_status, status_document
     from reconcile.workflow import load_inventory
 
-    config = _config(config_path, environment)
-    with _session(config) as session:
+    config = load_environment(config_path, environment)
+    with open_environment(config) as session:
         live = session.backend.observe()
         owned = frozenset(load_inventory(session).records)
     doc = status_document(live, owned=owned)
     if as_json:
         click.echo(json.dumps(doc, indent=2, sort_keys=True))
     else:
-        render_status(doc, _console())
+        render_status(doc, make_console())
 
 
 @click.command()
 @click.argument("model")
 @click.argument("image")
-@_env_options
+@env_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def predict(model: str, image: str, config_path: Path | None, environment: str | None, as_json: bool) -> None:
     """Run the custom MODEL on IMAGE (a local file or an http(s) URL) and print its tags or objects."""
@@ -269,7 +232,7 @@ def predict(model: str, image: str, config_path: Path | None, environment: str |
     from reconcile.limits import IMAGE_BYTES
     from reconcile.status import prediction_document, render_prediction
 
-    config = _config(config_path, environment)
+    config = load_environment(config_path, environment)
     is_url = image.startswith(("http://", "https://"))
     data = None
     if not is_url:
@@ -277,13 +240,13 @@ def predict(model: str, image: str, config_path: Path | None, environment: str |
         if not path.is_file():
             raise UsageError(f"{image}: no such image file", hint="give a local image path or an http(s) URL")
         data = bounded.read_file(path, IMAGE_BYTES, image)
-    with _session(config) as session:
+    with open_environment(config) as session:
         prediction = session.backend.predict(model, image=data, url=image if is_url else None)
     doc = prediction_document(prediction)
     if as_json:
         click.echo(json.dumps(doc, indent=2))
     else:
-        render_prediction(doc, _console())
+        render_prediction(doc, make_console())
 
 
 # --- schema / demo --------------------------------------------------------------------
@@ -319,7 +282,7 @@ def plan_schema_text() -> str:
 @click.option("--timeout", type=float, default=600.0, show_default=True, help="Seconds to wait for training.")
 def demo(config_path: Path | None, environment: str, timeout: float) -> None:
     """validate -> plan -> apply --wait -> status on the embedded emulator, ending with trained models."""
-    config = _config(config_path, environment)
+    config = load_environment(config_path, environment)
     if not config.is_embedded:
         raise UsageError(f"environment {config.name!r} is not embedded; the demo never touches a real service",
                          hint="run `reconcile demo --env local`")
@@ -330,7 +293,7 @@ def demo(config_path: Path | None, environment: str, timeout: float) -> None:
         ("apply --wait", apply, args + ["--wait", "--timeout", str(timeout)]),
         ("status", status, args),
     ]
-    out = _console()
+    out = make_console()
     for title, command, argv in steps:
         out.rule(f"reconcile {title}")
         # Without standalone mode click returns the code of an Exit instead of raising it.

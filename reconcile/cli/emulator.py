@@ -44,9 +44,13 @@ def emulator() -> None:
 @click.option("--blob-endpoint", default=None, help="azureml: the datastore's blob endpoint (Azurite), "
               "e.g. http://127.0.0.1:10000/devstoreaccount1.")
 @click.option("--tls/--no-tls", default=True, show_default=True, help="azureml: serve HTTPS with a throwaway certificate.")
+@click.option("--data-root", "data_roots", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+              help="A folder file:// label files and images may be read from (repeatable; default: the current "
+                   "folder). Symlinks are followed and must stay inside.")
 def serve(host: str, port: int, state_dir: Path | None, key: str | None, token: str | None, speed: float,
           latency_ms: float, tps_limit: float | None, error_rate: float, drop_rate: float, seed: int,
-          trainer_name: str, service: str = "vision", blob_endpoint: str | None = None, tls: bool = True) -> None:
+          trainer_name: str, service: str = "vision", blob_endpoint: str | None = None, tls: bool = True,
+          data_roots: tuple[Path, ...] = ()) -> None:
     """Serve the emulated API under http://HOST:PORT/computervision until interrupted."""
     from reconcile.emulator.faults import FaultConfig
     from reconcile.emulator.server import EmulatorServer
@@ -74,7 +78,8 @@ def serve(host: str, port: int, state_dir: Path | None, key: str | None, token: 
                              blob_endpoint=blob_endpoint, tls=tls, trainer_name=trainer_name)
     try:
         server = EmulatorServer(key=key, token=token, state_dir=state_dir, speed=speed, faults=faults, host=host,
-                                port=port, trainer=make_trainer(trainer_name, seed=seed))
+                                port=port, trainer=make_trainer(trainer_name, seed=seed),
+                                file_roots=list(data_roots) or [Path.cwd()])
     except OSError as exc:
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     auth = "key" if key else ""
@@ -83,7 +88,8 @@ def serve(host: str, port: int, state_dir: Path | None, key: str | None, token: 
     def ready() -> None:
         click.echo(
             f"vision emulator listening on {server.endpoint}/computervision "
-            f"(auth: {auth or 'none'}; state: {state_dir or 'memory'}; speed: {speed:g}x; trainer: {trainer_name})",
+            f"(auth: {auth or 'none'}; state: {state_dir or 'memory'}; speed: {speed:g}x; trainer: {trainer_name}; "
+            f"file:// from: {', '.join(str(r) for r in server.service.file_roots)})",
             err=True,
         )
 

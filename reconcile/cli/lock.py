@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from reconcile.cli.core import _config, _env_options
+from reconcile.cli.common import env_options, load_environment
 
 
 @click.group()
@@ -17,13 +17,13 @@ def lock() -> None:
 
 
 @lock.command()
-@_env_options
+@env_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: {environment, locked, lock, holder}.")
 def show(config_path: Path | None, environment: str | None, as_json: bool) -> None:
     """Show who holds the apply lock of an environment. Exits 0 whether or not it is held."""
     from reconcile.lock import lock_for
 
-    config = _config(config_path, environment)
+    config = load_environment(config_path, environment)
     the_lock = lock_for(config)
     holder = the_lock.current()
     if as_json:
@@ -42,7 +42,7 @@ def show(config_path: Path | None, environment: str | None, as_json: bool) -> No
 
 
 @lock.command(name="break")
-@_env_options
+@env_options
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 def break_(config_path: Path | None, environment: str | None, yes: bool) -> None:
     """Free the apply lock of an environment whose holder is dead (a cancelled or crashed run).
@@ -52,7 +52,7 @@ def break_(config_path: Path | None, environment: str | None, yes: bool) -> None
     """
     from reconcile.lock import lock_for
 
-    config = _config(config_path, environment)
+    config = load_environment(config_path, environment)
     the_lock = lock_for(config)
     holder = the_lock.current()
     if holder is None:

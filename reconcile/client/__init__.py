@@ -2,23 +2,21 @@
 
 Modules, one concern each:
 
-- :mod:`~reconcile.client.http`      -- ``VisionClient``: the request loop (pacing, retries, pagination).
-- :mod:`~reconcile.client.errors`    -- the one mapping of statuses / httpx exceptions to :mod:`reconcile.errors`.
-- :mod:`~reconcile.client.retry`     -- backoff with full jitter and ``Retry-After`` parsing.
-- :mod:`~reconcile.client.ratelimit` -- the shared token bucket (GCRA) that keeps us under the service's TPS.
-- :mod:`~reconcile.client.auth`      -- key, Entra ID bearer and no auth; ``auth_from_settings``.
-- :mod:`~reconcile.client.redact`    -- masking of keys, tokens and SAS strings in every output.
+- :mod:`.http`      -- ``VisionClient``: the request loop (pacing, retries, pagination).
+- :mod:`.auth`      -- key, Entra ID bearer and no auth; ``auth_from_settings``.
+- :mod:`.redact`    -- masking of keys, tokens and SAS strings in every output.
+- :mod:`.errors`    -- internal: Vision failures as :mod:`reconcile.errors` (classified by :mod:`reconcile.remote_failures`).
+- :mod:`.retry`     -- internal: backoff with full jitter and ``Retry-After`` parsing.
+- :mod:`.ratelimit` -- internal: the shared token bucket (GCRA) that keeps us under the service's TPS.
 
 See docs/client.md for the retry policy and what a caller should do with each error.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 # Light (stdlib only) and bound eagerly: the function `redact` must shadow the submodule of that name.
 from reconcile.client.redact import RedactingFilter, redact, register_secret
+from reconcile.facade import lazy_exports
 
 # Exports are imported on first use: `reconcile.client.redact` is imported by light
 # modules (errors, specs) that must not pull in httpx.
@@ -28,12 +26,11 @@ _EXPORTS = {
     "TokenBucket": "ratelimit",
     "RetryPolicy": "retry", "parse_retry_after": "retry",
 }  # fmt: skip
+_INTERNAL = ("errors", "ratelimit", "retry")
 
-__all__ = sorted([*_EXPORTS, "RedactingFilter", "redact", "register_secret"])
+__all__ = [
+    "Auth", "BearerAuth", "ClientStats", "KeyAuth", "NoAuth", "RedactingFilter", "RetryPolicy", "TokenBucket",
+    "VisionClient", "auth_from_settings", "parse_retry_after", "redact", "register_secret",
+]  # fmt: skip
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'reconcile.client' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"reconcile.client.{module}"), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

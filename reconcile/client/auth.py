@@ -6,7 +6,7 @@ secret they hold: ``repr`` masks it and it is registered with
 :mod:`reconcile.client.redact` so it is masked in logs and messages too.
 
 Entra ID (``BearerAuth``) needs a custom-subdomain endpoint and, for the identity,
-the role *Cognitive Services User* on the Vision resource (REFERENCE.md §1,
+the role *Cognitive Services User* on the Vision resource (docs/service-api.md §1,
 pulumi-azure.md §7). ``azure-identity`` is imported only when a token is first
 needed, so key-auth runs and ``--help`` never pay for it.
 """

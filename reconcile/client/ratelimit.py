@@ -1,7 +1,7 @@
 """Client-side pacing, so that we never cause a 429 ourselves.
 
 The Vision resource allows 20 transactions per second on S1, resource-wide
-(REFERENCE.md §5). A reconciler that fires requests from a thread pool would hit
+(docs/service-api.md §5). A reconciler that fires requests from a thread pool would hit
 that limit and then depend on retries; pacing every attempt through one bucket
 shared by all threads of a client keeps us under it instead (gitops-anchors §2
 item 10: "proactive throttling").

@@ -1,6 +1,6 @@
 """When to retry and how long to wait: exponential backoff with full jitter, or ``Retry-After``.
 
-The spec documents no ``Retry-After`` (REFERENCE.md §2), but Azure gateways send
+The spec documents no ``Retry-After`` (docs/service-api.md §2), but Azure gateways send
 one on 429 and 503, sometimes as ``retry-after-ms`` / ``x-ms-retry-after-ms``, and
 the APIM 429 body says "Try again in N seconds"; all are honoured, capped at
 ``max_retry_after``. Without a hint the wait is ``uniform(0, min(cap, base * 2**(n-1)))``

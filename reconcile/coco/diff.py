@@ -2,7 +2,8 @@
 
 Never a raw JSON diff: categories added, removed or renamed (by id), per-category
 image and box counts before and after, and images added or removed (by
-``file_name``), each with counts and the first few examples.
+``file_name``), each with counts and the first few examples. Plans carry it as
+:class:`~reconcile.plan.model.LabelDiffDoc` and :mod:`reconcile.plan.render` shows it.
 """
 
 from __future__ import annotations
@@ -59,12 +60,6 @@ class LabelDiff:
             or self.images_removed
             or self.annotations_before != self.annotations_after
         )
-
-    def to_text(self) -> str:
-        return render_text(self)
-
-    def to_markdown(self) -> str:
-        return render_markdown(self)
 
 
 def summarize(data: bytes | bytearray | memoryview, kind: str = DETECTION, *, source: str = "<labels>") -> CocoSummary:
@@ -129,81 +124,3 @@ def label_diff(
         images_added_examples=tuple(img_added[:max_examples]),
         images_removed_examples=tuple(img_removed[:max_examples]),
     )
-
-
-def _arrow(a: int, b: int) -> str:
-    if a == b:
-        return f"{a:,}"
-    return f"{a:,} -> {b:,} ({b - a:+,})"
-
-
-def _examples(names: tuple[str, ...], total: int) -> str:
-    text = ", ".join(names)
-    return text + (f", ... and {total - len(names):,} more" if total > len(names) else "")
-
-
-def render_text(d: LabelDiff, indent: str = "") -> str:
-    """Plain text for terminals and plan files."""
-    if not d.changed:
-        return f"{indent}labels unchanged ({d.images_after:,} images, {d.annotations_after:,} annotations)"
-    out = [
-        f"{indent}images: {_arrow(d.images_before, d.images_after)}; annotations: "
-        f"{_arrow(d.annotations_before, d.annotations_after)}; categories: {_arrow(d.categories_before, d.categories_after)}"
-    ]
-    for label, items in (("categories added", d.categories_added), ("categories removed", d.categories_removed)):
-        if items:
-            out.append(f"{indent}  {label}: " + ", ".join(f"{i} {n!r}" for i, n in items))
-    if d.categories_renamed:
-        out.append(f"{indent}  categories renamed: " + ", ".join(f"{i} {o!r} -> {n!r}" for i, o, n in d.categories_renamed))
-    if d.per_category:
-        out.append(f"{indent}  per category:")
-        width = max(len(c.name) for c in d.per_category)
-        for c in d.per_category:
-            line = f"{indent}    {c.name:<{width}}  images {_arrow(c.images_before, c.images_after)}"
-            if c.boxes_before or c.boxes_after:
-                line += f", boxes {_arrow(c.boxes_before, c.boxes_after)}"
-            out.append(line)
-    if d.images_added:
-        out.append(f"{indent}  images added ({d.images_added:,}): {_examples(d.images_added_examples, d.images_added)}")
-    if d.images_removed:
-        out.append(f"{indent}  images removed ({d.images_removed:,}): {_examples(d.images_removed_examples, d.images_removed)}")
-    return "\n".join(out)
-
-
-def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("`", "'")
-
-
-def render_markdown(d: LabelDiff) -> str:
-    """Markdown for pull-request comments."""
-    if not d.changed:
-        return f"Labels unchanged ({d.images_after:,} images, {d.annotations_after:,} annotations)."
-    out = [
-        "| | before | after |",
-        "|---|---:|---:|",
-        f"| images | {d.images_before:,} | {d.images_after:,} |",
-        f"| annotations | {d.annotations_before:,} | {d.annotations_after:,} |",
-        f"| categories | {d.categories_before:,} | {d.categories_after:,} |",
-        "",
-    ]
-    if d.categories_added:
-        out.append("**Categories added:** " + ", ".join(f"`{i}` {_md(n)}" for i, n in d.categories_added))
-    if d.categories_removed:
-        out.append("**Categories removed:** " + ", ".join(f"`{i}` {_md(n)}" for i, n in d.categories_removed))
-    if d.categories_renamed:
-        out.append(
-            "**Categories renamed:** " + ", ".join(f"`{i}` {_md(o)} → {_md(n)}" for i, o, n in d.categories_renamed)
-        )
-    if d.per_category:
-        out += ["", "| category | images | boxes |", "|---|---:|---:|"]
-        for c in d.per_category:
-            out.append(
-                f"| {_md(c.name)} | {_arrow(c.images_before, c.images_after)} | {_arrow(c.boxes_before, c.boxes_after)} |"
-            )
-    if d.images_added:
-        out.append(f"\n**Images added ({d.images_added:,}):** {_md(_examples(d.images_added_examples, d.images_added))}")
-    if d.images_removed:
-        out.append(
-            f"\n**Images removed ({d.images_removed:,}):** {_md(_examples(d.images_removed_examples, d.images_removed))}"
-        )
-    return "\n".join(out)

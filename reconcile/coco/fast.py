@@ -1,4 +1,4 @@
-"""The fast path: typed msgspec decoding plus columnar checks (design/coco-validation.md §5).
+"""The fast path: typed msgspec decoding plus columnar checks (docs/coco.md, "How it is fast").
 
 :func:`validate_fast` returns a complete report only when it can prove the exact
 pass (:mod:`reconcile.coco.exact`) would produce the same one: the file has no

@@ -1,6 +1,6 @@
 """A seeded generator of Azure-style COCO files, for benchmarks and tests.
 
-Same seed, same bytes. Shapes follow design/coco-validation.md §3: at 1M
+Same seed, same bytes. Shapes follow the benchmark sizes of docs/coco.md: at 1M
 detection annotations there are 200k images and 500 categories; the
 classification variant has one label per image. ``defect`` plants exactly one
 known error near the end of the file, so benchmarks can time the full-report

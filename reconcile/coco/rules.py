@@ -1,6 +1,6 @@
 """What an Azure-flavoured COCO file must satisfy: problem codes and limits.
 
-Sources (REFERENCE.md §4-§5, design/coco-validation.md §1-§2):
+Sources (docs/service-api.md §4-§5, docs/coco.md "Rules"):
 
 - DOC-COCO: the "About COCO files" include (field reference).
 - SAMP-CHECK: ``check_coco_annotations.py`` in the official samples (the Azure checker).

@@ -3,7 +3,7 @@
 ``reconcile validate``, ``reconcile coco validate``, plan/apply (before anything is
 uploaded) and the emulator all call :func:`validate_bytes` / :func:`validate_file`.
 
-Strategy (design/coco-validation.md §5): a fast path decodes into typed msgspec
+Strategy (docs/coco.md, "How it is fast"): a fast path decodes into typed msgspec
 Structs and checks columns; if it finds anything wrong, the exact pass
 (:mod:`reconcile.coco.exact`) re-reads the file as plain JSON and reports every
 problem with counts and JSON paths. Both run with the garbage collector paused:

@@ -51,7 +51,7 @@ def not_found(what: str, name: str, code: str) -> ApiError:
 
 
 def unauthorized() -> ApiError:
-    # The APIM gateway shape: a numeric-string code (REFERENCE.md §2, §8.2).
+    # The APIM gateway shape: a numeric-string code (docs/service-api.md §2).
     return ApiError(
         401,
         "401",

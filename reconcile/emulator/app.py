@@ -87,7 +87,7 @@ async def read_body(request: Request, limit: Limit, too_large: Callable[[Limit],
 
 
 def _image_too_large(limit: Limit) -> ApiError:
-    # The contract's answer for an image over 20,971,520 bytes (REFERENCE.md, analyze errors).
+    # The contract's answer for an image over 20,971,520 bytes (docs/service-api.md §5).
     return bad_request(f"The image must be 1 to {limit.value} bytes.", inner_code="InvalidImageSize")
 
 

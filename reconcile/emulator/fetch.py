@@ -1,17 +1,23 @@
 """Reading the bytes behind a URI the way the service would: ``http(s)://`` (httpx) or ``file://``.
 
 :func:`read_uri` returns the bytes or raises :class:`FetchError` whose message never
-contains a SAS query string.
+contains a SAS query string. The real service cannot read this machine's files;
+the emulator reads ``file://`` URIs so local datasets work, but only inside the
+data roots it was given (the repository for the embedded environment,
+``--data-root`` for ``reconcile emulator``): a URI in a request is untrusted input,
+so symlinks are resolved, only regular files are read (:mod:`reconcile.safepath`),
+and with no roots every ``file://`` URI is refused.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from reconcile import bounded
+from reconcile import bounded, safepath
 from reconcile.emulator.records import Auth
 from reconcile.errors import InputError
 from reconcile.limits import LABEL_FILE_BYTES, URI_CHARS, Limit
@@ -43,11 +49,14 @@ def safe_uri(uri: str) -> str:
     return parts._replace(query="", fragment="").geturl() if parts.query else uri
 
 
-def read_uri(uri: str, auth: Auth | None = None, *, limit: Limit = LABEL_FILE_BYTES) -> bytes:
+def read_uri(
+    uri: str, auth: Auth | None = None, *, limit: Limit = LABEL_FILE_BYTES, file_roots: Sequence[Path] = ()
+) -> bytes:
     """The bytes behind ``uri``, at most ``limit`` of them (streamed; the limit is named in the error).
 
-    ``file://`` reads only regular files (never a device, FIFO or folder); the
-    size is checked before reading. Raises :class:`FetchError` for anything else.
+    ``file://`` reads only regular files (never a device, FIFO or folder) that
+    resolve, symlinks followed, inside ``file_roots``; the size is checked before
+    reading. Raises :class:`FetchError` for anything else.
     """
     parts = urlsplit(uri)
     scheme = parts.scheme.lower()
@@ -55,8 +64,10 @@ def read_uri(uri: str, auth: Auth | None = None, *, limit: Limit = LABEL_FILE_BY
     if len(uri) > URI_CHARS.value:
         raise FetchError(f"the URI is longer than the {URI_CHARS.name} limit of {URI_CHARS.shown}")
     if scheme == "file":
+        if not file_roots:
+            raise FetchError(f"{shown}: this emulator reads no local files (it has no data roots)")
         try:
-            return bounded.read_file(Path(unquote(parts.path)), limit, shown)
+            return safepath.read(Path(unquote(parts.path)), list(file_roots), limit, shown)
         except InputError as exc:
             raise FetchError(exc.message) from None
     if scheme in ("http", "https"):

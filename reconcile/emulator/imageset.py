@@ -23,7 +23,7 @@ def load_image(data: LabeledData, image: LabeledImage, *, at_least: int | None =
     if not image.url:
         raise RunFailed("datasetNotFound", f"The {where} has no URL (absolute_url or coco_url).")
     try:
-        raw = read_uri(image.url, data.auth)
+        raw = read_uri(image.url, data.auth, file_roots=data.file_roots)
     except FetchError as exc:
         raise RunFailed("datasetNotFound", f"The {where} could not be read: {exc}") from None
     try:

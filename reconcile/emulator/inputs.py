@@ -1,4 +1,4 @@
-"""Validation of request inputs per api-version (REFERENCE.md §2, §3, §8.3).
+"""Validation of request inputs per api-version (docs/service-api.md §2, §3).
 
 Each ``parse_*`` function takes a canonicalized JSON body and returns typed values,
 or raises :class:`~reconcile.emulator.apierror.ApiError` (400) naming the field and

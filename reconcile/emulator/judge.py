@@ -1,4 +1,4 @@
-"""Judging a dataset when a run starts, the way the service would (REFERENCE.md §3.3, §3.4).
+"""Judging a dataset when a run starts, the way the service would (docs/service-api.md §3).
 
 :func:`load_dataset` reads every annotation file (and inline ``annotationData``),
 checks it with the project's one COCO validator and returns :class:`LabeledData`,
@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from collections.abc import Sequence
+from pathlib import Path
 
 from reconcile.api import versions
 from reconcile.emulator.fetch import FetchError, read_uri, safe_uri
@@ -33,8 +35,13 @@ class RunFailed(Exception):
         """The run's model kind, when known (set by the service)."""
 
 
-def load_dataset(dataset: DatasetRecord | None, name: str, *, purpose: str, api_version: str) -> LabeledData:
-    """Read and validate every annotation source of ``dataset``; raise :class:`RunFailed` on any problem."""
+def load_dataset(
+    dataset: DatasetRecord | None, name: str, *, purpose: str, api_version: str, file_roots: Sequence[Path] = ()
+) -> LabeledData:
+    """Read and validate every annotation source of ``dataset``; raise :class:`RunFailed` on any problem.
+
+    ``file://`` annotation files and images are read only inside ``file_roots`` (see :mod:`.fetch`).
+    """
     from reconcile.coco.validate import ValidationOptions, validate_bytes
 
     if dataset is None:
@@ -42,7 +49,7 @@ def load_dataset(dataset: DatasetRecord | None, name: str, *, purpose: str, api_
     sources: list[tuple[str, bytes, bool]] = []
     for uri in dataset.annotation_file_uris or []:
         try:
-            sources.append((safe_uri(uri), read_uri(uri, dataset.authentication), False))
+            sources.append((safe_uri(uri), read_uri(uri, dataset.authentication, file_roots=file_roots), False))
         except FetchError as exc:
             raise RunFailed(
                 "datasetNotFound", f"An annotation file of dataset '{name}' could not be read: {exc}"
@@ -73,7 +80,7 @@ def load_dataset(dataset: DatasetRecord | None, name: str, *, purpose: str, api_
     assert data is not None
     if data.num_images == 0:
         raise RunFailed("datasetCorrupt", f"The dataset '{name}' has no images.")
-    return dataclasses.replace(data, source=name, auth=dataset.authentication)
+    return dataclasses.replace(data, source=name, auth=dataset.authentication, file_roots=tuple(file_roots))
 
 
 def check_kind(model_kind: str, dataset: DatasetRecord, name: str) -> None:

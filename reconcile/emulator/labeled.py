@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # records imports msgspec; the CLI imports this module and must stay light
@@ -42,6 +43,8 @@ class LabeledData:
     """The dataset's name (for messages)."""
     auth: Auth | None = None
     """How to read the image URLs (the dataset's authentication)."""
+    file_roots: tuple[Path, ...] = ()
+    """Where ``file://`` image URLs may point (the emulator's data roots)."""
 
     @property
     def num_images(self) -> int:
@@ -56,7 +59,7 @@ class LabeledData:
 
     def merged(self, other: "LabeledData") -> "LabeledData":
         cats = self.categories + tuple(c for c in other.categories if c not in self.categories)
-        return LabeledData(self.kind, cats, self.images + other.images, self.source, self.auth)
+        return LabeledData(self.kind, cats, self.images + other.images, self.source, self.auth, self.file_roots)
 
     def split(self, held_out_every: int = 5) -> tuple["LabeledData", "LabeledData"]:
         """A deterministic (train, held-out) split: every n-th image in sha256(file_name) order.
@@ -72,8 +75,8 @@ class LabeledData:
         held = {order[j] for j in range(0, len(order), held_out_every)}
         train = tuple(im for i, im in enumerate(self.images) if i not in held)
         test = tuple(im for i, im in enumerate(self.images) if i in held)
-        return (LabeledData(self.kind, self.categories, train, self.source, self.auth),
-                LabeledData(self.kind, self.categories, test, self.source, self.auth))
+        return (LabeledData(self.kind, self.categories, train, self.source, self.auth, self.file_roots),
+                LabeledData(self.kind, self.categories, test, self.source, self.auth, self.file_roots))
 
 
 def from_coco(doc: dict[str, Any], kind: str) -> LabeledData:

@@ -1,4 +1,4 @@
-"""Lenient request JSON, as the service's Newtonsoft binding accepts it (REFERENCE.md §1).
+"""Lenient request JSON, as the service's Newtonsoft binding accepts it (docs/service-api.md §1).
 
 Accepted beyond strict JSON: single-quoted strings, trailing commas, and property
 names in any letter case (``AnnotationKind`` binds to ``annotationKind``).

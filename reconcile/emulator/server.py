@@ -20,6 +20,7 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,7 @@ class EmulatorServer:
         host: str = "127.0.0.1",
         port: int = 0,
         trainer: Trainer | None = None,
+        file_roots: Sequence[Path | str] = (),
     ) -> None:
         self.key = key
         self.token = token
@@ -63,7 +65,7 @@ class EmulatorServer:
             self._resume_speed_clock(clock)
         self.request_log = RequestLog()
         self._injector = FaultInjector((faults or FaultConfig()).validate())
-        self.service = Service(self.store, self.clock, trainer)
+        self.service = Service(self.store, self.clock, trainer, file_roots=[Path(r) for r in file_roots])
         self.gateway = Gateway(
             build_app(self.service),
             build_admin(self),
@@ -223,13 +225,16 @@ def start_emulator(
     host: str = "127.0.0.1",
     port: int = 0,
     trainer: Trainer | None = None,
+    file_roots: Sequence[Path | str] = (),
 ) -> EmulatorServer:
     """Start an emulator in a background thread; use it as a context manager or call ``stop()``.
 
     ``trainer``: the default learns from the pixels (fits run off the request path);
     ``make_trainer("prior")`` is the fast baseline for tests that need speed.
+    ``file_roots``: the folders ``file://`` URIs may point into (none by default:
+    every ``file://`` URI is refused; see :mod:`reconcile.emulator.fetch`).
     """
     return EmulatorServer(
         key=key, token=token, state_dir=state_dir, speed=speed, clock=clock, faults=faults, host=host, port=port,
-        trainer=trainer,
+        trainer=trainer, file_roots=file_roots,
     ).start()

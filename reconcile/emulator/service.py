@@ -1,4 +1,4 @@
-"""The emulated service: the 15 operations of REFERENCE.md §3, free of any web framework.
+"""The emulated service: the 15 operations of docs/service-api.md §3, free of any web framework.
 
 Every public method takes an :class:`~reconcile.api.versions.ApiVersion` and plain
 inputs and returns a :class:`Reply`, or raises
@@ -19,8 +19,10 @@ import logging
 import os
 import string
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -91,9 +93,13 @@ _LOADED_MODELS = 8
 
 
 class Service:
-    def __init__(self, store: Store, clock: Clock, trainer: Trainer | None = None) -> None:
+    def __init__(
+        self, store: Store, clock: Clock, trainer: Trainer | None = None, *, file_roots: Sequence[Path] = ()
+    ) -> None:
         self.store = store
         self.clock = clock
+        self.file_roots = tuple(Path(r) for r in file_roots)
+        """The only folders ``file://`` URIs may point into (none: every such URI is refused)."""
         self.trainer = trainer if trainer is not None else make_trainer()
         self.lock = store.lock
         self.runs = RunQueue()
@@ -343,13 +349,15 @@ class Service:
             versions.MODEL_KIND_FOR_ANNOTATION[dataset.annotation_kind] if dataset else versions.GENERIC_CLASSIFIER
         )
         try:
-            data = load_dataset(dataset, rec.training_dataset_name, purpose="train", api_version=rec.api_version)
+            data = load_dataset(dataset, rec.training_dataset_name, purpose="train", api_version=rec.api_version,
+                                file_roots=self.file_roots)
             assert dataset is not None
             check_kind(kind, dataset, rec.training_dataset_name)
             check_budget(kind, data, rec.budget_hours)
             if rec.test_dataset_name is not None:
                 test_ds = self.store.get(DatasetRecord, rec.test_dataset_name)
-                test = load_dataset(test_ds, rec.test_dataset_name, purpose="eval", api_version=rec.api_version)
+                test = load_dataset(test_ds, rec.test_dataset_name, purpose="eval", api_version=rec.api_version,
+                                    file_roots=self.file_roots)
                 assert test_ds is not None
                 check_kind(kind, test_ds, rec.test_dataset_name)
                 return kind, data, data, test
@@ -540,7 +548,8 @@ class Service:
         kind = model.outcome.model_kind or versions.GENERIC_CLASSIFIER
         dataset = self.store.get(DatasetRecord, rec.test_dataset_name)
         try:
-            data = load_dataset(dataset, rec.test_dataset_name, purpose="eval", api_version=rec.api_version)
+            data = load_dataset(dataset, rec.test_dataset_name, purpose="eval", api_version=rec.api_version,
+                                file_roots=self.file_roots)
             assert dataset is not None
             check_kind(kind, dataset, rec.test_dataset_name)
         except RunFailed as failed:
@@ -641,7 +650,7 @@ class Service:
             )
         if url is not None:
             try:
-                image = read_uri(url, limit=IMAGE_BYTES)
+                image = read_uri(url, limit=IMAGE_BYTES, file_roots=self.file_roots)
             except FetchError as exc:
                 raise bad_request(f"The image URL could not be read: {exc}", inner_code="InvalidImageUrl",
                                   target="url") from None

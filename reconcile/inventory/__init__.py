@@ -7,15 +7,25 @@ last apply (drift), the label digest a model was trained on (staleness), the
 ``protect`` flag (which keeps protecting after the spec is removed) and, for
 training submissions, an *intent* written before the PUT (crash safety).
 
-- :mod:`reconcile.inventory.records` -- the typed, versioned state document.
-- :mod:`reconcile.inventory.store`   -- where it lives: a local file or a blob, with
-  generation/eTag checks so two writers cannot silently overwrite each other.
-- :mod:`reconcile.inventory.journal` -- the thread-safe writer apply uses.
+Modules (none internal):
+
+- :mod:`.records` -- the typed, versioned state document.
+- :mod:`.store`   -- where it lives: a local file or a blob, with generation/eTag
+  checks so two writers cannot silently overwrite each other.
+- :mod:`.journal` -- the thread-safe writer apply uses.
 """
 
-from reconcile.inventory.journal import Journal
-from reconcile.inventory.records import Intent, Inventory, ResourceRecord
-from reconcile.inventory.store import BlobStateStore, FileStateStore, MemoryStateStore, StateStore, state_store_for
+from __future__ import annotations
+
+from reconcile.facade import lazy_exports
+
+_EXPORTS = {
+    "Journal": "journal",
+    "Intent": "records", "Inventory": "records", "ResourceRecord": "records",
+    "BlobStateStore": "store", "FileStateStore": "store", "MemoryStateStore": "store", "StateStore": "store",
+    "state_store_for": "store",
+}  # fmt: skip
+_INTERNAL: tuple[str, ...] = ()
 
 __all__ = [
     "BlobStateStore",
@@ -28,3 +38,5 @@ __all__ = [
     "StateStore",
     "state_store_for",
 ]
+
+__getattr__ = lazy_exports(__name__, _EXPORTS)

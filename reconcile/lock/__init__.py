@@ -10,49 +10,28 @@
             held.check()          # raises LockLostError if renewal failed
             write(step)
 
-Backends: :class:`BlobLeaseLock` (Azure / Azurite: a renewed, finite blob lease)
-and :class:`FileLock` (the embedded default: an expiring lock file under the
-state directory). Both implement :class:`Lock`.
+Modules (all internal: other packages use the names below):
+
+- :mod:`.environment` -- :func:`lock_for`: the lock of one environment, as its storage says.
+- :mod:`.base`        -- :class:`Lock` (acquire, renew in the background, release) and :class:`HeldLock`.
+- :mod:`.blob`        -- :class:`BlobLeaseLock` (Azure / Azurite: a renewed, finite blob lease).
+- :mod:`.file`        -- :class:`FileLock` (the embedded default: an expiring lock file under the state directory).
+- :mod:`.info`        -- :class:`LockInfo`, the holder record (who, when, which run).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from reconcile.facade import lazy_exports
 
-from reconcile.lock.base import DEFAULT_DURATION, HeldLock, Lock, LockLostError
-from reconcile.lock.blob import BlobLeaseLock
-from reconcile.lock.file import FileLock
-from reconcile.lock.info import LockInfo
+_EXPORTS = {
+    "lock_for": "environment",
+    "DEFAULT_DURATION": "base", "HeldLock": "base", "Lock": "base", "LockLostError": "base",
+    "BlobLeaseLock": "blob",
+    "FileLock": "file",
+    "LockInfo": "info",
+}  # fmt: skip
+_INTERNAL = ("base", "blob", "environment", "file", "info")
 
-if TYPE_CHECKING:
-    from reconcile.specs.config import EnvironmentConfig
+__all__ = ["DEFAULT_DURATION", "BlobLeaseLock", "FileLock", "HeldLock", "Lock", "LockInfo", "LockLostError", "lock_for"]
 
-__all__ = [
-    "BlobLeaseLock",
-    "DEFAULT_DURATION",
-    "FileLock",
-    "HeldLock",
-    "Lock",
-    "LockInfo",
-    "LockLostError",
-    "lock_for",
-]
-
-
-def lock_for(config: EnvironmentConfig, env: Mapping[str, str] | None = None, **kwargs: Any) -> Lock[Any]:
-    """The apply lock of one environment of the project config.
-
-    Local storage gets a :class:`FileLock` under ``<state_dir>/locks``; ``azurite`` and
-    ``azure`` a blob lease in the environment's container, opened (settings, secret,
-    credential) by :func:`reconcile.storage.open.open_container`. ``kwargs``
-    (``duration``, ``clock``, ...) go to the lock. Raises :class:`ConfigError` when
-    the settings the storage kind needs are missing.
-    """
-    from reconcile.storage.open import open_container
-
-    container = open_container(config, env)
-    if container is None:
-        return FileLock(Path(config.state_dir) / "locks", config.name, **kwargs)
-    return BlobLeaseLock(container, config.name, **kwargs)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -5,7 +5,10 @@ candidates) and the live state, returns the spec documents to write and the
 records to save. A ``conflict`` already has a spec, so it only gets a record
 (the next plan then shows how the live resource differs from that spec). A model
 brings along its unmanaged datasets, an evaluation its model and dataset, so
-the written specs always load. SAS query strings are never written into specs.
+the written specs always load. Secrets are never written into specs: SAS query
+strings are cut from label URIs, and a customProperty whose key or value looks like
+a secret (:func:`reconcile.client.redact.secret_kind`) is left out with a note; it
+stays on the live dataset, since apply keeps customProperties a spec does not declare.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any, Iterable
 from pydantic import TypeAdapter
 
 from reconcile.backends.base import LiveDataset, LiveState
+from reconcile.client.redact import secret_kind
 from reconcile.errors import UsageError
 from reconcile.inventory.records import ResourceRecord, utc_now
 from reconcile.plan import normalize
@@ -45,7 +49,20 @@ def _dataset_doc(d: LiveDataset, notes: list[str], protect: bool) -> dict[str, A
         labels.append({"uri": base})
     doc: dict[str, Any] = {"kind": "Dataset", "name": d.name, "annotationKind": normalize.annotation_kind(d.annotation_kind),
                            "labels": labels}
-    props = {k: v for k, v in sorted(d.custom_properties.items()) if not k.startswith(normalize.MARKER_PREFIX)}
+    props = {}
+    for key, value in sorted(d.custom_properties.items()):
+        if key.startswith(normalize.MARKER_PREFIX):
+            continue
+        if (kind := secret_kind(key)) is not None:
+            notes.append(f"dataset/{d.name}: a customProperties key looks like {kind}; it was not written to the "
+                         "spec (secrets never go in specs) and stays on the live dataset untouched")
+            continue
+        if (kind := secret_kind(str(value))) is not None:
+            notes.append(f"dataset/{d.name}: customProperties.{key} looks like {kind}; it was not written to the "
+                         "spec (secrets never go in specs) and stays on the live dataset untouched; move the "
+                         "secret out of the dataset's properties")
+            continue
+        props[key] = value
     if props:
         doc["customProperties"] = props
     if d.authentication_kind:

@@ -1,38 +1,31 @@
 """Specs (the desired state, YAML under ``specs/``) and the project config.
 
-- :mod:`reconcile.specs.models`      -- pydantic models of Dataset, Model and Evaluation specs.
-- :mod:`reconcile.specs.loader`      -- :func:`load_specs` -> :class:`SpecSet` (cross-file references, sources).
-- :mod:`reconcile.specs.checks`      -- rules across specs: unique names, references, api-version limits, paths.
-- :mod:`reconcile.specs.fingerprint` -- :func:`spec_hash`, canonical sha256 of a spec's service fields.
-- :mod:`reconcile.specs.config`      -- :func:`load_config` -> :class:`EnvironmentConfig` (vision-gitops.yaml).
-- :mod:`reconcile.specs.schema`      -- JSON Schemas generated from the models, for editors.
-- :mod:`reconcile.specs.yamlsrc`     -- YAML reading that keeps the line of every value.
-- :mod:`reconcile.specs.problems`    -- collecting problems; pydantic errors as ``file:line: field: message``.
+Modules:
 
-Nothing here imports numpy, httpx or Azure libraries. The names below are
-re-exported lazily so that ``import reconcile.specs`` stays cheap.
+- :mod:`.models`      -- pydantic models of Dataset, Model and Evaluation specs.
+- :mod:`.loader`      -- :func:`load_specs` -> :class:`SpecSet` (cross-file references, sources).
+- :mod:`.fingerprint` -- :func:`spec_hash`, canonical sha256 of a spec's service fields.
+- :mod:`.config`      -- :func:`load_config` -> :class:`EnvironmentConfig` (vision-gitops.yaml); a package with its own façade.
+- :mod:`.schema`      -- JSON Schemas generated from the models, for editors.
+- :mod:`.checks`      -- internal: rules across specs (unique names, references, api-version limits, paths).
+- :mod:`.yamlsrc`     -- internal: YAML reading that keeps the line of every value.
+- :mod:`.problems`    -- internal: collecting problems; pydantic errors as ``file:line: field: message``.
+
+Nothing here imports numpy, httpx or Azure libraries.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from reconcile.facade import lazy_exports
 
 _EXPORTS = {
-    "load_specs": "reconcile.specs.loader",
-    "SpecSet": "reconcile.specs.loader",
-    "SourceRef": "reconcile.specs.loader",
-    "spec_hash": "reconcile.specs.fingerprint",
-    "load_config": "reconcile.specs.config",
-    "EnvironmentConfig": "reconcile.specs.config",
-    "write_schemas": "reconcile.specs.schema",
-}
+    "load_specs": "loader", "SpecSet": "loader", "SourceRef": "loader",
+    "spec_hash": "fingerprint",
+    "load_config": "config", "EnvironmentConfig": "config",
+    "write_schemas": "schema",
+}  # fmt: skip
+_INTERNAL = ("checks", "problems", "yamlsrc")
 
-__all__ = sorted(_EXPORTS)
+__all__ = ["EnvironmentConfig", "SourceRef", "SpecSet", "load_config", "load_specs", "spec_hash", "write_schemas"]
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'reconcile.specs' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -1,4 +1,7 @@
-"""Read a label file behind a URI and digest it (drift: the bytes changed behind the same URI)."""
+"""Read a label file behind a URI and digest it (drift: the bytes changed behind the same URI).
+
+The caller compares :attr:`RemoteLabel.sha256` with the digest it pinned (the spec's ``sha256`` or the last apply's).
+"""
 
 from __future__ import annotations
 
@@ -19,7 +22,6 @@ from reconcile.storage.base import BlobStore, sha256_hex
 _FETCH_HINTS = Hints(auth="the blob is private: configure the storage account so it is read with your identity")
 
 
-
 @dataclass(frozen=True, slots=True)
 class RemoteLabel:
     """The bytes behind ``uri`` now, and their sha256."""
@@ -27,10 +29,6 @@ class RemoteLabel:
     uri: str
     data: bytes
     sha256: str
-
-    def drifted(self, pinned_sha256: str | None) -> bool:
-        """True when a digest was pinned (spec ``sha256``, or the last apply) and the bytes no longer match it."""
-        return pinned_sha256 is not None and pinned_sha256.lower() != self.sha256
 
 
 def fetch_label(

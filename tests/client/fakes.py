@@ -56,7 +56,7 @@ class Script:
 
 
 def error(status: int, code: str = "SomeCode", message: str = "something failed", **headers: str) -> httpx.Response:
-    """A response in the service's error shape (REFERENCE.md §2)."""
+    """A response in the service's error shape (docs/service-api.md §2)."""
     hdrs = {"x-ms-error-code": code, **{k.replace("_", "-"): v for k, v in headers.items()}}
     return httpx.Response(status, headers=hdrs, json={"error": {"code": code, "message": message}})
 

@@ -22,7 +22,7 @@ SWAGGER_DIR = Path(__file__).parent / "swagger"
 VERSIONS = ("2023-02-01-preview", "2023-04-01-preview", "2023-07-01-preview")
 PREFIX = "/computervision"
 
-#: The 15 model-customization operations (REFERENCE.md §3) + the analyze stream overload.
+#: The 15 model-customization operations (docs/service-api.md §3) + the analyze stream overload.
 OPERATIONS = (
     "Datasets_Register", "Datasets_Get", "Datasets_Update", "Datasets_Unregister", "Datasets_List",
     "Models_Create", "Models_Get", "Models_Delete", "Models_List", "Models_CancelTraining",

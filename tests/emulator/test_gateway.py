@@ -63,15 +63,23 @@ def test_unknown_route_and_method_use_the_error_shape(emulator):
 
 
 def test_request_log_records_method_path_status(emulator):
+    import time
+
+    before = time.time()
     with api(emulator) as c:
         c.get("/datasets")
-        c.get("/models/none")
+        c.get("/models/none", params={"subscription-key": "k-secret", "top": 3})
+    after = time.time()
     log = list(emulator.request_log)
     assert [(r.method, r.path, r.status) for r in log] == [
         ("GET", "/computervision/datasets", 200),
         ("GET", "/computervision/models/none", 404),
     ]
-    assert log[0].query == f"api-version={V}" and log[0].duration >= 0
+    assert log[0].query == f"api-version={V}"
+    # A key sent in the query string never reaches the log; other parameters do.
+    assert "k-secret" not in log[1].query and "subscription-key" not in log[1].query and "top=3" in log[1].query
+    assert before <= log[0].started <= log[1].started <= after
+    assert all(r.started + r.duration <= after for r in log)
     assert emulator.request_log.count(method="GET", status=404) == 1
     emulator.request_log.clear()
     assert len(emulator.request_log) == 0
@@ -92,6 +100,19 @@ def test_admin_surface(emulator):
     assert [(r["method"], r["status"]) for r in records] == [("GET", 200)]  # admin calls are not logged
     assert raw("DELETE", base + "/requests", headers=h).status_code == 204
     assert raw("GET", base + "/requests", headers=h).json()["value"] == []
-    faults = raw("PUT", base + "/faults", json={"latency_ms": 1, "seed": 7}, headers=h)
-    assert faults.status_code == 200 and emulator.faults.seed == 7
     assert raw("PUT", base + "/faults", json={"bogus": 1}, headers=h).status_code == 400
+    assert raw("PUT", base + "/faults", json={"error_statuses": [404]}, headers=h).status_code == 400
+
+
+def test_faults_set_through_the_admin_surface_take_effect(emulator):
+    h = {"Ocp-Apim-Subscription-Key": emulator.key}
+    base = emulator.endpoint + "/_emulator"
+    faults = raw("PUT", base + "/faults", json={"error_rate": 1.0, "error_statuses": [503], "seed": 7}, headers=h)
+    assert faults.status_code == 200 and faults.json()["error_statuses"] == [503]
+    with api(emulator) as c:
+        failing = c.get("/datasets")
+        assert raw("PUT", base + "/faults", json={}, headers=h).status_code == 200  # back to no faults
+        healthy = c.get("/datasets")
+    assert failing.status_code == 503 and failing.json()["error"]["code"]
+    assert healthy.status_code == 200
+    assert raw("GET", base + "/faults", headers=h).json()["error_rate"] == 0.0

@@ -10,6 +10,7 @@ from tests.fixtures.emulator import (
     api,
     classification_coco,
     detection_coco,
+    start_validated,
     wait_for_status,
     write_coco,
 )
@@ -306,15 +307,32 @@ def test_models_list_refreshes_states_and_pages(emulator, ic_uri):
     assert [m["name"] for m in rest["value"]] == ["m10", "m11"] and "nextLink" not in rest
 
 
-def test_training_is_deterministic(emulator, ic_uri):
-    with api(emulator) as c:
-        _dataset(c, "ds", ic_uri)
-        _model(c, "a", "ds")
-        _model(c, "b", "ds")
-        emulator.clock.advance(3600)
-        a, b = c.get("/models/a").json(), c.get("/models/b").json()
+def _trained(srv, uri: str, model: str) -> dict:
+    with api(srv) as c:
+        if c.get("/datasets/ds").status_code == 404:
+            _dataset(c, "ds", uri)
+        _model(c, model, "ds")
+        srv.clock.advance(3600)
+        return c.get(f"/models/{model}").json()
+
+
+def test_training_is_deterministic_and_depends_on_the_data(emulator, ic_uri, tmp_path):
+    a, b = _trained(emulator, ic_uri, "a"), _trained(emulator, ic_uri, "b")
+    assert a["status"] == b["status"] == "succeeded"
     assert a["modelPerformance"] == b["modelPerformance"]
     assert a["trainingCostInMinutes"] == b["trainingCostInMinutes"]
+    # Another emulator (fresh state, other port) trains the same data to the same result ...
+    other, _ = start_validated()
+    with other:
+        again = _trained(other, ic_uri, "a")
+    assert again["modelPerformance"] == a["modelPerformance"]
+    # ... and other data to another one: the result is computed from the data, not fixed.
+    fewer = write_coco(tmp_path / "fewer.json", classification_coco({"cat": 3, "dog": 3}))
+    other, _ = start_validated()
+    with other:
+        different = _trained(other, fewer, "a")
+    assert different["status"] == "succeeded"
+    assert different["modelPerformance"] != a["modelPerformance"]
 
 
 def test_inline_annotation_data_trains_in_07_01(emulator):

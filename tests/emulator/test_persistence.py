@@ -9,7 +9,7 @@ import httpx
 from reconcile.emulator.clock import ManualClock, SpeedClock
 from reconcile.emulator.server import start_emulator
 from reconcile.emulator.trainer import make_trainer
-from tests.fixtures.emulator import api, classification_coco, raw, start_validated, write_coco
+from tests.fixtures.emulator import FILE_ROOTS, api, classification_coco, raw, start_validated, write_coco
 
 BODY = {"annotationKind": "imageClassification", "annotationFileUris": ["https://a.blob.core.windows.net/c/x.json"]}
 
@@ -54,7 +54,7 @@ def test_speed_clock_timeline_survives_restarts(tmp_path):
 
 def test_speed_clock_trains_in_real_time(tmp_path):
     uri = write_coco(tmp_path / "t.json", classification_coco({"cat": 2, "dog": 2}))
-    with start_emulator(speed=1e6, trainer=make_trainer("prior")) as srv, api(srv) as c:
+    with start_emulator(speed=1e6, trainer=make_trainer("prior"), file_roots=FILE_ROOTS) as srv, api(srv) as c:
         c.put("/datasets/ds", json={**BODY, "annotationFileUris": [uri]})
         c.put("/models/m", json={"trainingParameters": {"trainingDatasetName": "ds", "timeBudgetInHours": 4}})
         status = None

@@ -25,11 +25,19 @@ def test_lenient_parse(text, value):
     assert lenient.parse(text) == value
 
 
-@pytest.mark.parametrize("text", ["{'a': }", "{'a' 1}", "{'a': 1} x", "'open", "{a: 1}", "[1 2]", "{'a': 1.2.3}"])
-def test_lenient_parse_errors_name_an_offset(text):
+@pytest.mark.parametrize(("text", "offset", "says"), [
+    ("{'a': }", 6, "unexpected character"),          # the '}' where a value belongs
+    ("{'a' 1}", 5, "expected ':'"),
+    ("{'a': 1} x", 9, "after the JSON value"),
+    ("'open", 5, "unterminated string"),              # the end of the input
+    ("{a: 1}", 1, "property name in quotes"),
+    ("[1 2]", 3, "expected ',' or ']'"),
+    ("{'a': 1.2.3}", 6, "bad number '1.2.3'"),        # where the number starts
+])
+def test_lenient_parse_errors_point_at_the_offending_character(text, offset, says):
     with pytest.raises(lenient.LenientJsonError) as info:
         lenient.parse(text)
-    assert info.value.offset >= 0
+    assert info.value.offset == offset and says in str(info.value)
 
 
 def test_canonicalize_is_case_insensitive_and_keeps_free_maps():
@@ -73,7 +81,22 @@ def test_clocks():
     assert manual.advance(5) == 105.0 and manual.now() == 105.0
     with pytest.raises(ValueError):
         manual.advance(-1)
-    speed = SpeedClock(10.0, real_epoch=0.0, emulated_epoch=0.0)
-    assert speed.now() > 10 * 1_000_000_000  # real unix time x 10
     with pytest.raises(ValueError):
         SpeedClock(0)
+
+
+def test_speed_clock_runs_speed_times_real_time_from_its_anchor():
+    import time
+
+    clock = SpeedClock(10.0, real_epoch=1_000.0, emulated_epoch=50.0)
+    before = time.time()
+    now = clock.now()
+    after = time.time()
+    # now() = emulated_epoch + (real now - real_epoch) * speed, for a real now between the two reads
+    assert 50.0 + (before - 1_000.0) * 10 <= now <= 50.0 + (after - 1_000.0) * 10
+    clock.anchor(real_epoch=after, emulated_epoch=7.0)
+    assert 7.0 <= clock.now() <= 7.0 + (time.time() - after) * 10
+    jumped = clock.advance(3600)
+    assert jumped >= 3607.0 and clock.emulated_epoch == 3607.0
+    with pytest.raises(ValueError):
+        clock.advance(-1)

@@ -169,6 +169,32 @@ def test_empty_specs_and_too_many_deletions_need_confirmation(project, emulator)
     assert _inventory(proj).records == {}
 
 
+SAS = "sv=2022-11-02&ss=b&srt=co&sp=r&sig=c2VjcmV0LXNpZ25hdHVyZQ%3D%3D"
+ACCOUNT_KEY = "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+
+def test_import_never_writes_a_secret_looking_custom_property(project, emulator) -> None:
+    proj = project([])
+    proj.write_specs(_specs(proj.root, eval_=False)[:1])
+    uri = coco_file(proj.root, "legacy.json", classification_coco({"a": 3, "b": 3}))
+    props = {"owner": "alice", "feed": SAS, "storage": ACCOUNT_KEY}
+    with proj.session() as s:
+        s.client.put("datasets/legacy", {"annotationKind": "imageClassification", "annotationFileUris": [uri],
+                                         "customProperties": props})
+        result = adopt_unmanaged(s, proj.root / "specs" / "imported.yaml", ["dataset/legacy"])
+    written = (proj.root / "specs" / "imported.yaml").read_text()
+    assert "sig=" not in written and "Eby8" not in written and "c2VjcmV0" not in written
+    assert yaml.safe_load(written)["customProperties"] == {"owner": "alice"}
+    notes = "\n".join(result.notes)
+    assert "customProperties.feed looks like a SAS token" in notes and "customProperties.storage" in notes
+    assert SAS not in notes and "Eby8" not in notes
+    # Left out of the spec, kept on the service: apply carries undeclared customProperties along.
+    _apply(proj)
+    with proj.session() as s:
+        live = s.client.get("datasets/legacy")
+    assert {k: live["customProperties"][k] for k in props} == props
+
+
 def test_unmanaged_are_never_touched_and_import_adopts_them(project, emulator) -> None:
     proj = project([])
     proj.write_specs(_specs(proj.root, eval_=False)[:1])

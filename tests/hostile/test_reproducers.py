@@ -96,7 +96,7 @@ def test_3_the_emulator_reads_no_device_fifo_or_oversized_file(tmp_path: Path) -
     for uri, says in (("file:///dev/zero", "not a regular file"), (f"file://{tmp_path}/fifo", "not a regular file"),
                       (f"file://{tmp_path}/big", "larger than the tiny limit of 1 KiB")):
         with pytest.raises(FetchError, match=says):
-            read_uri(uri, limit=Limit("tiny", 1024, "bytes", ""))
+            read_uri(uri, limit=Limit("tiny", 1024, "bytes", ""), file_roots=[tmp_path, Path("/dev")])
 
 
 # --- 4. YAML bombs ------------------------------------------------------------------------------------------

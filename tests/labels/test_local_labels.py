@@ -109,7 +109,7 @@ def test_invalid_local_labels_fail_the_plan_before_any_write(project, emulator) 
 
 
 def test_budget_under_the_service_minimum_fails_the_plan(project, emulator) -> None:
-    """Pre-flight: a Generic-Detector needs 0.0066667 h per training image (REFERENCE.md §5);
+    """Pre-flight: a Generic-Detector needs 0.0066667 h per training image (docs/service-api.md §5);
     210 images need 2 h, so a 1 h budget must fail the plan, not a paid run."""
     from reconcile.errors import SpecError
 

@@ -26,7 +26,7 @@ def config(tmp_path: Path, monkeypatch) -> Config:
         SEEN.append((path, environment))
         return cfg
 
-    monkeypatch.setattr(lock_cli, "_config", fake_config)
+    monkeypatch.setattr(lock_cli, "load_environment", fake_config)
     return cfg
 
 

@@ -17,7 +17,8 @@ Endpoint and storage may come from a ``pulumi stack output --json`` file
 :func:`load_config` raises :class:`~reconcile.errors.ConfigError` listing every
 problem as ``file:line: field.path: message``.
 
-This module is the façade: import the names below from here. The modules, by concern:
+This module is the façade: import the names below from here. Its modules, all
+internal, by concern (they are bound eagerly: loading needs every one of them):
 
 - :mod:`.files`         -- the file as written (``ProjectFile``, ``EnvironmentFile``, ...).
 - :mod:`.resolved`      -- the resolved environment the rest of the code reads (``EnvironmentConfig``).
@@ -48,6 +49,8 @@ from reconcile.specs.config.files import (
 from reconcile.specs.config.load import find_config, load_config
 from reconcile.specs.config.resolved import AuthConfig, EnvironmentConfig, Guardrails, StorageConfig
 from reconcile.specs.config.stack_outputs import STACK_OUTPUT_KEYS, VisionStackOutputs, read_stack_outputs
+
+_INTERNAL = ("environments", "files", "load", "resolved", "rules", "secret_scan", "stack_outputs", "urls")
 
 __all__ = [
     "CONFIG_FILE_NAME",
