@@ -162,8 +162,8 @@ def _open_azureml(
             from reconcile.backends.azureml.target import AzureMLTarget
             from reconcile.emulator.azureml.datastore import BlobConfig
             from reconcile.emulator.azureml.server import start_azureml_emulator
-            from reconcile.storage.azure import AzureBlobStore
             from reconcile.storage.azurite import ACCOUNT, ACCOUNT_KEY, start_azurite
+            from reconcile.storage.open import open_connection_string_store
 
             state = Path(config.state_dir)
             azurite = start_azurite(config.root, state / "azurite")
@@ -180,7 +180,7 @@ def _open_azureml(
                                    arm_endpoint=emulator.endpoint)
             options.setdefault("verify", ssl.create_default_context(cafile=str(emulator.cert_file)))
             auth = BearerAuth(_StaticToken(EMBEDDED_KEY), scope="embedded")
-            store = AzureBlobStore.from_connection_string(azurite.connection_string, blob.container)
+            store = open_connection_string_store(azurite.connection_string, blob.container)
         assert target is not None
         client = ArmClient(
             endpoint=target.arm_endpoint,

@@ -11,6 +11,8 @@ from reconcile.backends.azureml.backend import DATA_PREFIX
 from reconcile.backends.base import DesiredModel
 from tests.backends.azureml.conftest import Rig
 
+pytestmark = pytest.mark.azurite  # emulator datastore on Azurite
+
 
 def _finish(rig: Rig, model: str, *, steps: int = 200):
     for _ in range(steps):

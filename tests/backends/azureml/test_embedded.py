@@ -5,12 +5,15 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 
 from reconcile.session import open_session
 from reconcile.specs.config import load_config
 from reconcile.workflow import load_desired, make_plan, run_apply
 from tests.backends.azureml.test_workflow import ROOT, SPECS
+
+pytestmark = pytest.mark.azurite  # emulator datastore on Azurite
 
 
 def test_local_azureml_plans_applies_and_keeps_its_state_between_sessions(tmp_path: Path) -> None:

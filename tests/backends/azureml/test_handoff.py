@@ -16,6 +16,8 @@ from reconcile.specs.config import load_config
 from tests.backends.azureml.conftest import TOKEN, _Credential, blob_config, start_validated  # noqa: F401
 from tests.fixtures.azurite import Azurite
 
+pytestmark = pytest.mark.azurite  # emulator datastore on Azurite
+
 CONFIG = """\
 defaultEnvironment: ml
 specs: [specs]

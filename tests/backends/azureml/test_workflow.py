@@ -18,6 +18,8 @@ from reconcile.workflow import WaitSettings, load_desired, make_plan, run_apply
 from tests.backends.azureml.conftest import ROOT, _Credential, blob_config, start_validated
 from tests.fixtures.azurite import Azurite
 
+pytestmark = pytest.mark.azurite  # emulator datastore on Azurite
+
 SPECS = [
     {"kind": "Dataset", "name": "cls-train", "annotationKind": "imageClassification",
      "labels": [{"file": "data/shapes/classification/train.coco.json", "images": "data/shapes/classification/images"}],
