@@ -162,6 +162,7 @@ def resolve_labels(specs: SpecSet, session: Any, live: LiveState) -> ResolvedLab
     counts: dict[str, tuple[int, int]] = {}  # dataset -> (images, annotations), when every file is local
     for name, spec in sorted(specs.datasets.items()):
         files: list[LabelFile] = []
+        built: list[tuple[str, bytes]] = []
         for label in spec.labels:
             if label.uri is not None:
                 files.append(LabelFile(source=label.uri, uri=label.uri, sha256=label.sha256))
@@ -185,9 +186,13 @@ def resolve_labels(specs: SpecSet, session: Any, live: LiveState) -> ResolvedLab
             files.append(LabelFile(source=f"file:{label.file}", uri=build.uri, sha256=build.sha256,
                                    images=label.images, upload=True))
             new_bytes[name] = build.data
+            built.append((label.file, build.data))
             if report.summary is not None and counts.get(name, (0, 0))[0] >= 0:
                 images, annotations = counts.get(name, (0, 0))
                 counts[name] = (images + report.summary.images, annotations + report.summary.annotations)
+        if built and len(built) == len(spec.labels):
+            # What the service itself needs of the files (e.g. Azure ML's JSONL and MLTable), before any write.
+            session.backend.check_labels(name, spec.annotation_kind, built)
         labels[name] = files
         have = live.datasets.get(name)
         if have is not None and [without_query(u) for u in have.label_uris] != [without_query(f.uri) for f in files]:

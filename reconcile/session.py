@@ -20,7 +20,9 @@ from reconcile.specs.config import EnvironmentConfig
 if TYPE_CHECKING:  # heavy imports stay out of CLI start-up
     import httpx
 
+    from reconcile.client.arm import ArmClient
     from reconcile.client.http import VisionClient
+    from reconcile.emulator.azureml.server import AzureMLEmulatorServer
     from reconcile.emulator.server import EmulatorServer
     from reconcile.inventory.store import StateStore
     from reconcile.storage.base import BlobStore
@@ -35,8 +37,8 @@ class Session:
     """The environment in force."""
     endpoint: str
     backend: Backend
-    client: VisionClient
-    emulator: EmulatorServer | None = None
+    client: VisionClient | ArmClient
+    emulator: EmulatorServer | AzureMLEmulatorServer | None = None
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
     _store: BlobStore | None = None
     _state: StateStore | None = None
@@ -86,6 +88,8 @@ def open_session(
     from reconcile.client.http import VisionClient
 
     env = os.environ if env is None else env
+    if config.service == "azureml":
+        return _open_azureml(config, env=env, transport=transport, client_options=client_options)
     stack = contextlib.ExitStack()
     emulator = None
     try:
@@ -124,3 +128,87 @@ def open_session(
         stack.close()
         raise
     return Session(config=config, endpoint=endpoint, backend=backend, client=client, emulator=emulator, _stack=stack)
+
+
+def _open_azureml(
+    config: EnvironmentConfig, *, env: Mapping[str, str], transport: httpx.BaseTransport | None,
+    client_options: Mapping[str, Any] | None,
+) -> Session:
+    """An Azure ML session: the ARM client (Entra ID, management scope) and the workspace's datastore container.
+
+    ``client_options`` are extra :class:`~reconcile.client.arm.ArmClient` keywords (``verify`` for an
+    emulator's throwaway certificate, ``sleep``). Raises :class:`ConfigError` when the environment has no
+    workspace (an embedded Azure ML environment is not served yet).
+    """
+    from reconcile.backends.azureml.backend import AzureMLBackend
+    from reconcile.client.arm import ArmClient
+    from reconcile.client.auth import BearerAuth
+
+    if config.azureml is None and not config.is_embedded:
+        raise ConfigError(
+            f"environment {config.name!r} names no Azure ML workspace",
+            hint="give it `stackOutputs:` (pulumi stack output --json of an azureml stack)",
+        )
+    stack = contextlib.ExitStack()
+    emulator = None
+    try:
+        options = dict(client_options or {})
+        target = config.azureml
+        store: BlobStore | None = None
+        auth: Any = BearerAuth(scope=config.auth.scope or "")
+        if config.is_embedded:
+            import ssl
+
+            from reconcile.backends.azureml.target import AzureMLTarget
+            from reconcile.emulator.azureml.datastore import BlobConfig
+            from reconcile.emulator.azureml.server import start_azureml_emulator
+            from reconcile.storage.azurite import ACCOUNT, ACCOUNT_KEY, start_azurite
+            from reconcile.storage.open import open_connection_string_store
+
+            state = Path(config.state_dir)
+            azurite = start_azurite(config.root, state / "azurite")
+            stack.callback(azurite.stop)
+            blob = BlobConfig(endpoint=azurite.blob_endpoint, account=ACCOUNT, key=ACCOUNT_KEY)
+            (state / "emulator-azureml").mkdir(parents=True, exist_ok=True)
+            emulator = start_azureml_emulator(blob=blob, state_dir=state / "emulator-azureml",
+                                              speed=config.emulator_speed, tls=True, token=EMBEDDED_KEY)
+            stack.callback(emulator.stop)
+            ws = emulator.workspace
+            target = AzureMLTarget(subscription_id=ws.subscription, resource_group=ws.resource_group,
+                                   workspace=ws.name, location=ws.region, compute="gpu-cluster",
+                                   datastore="workspaceblobstore", container_url=f"{azurite.blob_endpoint}/{blob.container}",
+                                   arm_endpoint=emulator.endpoint)
+            options.setdefault("verify", ssl.create_default_context(cafile=str(emulator.cert_file)))
+            auth = BearerAuth(_StaticToken(EMBEDDED_KEY), scope="embedded")
+            store = open_connection_string_store(azurite.connection_string, blob.container)
+        assert target is not None
+        client = ArmClient(
+            endpoint=target.arm_endpoint,
+            api_version=config.api_version,
+            auth=auth,
+            max_retries=config.max_retries,
+            timeout=config.timeout_seconds,
+            transport=transport,
+            **options,
+        )
+        stack.callback(client.close)
+        from reconcile.storage.open import open_blob_store
+
+        if store is None:
+            store = open_blob_store(config, env)
+        backend = AzureMLBackend(client, target, store)
+    except BaseException:
+        stack.close()
+        raise
+    return Session(config=config, endpoint=target.arm_endpoint, backend=backend, client=client, emulator=emulator,
+                   _stack=stack, _store=store)
+
+
+class _StaticToken:
+    """The embedded Azure ML emulator's bearer token (it guards nothing but loopback traffic)."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def get_token(self, scope: str) -> tuple[str, float]:
+        return (self._token, 4e9)

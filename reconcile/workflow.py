@@ -32,7 +32,7 @@ from reconcile.specs.loader import SpecSet, load_specs
 
 def load_desired(config: EnvironmentConfig) -> SpecSet:
     """Load and cross-check the specs of ``config``; raises SpecError listing every problem."""
-    return load_specs(list(config.specs), root=config.root, api_version=config.api_version)
+    return load_specs(list(config.specs), root=config.root, api_version=config.spec_limits_version)
 
 
 def specs_fingerprint(specs: SpecSet) -> str:

@@ -23,7 +23,7 @@ Failure contracts (Pulumi's provider contract, adapted):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Mapping, Protocol
+from typing import Literal, Mapping, Protocol, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -152,6 +152,12 @@ class Capabilities:
     """Whether evaluations exist on the service as resources of their own."""
     cancel_training: bool = True
     """Whether running training can be cancelled; without it, a replacement waits for the run to end."""
+    training_nodes: int = 1
+    """The most compute nodes one training may hold at once: a budget of ``h`` hours costs up to
+    ``training_nodes × h`` compute hours, which the plan shows and the cost guardrails hold."""
+    budget_note: str | None = None
+    """What ``budgetHours`` bounds on this service, shown with each training in the plan (``{hours}``,
+    ``{nodes}``, ``{worst}`` are filled in); ``None`` when it is plainly compute hours."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +204,11 @@ class Backend(Protocol):
     def get_model(self, name: str) -> LiveModel | None: ...
 
     def get_evaluation(self, model: str, name: str) -> LiveEvaluation | None: ...
+
+    def check_labels(self, dataset: str, annotation_kind: str, files: Sequence[tuple[str, bytes]]) -> None:
+        """Plan-time check of a dataset's local label files (``(shown, bytes as uploaded)``) for what this
+        service needs beyond the COCO rules. Raises :class:`~reconcile.errors.InputError` naming the file."""
+        ...
 
     def create_dataset(self, desired: DesiredDataset) -> LiveDataset: ...
 

@@ -7,7 +7,7 @@ limit and the classification of failures belong to :mod:`reconcile.client`.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 from urllib.parse import quote
 
 from reconcile.backends.base import (
@@ -191,6 +191,9 @@ class VisionBackend:
             return None
 
     # --- write --------------------------------------------------------------
+
+    def check_labels(self, dataset: str, annotation_kind: str, files: Sequence[tuple[str, bytes]]) -> None:
+        """Nothing beyond the COCO validation the planner runs: the service reads COCO itself."""
 
     def create_dataset(self, request: DesiredDataset) -> LiveDataset:
         return parse_dataset(self.client.put(f"datasets/{_seg(request.name)}", dataset_body(request)))

@@ -1,8 +1,9 @@
-"""The HTTP client boundary of the Vision data plane.
+"""The HTTP client boundary: the Vision data plane and Azure Resource Manager (Azure ML).
 
 Modules, one concern each:
 
 - :mod:`.http`      -- ``VisionClient``: the request loop (pacing, retries, pagination).
+- :mod:`.arm`       -- ``ArmClient``: the same for Resource Manager (ARM token buckets, paging, LROs).
 - :mod:`.auth`      -- key, Entra ID bearer and no auth; ``auth_from_settings``.
 - :mod:`.redact`    -- masking of keys, tokens and SAS strings in every output.
 - :mod:`.errors`    -- internal: Vision failures as :mod:`reconcile.errors` (classified by :mod:`reconcile.remote_failures`).
@@ -23,13 +24,14 @@ from reconcile.facade import lazy_exports
 _EXPORTS = {
     "Auth": "auth", "BearerAuth": "auth", "KeyAuth": "auth", "NoAuth": "auth", "auth_from_settings": "auth",
     "ClientStats": "http", "VisionClient": "http",
+    "ArmClient": "arm", "ArmStats": "arm",
     "TokenBucket": "ratelimit",
     "RetryPolicy": "retry", "parse_retry_after": "retry",
 }  # fmt: skip
 _INTERNAL = ("errors", "ratelimit", "retry")
 
 __all__ = [
-    "Auth", "BearerAuth", "ClientStats", "KeyAuth", "NoAuth", "RedactingFilter", "RetryPolicy", "TokenBucket",
+    "ArmClient", "ArmStats", "Auth", "BearerAuth", "ClientStats", "KeyAuth", "NoAuth", "RedactingFilter", "RetryPolicy", "TokenBucket",
     "VisionClient", "auth_from_settings", "parse_retry_after", "redact", "register_secret",
 ]  # fmt: skip
 

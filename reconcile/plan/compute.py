@@ -264,9 +264,13 @@ def _model_change(spec: ModelSpec, live: LiveState, src: str | None, updated_dat
         desired=value, replace_allowed=bool(spec.allow_replace),
     )
     have = live.models.get(spec.name)
+    # Worst case: the budget on every node the service may use (the Vision budget is compute hours already).
+    hours = spec.budget_hours * capabilities.training_nodes
+    budget_notes = [capabilities.budget_note.format(hours=spec.budget_hours, nodes=capabilities.training_nodes,
+                                                    worst=hours)] if capabilities.budget_note else []
     if have is None:
         return ResourceChange(action="create", reason="does not exist", reason_code="does-not-exist",
-                              training_hours=spec.budget_hours, **common)
+                              training_hours=hours, notes=budget_notes, **common)
 
     fields = normalize.model_fields(have)
     wanted = {
@@ -301,12 +305,12 @@ def _model_change(spec: ModelSpec, live: LiveState, src: str | None, updated_dat
         return ResourceChange(
             action="new-version", changes=diffs, live_fingerprint=fp, live_status=have.status,
             reason=f"{', '.join(forced)} changed; trained as a new version beside the old one", reason_code="versioned",
-            training_hours=spec.budget_hours, notes=notes, **common,
+            training_hours=hours, notes=notes + budget_notes, **common,
         )
     return ResourceChange(
         action="replace", changes=diffs, replace_fields=forced, live_fingerprint=fp, live_status=have.status,
         reason=f"{', '.join(forced)} changed; models are immutable (forces replacement)", reason_code="cannot-update",
-        training_hours=spec.budget_hours, notes=notes, **common,
+        training_hours=hours, notes=notes + budget_notes, **common,
     )
 
 

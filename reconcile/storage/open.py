@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
     from reconcile.specs.config import EnvironmentConfig
 
-__all__ = ["connection_string_env", "open_blob_store", "open_container"]
+__all__ = ["connection_string_env", "open_blob_store", "open_connection_string_store", "open_container"]
 
 
 def connection_string_env(config: EnvironmentConfig) -> str:
@@ -115,3 +115,10 @@ def open_blob_store(config: EnvironmentConfig, env: Mapping[str, str] | None = N
         store.ensure_container()
     return store
 
+
+
+def open_connection_string_store(connection_string: str, container: str) -> BlobStore:
+    """A blob store on ``container`` of the account a connection string names (Azurite started by a session)."""
+    from reconcile.storage.azure import AzureBlobStore
+
+    return AzureBlobStore.from_connection_string(connection_string, container)

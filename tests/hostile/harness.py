@@ -267,9 +267,17 @@ class _PlanSession:
 
         self.config = config
         self._store = LocalFolderStore(config.root / ".vision-gitops" / "blobs")
+        self.backend = _VisionLabelChecks()
 
     def blob_store(self) -> Any:
         return self._store
+
+
+class _VisionLabelChecks:
+    """The Vision backend's plan-time label check (``Backend.check_labels``): nothing beyond COCO."""
+
+    def check_labels(self, dataset: str, annotation_kind: str, files: Any) -> None:
+        return None
 
 
 def run_parity(root: Path) -> tuple[str, bool]:

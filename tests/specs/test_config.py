@@ -129,14 +129,14 @@ def test_no_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
 def test_unknown_environment_suggests(repo: Path) -> None:
     assert one(repo / "vision-gitops.yaml", environment="prd") == (
         "vision-gitops.yaml:2: environments: no environment 'prd' (from --env); did you mean 'prod'? "
-        "(known: dev, local, prod); pick one of them or add it under 'environments'"
+        "(known: dev, local, local-azureml, prod); pick one of them or add it under 'environments'"
     )
 
 
 def test_default_environment_must_exist_even_when_not_selected(repo: Path) -> None:
     write(repo, "vision-gitops.yaml", CONFIG.replace("defaultEnvironment: local", "defaultEnvironment: dve"))
     assert one(repo / "vision-gitops.yaml", environment="prod") == (
-        "vision-gitops.yaml:1: defaultEnvironment: no environment 'dve'; did you mean 'dev'? (known: dev, local, prod); "
+        "vision-gitops.yaml:1: defaultEnvironment: no environment 'dve'; did you mean 'dev'? (known: dev, local, local-azureml, prod); "
         "name one of them or add it under 'environments'"
     )
 

@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from reconcile import defaults
+from reconcile import defaults, safepath
 from reconcile.api import versions
-from reconcile.specs.config.files import EMBEDDED, LOCAL, EnvironmentFile, ProjectFile, StorageFile
+from reconcile.specs.config.files import EMBEDDED, LOCAL, LOCAL_AZUREML, EnvironmentFile, ProjectFile, StorageFile
 from reconcile.specs.config.resolved import AuthConfig, EnvironmentConfig, Guardrails, StorageConfig
 from reconcile.specs.config.stack_outputs import VisionStackOutputs, read_stack_outputs
 from reconcile.specs.config.urls import endpoint_problem
@@ -33,7 +33,7 @@ def select(
     project: ProjectFile, environment: str | None, env: Mapping[str, str], lines: Lines, display: str, problems: Problems
 ) -> str | None:
     """The name of the environment to use, or None after adding the problem (naming where the choice came from)."""
-    names = set(project.environments) | {LOCAL}
+    names = set(project.environments) | {LOCAL, LOCAL_AZUREML}
     if environment is not None:
         chosen, source = environment, "--env"
     elif env.get(ENV_VAR):
@@ -60,7 +60,8 @@ def resolve(
     ``project`` has passed :mod:`reconcile.specs.config.rules`; only this
     environment's stack-outputs file is read.
     """
-    e = project.environments.get(name) or EnvironmentFile(endpoint=EMBEDDED)
+    e = project.environments.get(name) or EnvironmentFile(
+        endpoint=EMBEDDED, service="azureml" if name == LOCAL_AZUREML else None)
     base = ("environments", name)
     embedded = e.endpoint == EMBEDDED
 
@@ -70,6 +71,9 @@ def resolve(
             return own
         top = getattr(project, field)
         return default if top is None else top
+
+    if e.service == "azureml":
+        return _resolve_azureml(project, e, name, root, path, lines, display, problems, pick)
 
     stack: VisionStackOutputs | None = None
     if e.stack_outputs is not None:
@@ -120,6 +124,66 @@ def resolve(
         max_retries=pick("max_retries", defaults.MAX_RETRIES),
         guardrails=_resolve_guardrails(project, e),
         stack_outputs=stack,
+    )
+
+
+def _resolve_azureml(
+    project: ProjectFile, e: EnvironmentFile, name: str, root: Path, path: Path, lines: Lines, display: str,
+    problems: Problems, pick: Any,
+) -> EnvironmentConfig | None:
+    """A ``service: azureml`` environment: the workspace from the stack outputs, Entra ID on Resource Manager.
+
+    The datastore's container is where apply uploads (images, label files, MLTable folders);
+    written ``storage:`` wins, for Azurite in tests.
+    """
+    from reconcile.backends.azureml.target import API_VERSION, ARM_ENDPOINT, ARM_SCOPE, load_target
+    from reconcile.errors import ConfigError
+
+    base = ("environments", name)
+    embedded = e.endpoint == EMBEDDED
+    target = None
+    if e.stack_outputs is not None:
+        at = base + ("stackOutputs",)
+        file = root / e.stack_outputs
+        rel = e.stack_outputs
+        if safepath.within(file, [root]) is None or not file.is_file():
+            problems.add(display, lines.line_of(at), field_path(at),
+                         f"stack outputs file {rel} not found (or outside the repository); with the environment's "
+                         f"stack selected, run `pulumi -C infra stack output --json > {rel}`")
+            return None
+        try:
+            target = load_target(file, shown=rel, arm_endpoint=(e.endpoint or ARM_ENDPOINT).rstrip("/"))
+        except ConfigError as err:
+            problems.add(display, lines.line_of(at), field_path(at), str(err.message))
+            return None
+    if embedded:
+        # The session starts Azurite for the datastore; the inventory stays in a local file.
+        auth = AuthConfig(kind="none")
+        storage = StorageConfig(kind="local", path=root / defaults.LOCAL_BLOBS)
+    else:
+        assert target is not None  # rules.check_environment insists on stackOutputs
+        auth = AuthConfig(kind="entra", scope=ARM_SCOPE)
+        if e.storage is not None:
+            storage = _resolve_storage(e.storage, None, False, root)
+        else:
+            account_url, _, container = target.container_url.rpartition("/")
+            storage = StorageConfig(kind="azure", account_url=account_url, container=container)
+        if storage is None:
+            problems.add(display, lines.line_of(base + ("storage",)), field_path(base + ("storage",)),
+                         "storage kind azure needs accountUrl and container")
+            return None
+    state_dir = root / (e.state_dir or f"{defaults.STATE_DIR}/{name}")
+    return EnvironmentConfig(
+        name=name, root=root, config_file=path,
+        endpoint=EMBEDDED if embedded else (target.arm_endpoint if target else ARM_ENDPOINT),
+        is_embedded=embedded, api_version=API_VERSION, auth=auth, storage=storage,
+        specs=[root / p for p in pick("specs", list(defaults.SPECS))], state_dir=state_dir,
+        emulator_speed=e.emulator_speed if e.emulator_speed is not None else defaults.EMULATOR_SPEED,
+        rate_limit_tps=pick("rate_limit_tps", defaults.RATE_LIMIT_TPS),
+        max_concurrency=pick("max_concurrency", defaults.MAX_CONCURRENCY),
+        timeout_seconds=pick("timeout_seconds", defaults.TIMEOUT_SECONDS),
+        max_retries=pick("max_retries", defaults.MAX_RETRIES),
+        guardrails=_resolve_guardrails(project, e), service="azureml", azureml=target,
     )
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "CONFIG_FILE_NAME",
     "EMBEDDED",
     "LOCAL",
+    "LOCAL_AZUREML",
     "ApiVersionName",
     "AuthFile",
     "AuthKind",
@@ -34,11 +35,14 @@ CONFIG_FILE_NAME = "vision-gitops.yaml"
 EMBEDDED = "embedded"
 """The ``endpoint`` value that means the bundled emulator."""
 LOCAL = "local"
+#: The built-in embedded Azure ML environment (the bundled Azure ML emulator and Azurite; no account).
+LOCAL_AZUREML = "local-azureml"
 """The environment that exists (embedded) even when the file does not define it."""
 
 ApiVersionName = Literal["2023-02-01-preview", "2023-04-01-preview", "2023-07-01-preview"]
 AuthKind = Literal["key", "entra", "none"]
 StorageKind = Literal["local", "azurite", "azure"]
+ServiceKind = Literal["vision", "azureml"]
 
 
 class _File(BaseModel):
@@ -106,6 +110,10 @@ class _Settings(_File):
 
 class EnvironmentFile(_Settings):
     """One environment: which service and storage to reconcile against."""
+
+    service: ServiceKind | None = None
+    """``vision`` (default: Image Analysis model customization) or ``azureml`` (Azure Machine Learning AutoML
+    for images; its workspace coordinates come from ``stackOutputs``, ``endpoint`` only overrides Resource Manager's URL)."""
 
     endpoint: str | None = None
     """``embedded`` (the bundled emulator) or ``https://<resource>.cognitiveservices.azure.com``; default: the stack outputs' visionEndpoint."""

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from reconcile.errors import ConfigError
 from reconcile.limits import CONFIG_FILE_BYTES
 from reconcile.specs.config.environments import resolve, select
-from reconcile.specs.config.files import CONFIG_FILE_NAME, LOCAL, ProjectFile
+from reconcile.specs.config.files import CONFIG_FILE_NAME, LOCAL, LOCAL_AZUREML, ProjectFile
 from reconcile.specs.config.resolved import EnvironmentConfig
 from reconcile.specs.config.rules import check_environment, check_paths
 from reconcile.specs.config.secret_scan import blank_secrets, scan_secrets
@@ -83,7 +83,7 @@ def load_config(
         for name, env_file in project.environments.items():
             check_environment(name, env_file, lines, display, problems)
         check_paths(project, root, lines, display, problems)
-        known = set(project.environments) | {LOCAL}
+        known = set(project.environments) | {LOCAL, LOCAL_AZUREML}
         if project.default_environment not in known:
             guess = closest(project.default_environment, known)
             problems.add(

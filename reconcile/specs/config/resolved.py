@@ -12,7 +12,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from reconcile import defaults
-from reconcile.specs.config.files import AuthKind, StorageKind
+from reconcile.backends.azureml.target import AzureMLTarget
+from reconcile.specs.config.files import AuthKind, ServiceKind, StorageKind
 from reconcile.specs.config.stack_outputs import VisionStackOutputs
 
 __all__ = ["AuthConfig", "EnvironmentConfig", "Guardrails", "StorageConfig"]
@@ -71,6 +72,18 @@ class EnvironmentConfig(_Resolved):
     max_retries: int = defaults.MAX_RETRIES
     guardrails: Guardrails = Guardrails()
     stack_outputs: VisionStackOutputs | None = None
+    service: ServiceKind = "vision"
+    """Which service the environment reconciles: its backend is chosen by :func:`reconcile.session.open_session`."""
+    azureml: AzureMLTarget | None = None
+    """``service: azureml`` only: the workspace, from the stack outputs (embedded: the emulator's, set at open)."""
+
+    @property
+    def spec_limits_version(self) -> str:
+        """The api-version whose spec and label-file limits the loader checks: the one sent for ``vision``;
+        a service without a table of its own is held to the default one (the limits of the spec format)."""
+        from reconcile.api import versions
+
+        return self.api_version if self.service == "vision" else versions.DEFAULT_API_VERSION
 
     @property
     def emulator_state_dir(self) -> Path:

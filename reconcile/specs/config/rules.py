@@ -16,7 +16,13 @@ from typing import Any
 from reconcile import defaults, safepath
 from reconcile.specs.config.files import EMBEDDED, EnvironmentFile, ProjectFile, StorageFile
 from reconcile.specs.config.secret_scan import REDACTED
-from reconcile.specs.config.urls import account_url_problem, endpoint_problem, is_loopback, is_regional
+from reconcile.specs.config.urls import (
+    account_url_problem,
+    arm_endpoint_problem,
+    endpoint_problem,
+    is_loopback,
+    is_regional,
+)
 from reconcile.specs.problems import Problems, field_path
 from reconcile.specs.yamlsrc import Lines
 
@@ -44,8 +50,12 @@ def check_environment(name: str, e: EnvironmentFile, lines: Lines, display: str,
     if not _ENVIRONMENT_NAME.match(name):
         add((), "environment names use lowercase letters, digits and '-' (e.g. dev, prod); rename it")
     embedded = e.endpoint == EMBEDDED
+    azureml = e.service == "azureml"
+    if azureml and not embedded and e.stack_outputs is None:
+        add((), "a service: azureml environment takes its workspace from 'stackOutputs: <file>' "
+                "(pulumi stack output --json of an azureml stack), or use 'endpoint: embedded'")
     if e.endpoint is not None and not embedded:
-        if (p := endpoint_problem(e.endpoint)) is not None:
+        if (p := (arm_endpoint_problem(e.endpoint) if azureml else endpoint_problem(e.endpoint))) is not None:
             add(("endpoint",), p)
     if e.endpoint is None and e.stack_outputs is None:
         add((), f"no endpoint: set 'endpoint: {EMBEDDED}' (the bundled emulator), an https:// endpoint, or 'stackOutputs: <file>'")
@@ -66,7 +76,9 @@ def check_environment(name: str, e: EnvironmentFile, lines: Lines, display: str,
         if e.storage is not None and e.storage.kind == "local" and not is_loopback(e.endpoint):
             # An emulator on this machine reads file:// URIs; the real service cannot.
             add(("storage", "kind"), "the real service cannot read a local folder; use kind azure (or azurite for tests)")
-        if e.endpoint is not None and e.auth is not None and e.auth.kind == "entra" and is_regional(e.endpoint):
+        if azureml and e.auth is not None and e.auth.kind == "key":
+            add(("auth", "kind"), "Azure Resource Manager takes Microsoft Entra ID only: use 'auth: {kind: entra}'")
+        if not azureml and e.endpoint is not None and e.auth is not None and e.auth.kind == "entra" and is_regional(e.endpoint):
             add(("endpoint",), "Microsoft Entra ID needs the resource's custom-subdomain endpoint (https://<name>.cognitiveservices.azure.com), not a regional one")
     if e.auth is not None:
         if e.auth.kind == "key":

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from reconcile.specs.config.files import EMBEDDED
 
-__all__ = ["account_url_problem", "endpoint_problem", "is_loopback", "is_regional"]
+__all__ = ["account_url_problem", "arm_endpoint_problem", "endpoint_problem", "is_loopback", "is_regional"]
 
 
 def endpoint_problem(url: str) -> str | None:
@@ -24,6 +24,16 @@ def endpoint_problem(url: str) -> str | None:
         return "the endpoint must not carry credentials, a query or a fragment; write only https://<host>"
     if parts.path not in ("", "/"):
         return "write the endpoint without a path (no /computervision): https://<resource>.cognitiveservices.azure.com"
+    return None
+
+
+def arm_endpoint_problem(url: str) -> str | None:
+    """Why ``url`` is not a usable Azure Resource Manager base URL (``azureml`` environments), or None."""
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname:
+        return "the Resource Manager endpoint must be https://<host> (default https://management.azure.com; the emulator serves HTTPS too)"
+    if parts.username or parts.password or parts.query or parts.fragment or parts.path not in ("", "/"):
+        return "write the Resource Manager endpoint as https://<host> only (no path, query or credentials)"
     return None
 
 

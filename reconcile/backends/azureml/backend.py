@@ -1,0 +1,412 @@
+"""Azure Machine Learning AutoML for images behind the neutral :class:`~reconcile.backends.base.Backend`.
+
+- Dataset → a data asset version (MLTable + JSONL in the workspace datastore); the version
+  is derived from the labels' content (:mod:`.naming`), so changed labels are a new version
+  beside the old one and a re-apply is a no-op. "Delete" archives (the service cannot delete).
+- Model → the newest AutoML job tagged with the model's name, and, once it completed, the
+  best trial's MLflow model registered as model ``<name>`` version ``<job name>``. The job
+  name is ``<model>-<spec hash>-g<n>``: a crash or retry finds the job and adopts it.
+- Evaluation → a tag on the registered model version naming its dataset; its figures are the best
+  trial's MLflow metrics on the job's validation data (first-service names where they exist). Only an
+  evaluation on the model's testDataset is faithful; another dataset is refused (see the section below).
+
+Transport, throttling, paging and LROs belong to :class:`~reconcile.client.arm.ArmClient`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+from urllib.parse import quote
+
+from reconcile.backends.azureml import naming, wire
+from reconcile.backends.azureml.automl_data import JSONL_NAME, MLTABLE_NAME, AutoMLData, AutoMLTask, convert_coco
+from reconcile.backends.azureml.target import AzureMLTarget
+from reconcile.backends.base import (
+    Capabilities,
+    DesiredDataset,
+    DesiredEvaluation,
+    DesiredModel,
+    LiveDataset,
+    LiveEvaluation,
+    LiveModel,
+    LiveState,
+    Prediction,
+)
+from reconcile.client.arm import ArmClient
+from reconcile.errors import CocoError, InputError, NotFoundError, RemoteError
+from reconcile.storage.base import BlobStore
+
+#: What budgetHours means here, in the plan (REFERENCE §3.4): a wall-clock limit on a cluster, not compute hours.
+BUDGET_NOTE = ("budgetHours {hours} is the AutoML job's wall-clock timeout on a cluster of up to {nodes} node(s): "
+               "worst case {worst} node-hours (the retired Vision service billed {hours} compute hours)")
+
+
+def capabilities_for(nodes: int) -> Capabilities:
+    """This service's capabilities on a training cluster of at most ``nodes`` nodes."""
+    return Capabilities(service="azureml", model_change="new-version", dataset_change="new-version",
+                        evaluation_resources=True, cancel_training=True, training_nodes=max(1, nodes),
+                        budget_note=BUDGET_NOTE)
+#: Where a dataset version's MLTable folder lives in the datastore container.
+DATA_PREFIX = "vision-gitops/ds"
+
+
+def _seg(name: str) -> str:
+    return quote(name, safe="")
+
+
+class AzureMLBackend:
+    """One workspace. ``store`` is the datastore's container (label files, images, MLTable folders)."""
+
+    def __init__(self, client: ArmClient, target: AzureMLTarget, store: BlobStore) -> None:
+        self._client = client
+        self._target = target
+        self._store = store
+        self._ws = target.workspace_id
+        self._capabilities: Capabilities | None = None
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """Read once per session: the cluster's ``maxNodeCount`` (Compute_Get) bounds a job's cost."""
+        if self._capabilities is None:
+            body = self._client.get(self._target.compute_id)
+            scale = ((body.get("properties") or {}).get("properties") or {}).get("scaleSettings") or {}
+            try:
+                nodes = int(scale.get("maxNodeCount") or 1)
+            except (TypeError, ValueError):
+                nodes = 1
+            self._capabilities = capabilities_for(nodes)
+        return self._capabilities
+
+    # --- datasets ---------------------------------------------------------------
+
+    def build_data(self, desired: DesiredDataset) -> AutoMLData:
+        """The JSONL and MLTable ``desired`` becomes, validated (raises :class:`InputError` naming the file)."""
+        sources = []
+        for uri in desired.label_uris:
+            name = self._store.name_for(uri)
+            if name is None:
+                raise InputError(f"dataset {desired.name}: label file {naming.label_address(uri)} is not in the "
+                                 "workspace datastore", hint="give the dataset local label files (`file:`)")
+            sources.append((name, self._store.get(name)))
+        return convert_coco(sources, detection=wire.annotation_task(desired.annotation_kind),
+                            locate=self._store.name_for, datastore_uri=self._datastore_uri)
+
+    def check_labels(self, dataset: str, annotation_kind: str, files: Sequence[tuple[str, bytes]]) -> None:
+        """Convert the files as apply will and check the JSONL and MLTable (plan time, nothing written).
+
+        Raises :class:`CocoError`/:class:`InputError` naming the dataset and file."""
+        try:
+            convert_coco(files, detection=wire.annotation_task(annotation_kind), locate=self._store.name_for,
+                         datastore_uri=self._datastore_uri)
+        except InputError as err:
+            raise CocoError(f"dataset {dataset}: {err.message}", hint=err.hint) from None
+
+    def _datastore_uri(self, blob: str) -> str:
+        return self._target.datastore_uri(blob)
+
+    def _versions(self, name: str) -> list[dict[str, Any]]:
+        # Newest first, as the service orders them (creation times can tie within a second).
+        return list(self._client.list(f"{self._ws}/data/{_seg(name)}/versions",
+                                      {"listViewType": "All", "$orderBy": "createdtime desc"}))
+
+    @staticmethod
+    def _latest(versions: list[dict[str, Any]]) -> dict[str, Any] | None:
+        """The newest version that is not archived (an all-archived dataset is gone for us); ``versions``
+        come newest first."""
+        return next((v for v in versions if not (v.get("properties") or {}).get("isArchived")), None)
+
+    def get_dataset(self, name: str) -> LiveDataset | None:
+        try:
+            latest = self._latest(self._versions(name))
+        except NotFoundError:
+            return None
+        return wire.parse_data_version(name, latest) if latest else None
+
+    def _list_datasets(self) -> dict[str, LiveDataset]:
+        out = {}
+        for container in self._client.list(f"{self._ws}/data", {"listViewType": "All"}):
+            name = str(container.get("name", ""))
+            latest = self._latest(self._versions(name))
+            if latest is not None:
+                out[name] = wire.parse_data_version(name, latest)
+        return out
+
+    def create_dataset(self, desired: DesiredDataset) -> LiveDataset:
+        """Upload the JSONL and MLTable, check every image is there, then register the version.
+
+        Idempotent: the version and folder are derived from the content; a version that exists
+        is PUT again with the same path (tags and archive state may change, nothing else).
+        """
+        data = self.build_data(desired)
+        missing = [b for b in data.image_blobs if not self._store.exists(b)]
+        if missing:
+            raise InputError(f"dataset {desired.name}: {len(missing)} image(s) are not in the datastore, "
+                             f"e.g. {missing[0]}", hint="run apply again: images are uploaded before the dataset")
+        version = naming.data_version(desired)
+        folder = f"{DATA_PREFIX}/{desired.name}/{version}"
+        self._store.put(f"{folder}/{JSONL_NAME}", data.jsonl, content_type="application/jsonl")
+        self._store.put(f"{folder}/{MLTABLE_NAME}", data.mltable.encode(), content_type="text/yaml")
+        body = wire.data_version_body(
+            data_uri=self._target.datastore_uri(folder + "/"),
+            labels=tuple(naming.label_address(u) for u in desired.label_uris),
+            annotation_kind=desired.annotation_kind, tags=desired.custom_properties)
+        answer = self._client.put(f"{self._ws}/data/{_seg(desired.name)}/versions/{_seg(version)}", body)
+        return wire.parse_data_version(desired.name, answer)
+
+    def update_dataset(self, desired: DesiredDataset, *, etag: str) -> LiveDataset:
+        """Versioned service: an update is the same registration (tags change in place, labels make a version)."""
+        return self.create_dataset(desired)
+
+    def delete_dataset(self, name: str, *, etag: str | None = None) -> bool:
+        """Archive every active version (data assets cannot be deleted, REFERENCE §3.3); False if none was."""
+        try:
+            versions = self._versions(name)
+        except NotFoundError:
+            return False
+        archived = False
+        for v in versions:
+            props = dict(v.get("properties") or {})
+            if props.get("isArchived"):
+                continue
+            body = {"properties": {k: props[k] for k in ("dataType", "dataUri", "description", "tags", "properties",
+                                                        "isAnonymous") if k in props} | {"isArchived": True}}
+            self._client.put(f"{self._ws}/data/{_seg(name)}/versions/{_seg(str(v['name']))}", body)
+            archived = True
+        return archived
+
+    # --- models -------------------------------------------------------------------
+
+    def _jobs(self) -> list[dict[str, Any]]:
+        return [j for j in self._client.list(f"{self._ws}/jobs", {"jobType": "AutoML", "tag": wire.TAG_MODEL,
+                                                                  "listViewType": "All"})
+                if wire.TAG_MODEL in ((j.get("properties") or {}).get("tags") or {})]
+
+    def _registered(self, model: str) -> set[str]:
+        try:
+            return {str(v.get("name")) for v in self._client.list(f"{self._ws}/models/{_seg(model)}/versions",
+                                                                   {"listViewType": "All"})}
+        except NotFoundError:
+            return set()
+
+    @staticmethod
+    def _newest_by_model(jobs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        # A stable sort: jobs created in the same second keep the service's (creation) order.
+        for j in sorted(jobs, key=lambda j: (j.get("systemData") or {}).get("createdAt") or ""):
+            out[j["properties"]["tags"][wire.TAG_MODEL]] = j
+        return out
+
+    def list_models(self) -> dict[str, LiveModel]:
+        newest = self._newest_by_model(self._jobs())
+        out = {}
+        for model, job in newest.items():
+            registered = job["properties"].get("status") == "Completed" and job["name"] in self._registered(model)
+            out[model] = wire.parse_job(model, job, registered=registered)
+        return out
+
+    def get_model(self, name: str) -> LiveModel | None:
+        """The model's newest job; a completed one is registered first (idempotent), so ``succeeded``
+        means the model version exists."""
+        job = self._newest_by_model([j for j in self._jobs() if j["properties"]["tags"][wire.TAG_MODEL] == name]).get(name)
+        if job is None:
+            return None
+        registered = False
+        performance = None
+        if job["properties"].get("status") == "Completed":
+            performance = self._best_metrics(job)
+            registered = self._register(name, job)
+        return wire.parse_job(name, job, registered=registered, performance=performance)
+
+    def _mlflow_run(self, run_id: str) -> dict[str, Any]:
+        ws = self._client.get(self._ws)
+        tracking = str((ws.get("properties") or {}).get("mlFlowTrackingUri") or "")
+        base = tracking.replace("azureml://", "https://", 1).replace("/mlflow/v1.0/", "/mlflow/v2.0/", 1)
+        return self._client.get_absolute(f"{base}/api/2.0/mlflow/runs/get?run_id={quote(run_id, safe='')}")
+
+    def _best_child(self, job: dict[str, Any]) -> str | None:
+        tags = {t["key"]: t["value"] for t in self._mlflow_run(job["name"])["run"]["data"].get("tags", [])}
+        return tags.get("automl_best_child_run_id")
+
+    def _best_metrics(self, job: dict[str, Any]) -> dict[str, object] | None:
+        best = self._best_child(job)
+        if not best:
+            return None
+        metrics = self._mlflow_run(best)["run"]["data"].get("metrics", [])
+        return {m["key"]: m["value"] for m in metrics}
+
+    def _register(self, model: str, job: dict[str, Any]) -> bool:
+        name = str(job["name"])
+        if name in self._registered(model):
+            return True
+        best = self._best_child(job)
+        if not best:
+            return False
+        tags = job["properties"].get("tags") or {}
+        details = job["properties"].get("taskDetails") or {}
+        datasets = {}
+        for key in ("trainingData", "validationData"):
+            uri = str((details.get(key) or {}).get("uri") or "")
+            if "/data/" in uri and "/versions/" in uri:
+                ds, version = uri.split("/data/", 1)[1].split("/versions/", 1)
+                datasets[ds] = version
+        body = wire.model_version_body(job=name, best_child=best, spec_hash=str(tags.get(wire.TAG_SPEC, "")),
+                                       datasets=datasets)
+        self._client.put(f"{self._ws}/models/{_seg(model)}/versions/{_seg(name)}", body)
+        return True
+
+    def create_model(self, desired: DesiredModel) -> LiveModel:
+        """Submit the AutoML job (or adopt the one a crashed run submitted).
+
+        The job name depends only on the spec and on earlier failed/cancelled generations, so a
+        retry computes the same name and its PUT is answered 200 with the job already there.
+        """
+        spec_hash = naming.model_spec_hash(desired)
+        jobs = self._jobs()
+        mine = [j for j in jobs if j["properties"]["tags"].get(wire.TAG_MODEL) == desired.name
+                and j["properties"]["tags"].get(wire.TAG_SPEC) == spec_hash]
+        live = [j for j in mine if wire.neutral_status(str(j["properties"].get("status")), registered=True)
+                not in ("failed", "cancelled")]
+        if live:
+            return wire.parse_job(desired.name, live[-1], registered=False)
+        generation = naming.next_generation([str(j["name"]) for j in mine], desired.name, spec_hash)
+        name = naming.job_name(desired.name, spec_hash, generation)
+        train = self._data_uri(desired.training_dataset)
+        test = self._data_uri(desired.test_dataset) if desired.test_dataset else None
+        task = wire.task_for(desired.model_kind, self._dataset_task(desired.training_dataset))
+        body = wire.job_body(desired, spec_hash=spec_hash, task=task, compute_id=self._target.compute_id,
+                             train_uri=train, test_uri=test)
+        answer = self._client.put(f"{self._ws}/jobs/{_seg(name)}", body)
+        return wire.parse_job(desired.name, answer, registered=False)
+
+    def _data_uri(self, dataset: str) -> str:
+        live = self.get_dataset(dataset)
+        if live is None:
+            raise RemoteError(f"dataset {dataset} has no active version in the workspace",
+                              hint="apply the dataset first (plan orders datasets before models)")
+        version = live.etag.split(";", 1)[0]
+        return self._target.data_version_id(dataset, version)
+
+    def _dataset_task(self, dataset: str) -> AutoMLTask:
+        live = self.get_dataset(dataset)
+        if live is None or wire.annotation_task(live.annotation_kind):
+            return AutoMLTask.DETECTION
+        version = live.etag.split(";", 1)[0]
+        try:
+            jsonl = self._store.get(f"{DATA_PREFIX}/{dataset}/{version}/{JSONL_NAME}")
+        except Exception:  # noqa: BLE001 - a missing JSONL only means "not multi-label"
+            return AutoMLTask.CLASSIFICATION
+        return AutoMLTask.MULTILABEL if b'"label":[' in jsonl else AutoMLTask.CLASSIFICATION
+
+    def cancel_model(self, name: str) -> None:
+        """POST cancel on the model's running job; the service answers at once (202 + Location) and the
+        job moves CancelRequested → Canceled, which the waiter observes (the LRO is not held open)."""
+        job = self._newest_by_model([j for j in self._jobs() if j["properties"]["tags"][wire.TAG_MODEL] == name]).get(name)
+        if job is None:
+            return
+        path = f"{self._ws}/jobs/{_seg(str(job['name']))}/cancel"
+        self._client.begin("POST", path)
+
+    def delete_model(self, name: str) -> bool:
+        """Archive the model's jobs and registered versions (superseded models are kept, not deleted)."""
+        jobs = [j for j in self._jobs() if j["properties"]["tags"][wire.TAG_MODEL] == name]
+        if not jobs:
+            return False
+        for j in jobs:
+            if wire.neutral_status(str(j["properties"].get("status")), registered=True) in ("running", "cancelling"):
+                self.cancel_model(name)
+            props = {k: v for k, v in j["properties"].items() if k not in ("status", "services")}
+            self._client.put(f"{self._ws}/jobs/{_seg(str(j['name']))}", {"properties": props | {"isArchived": True}})
+        return True
+
+    # --- observe -----------------------------------------------------------------
+
+    def observe(self, *, evaluations_of: frozenset[str] | None = None) -> LiveState:
+        models = self.list_models()
+        wanted = set(models) if evaluations_of is None else set(models) & set(evaluations_of)
+        return LiveState(datasets=self._list_datasets(), models=models, evaluations=self._list_evaluations(wanted))
+
+    # --- evaluations ----------------------------------------------------------------
+    # An evaluation is recorded on the registered model version (a tag naming its dataset) and its
+    # figures are the best trial's MLflow metrics on the job's validation data. Only an evaluation on
+    # the model's testDataset (= the job's validationData) is faithful today; scoring another dataset
+    # needs Azure ML's model-evaluation pipeline components (azureml registry), which are not built.
+
+    def _model_version(self, model: str) -> dict[str, Any] | None:
+        job = self._newest_by_model([j for j in self._jobs() if j["properties"]["tags"][wire.TAG_MODEL] == model]).get(model)
+        if job is None:
+            return None
+        try:
+            return self._client.get(f"{self._ws}/models/{_seg(model)}/versions/{_seg(str(job['name']))}")
+        except NotFoundError:
+            return None
+
+    def _evaluation(self, model: str, name: str, version: dict[str, Any] | None, *, metrics: bool) -> LiveEvaluation | None:
+        dataset = wire.evaluations_of(model, version or {}).get(name)
+        if version is None or dataset is None:
+            return None
+        performance = None
+        if metrics:
+            job = self._client.get(f"{self._ws}/jobs/{_seg(str(version['name']))}")
+            best = self._best_metrics(job)
+            performance = wire.neutral_metrics(best) if best else None
+        return LiveEvaluation(model=model, name=name, status="succeeded", test_dataset=dataset, performance=performance)
+
+    def get_evaluation(self, model: str, name: str) -> LiveEvaluation | None:
+        return self._evaluation(model, name, self._model_version(model), metrics=True)
+
+    def _list_evaluations(self, models: set[str]) -> dict[tuple[str, str], LiveEvaluation]:
+        out: dict[tuple[str, str], LiveEvaluation] = {}
+        for model in sorted(models):
+            try:
+                versions = list(self._client.list(f"{self._ws}/models/{_seg(model)}/versions", {"listViewType": "All"}))
+            except NotFoundError:
+                continue
+            for version in versions:
+                for name, dataset in wire.evaluations_of(model, version).items():
+                    out[(model, name)] = LiveEvaluation(model=model, name=name, status="succeeded",
+                                                        test_dataset=dataset)
+        return out
+
+    def create_evaluation(self, desired: DesiredEvaluation) -> LiveEvaluation:
+        """Record the evaluation on the model's registered version (tags are updatable).
+
+        Raises :class:`InputError` when the dataset is not the model's validation data (not faithful
+        without the evaluation pipeline) and :class:`RemoteError` when the model has no registered version.
+        """
+        version = self._model_version(desired.model)
+        if version is None:
+            raise RemoteError(f"model {desired.model} has no registered version to evaluate yet",
+                              hint="run apply again once training has completed (`reconcile wait`)")
+        job = self._client.get(f"{self._ws}/jobs/{_seg(str(version['name']))}")
+        validation = ((job["properties"].get("properties") or {}).get(wire.PROP_TEST))
+        if desired.dataset != validation:
+            raise InputError(
+                f"evaluation {desired.model}/{desired.name}: dataset {desired.dataset} is not the model's testDataset "
+                f"({validation or 'none'}); on Azure ML only the validation figures of the AutoML job are read",
+                hint="evaluate on the model's testDataset; other datasets need the model-evaluation pipeline (not built)")
+        props = dict(version["properties"])
+        props["tags"] = {**(props.get("tags") or {}), wire.TAG_EVALUATION + desired.name: desired.dataset}
+        body = {"properties": {k: props[k] for k in ("modelType", "modelUri", "jobName", "description", "tags",
+                                                      "properties", "isAnonymous", "isArchived") if k in props}}
+        self._client.put(f"{self._ws}/models/{_seg(desired.model)}/versions/{_seg(str(version['name']))}", body)
+        live = self.get_evaluation(desired.model, desired.name)
+        assert live is not None
+        return live
+
+    def delete_evaluation(self, model: str, name: str) -> bool:
+        version = self._model_version(model)
+        if version is None or name not in wire.evaluations_of(model, version):
+            return False
+        props = dict(version["properties"])
+        props["tags"] = {k: v for k, v in (props.get("tags") or {}).items() if k != wire.TAG_EVALUATION + name}
+        body = {"properties": {k: props[k] for k in ("modelType", "modelUri", "jobName", "description", "tags",
+                                                      "properties", "isAnonymous", "isArchived") if k in props}}
+        self._client.put(f"{self._ws}/models/{_seg(model)}/versions/{_seg(str(version['name']))}", body)
+        return True
+
+    def predict(self, model: str, *, image: bytes | None = None, url: str | None = None) -> Prediction:
+        raise InputError(f"model {model} is not served by an online endpoint",
+                         hint="predict on Azure ML needs a Deployment (the deployments issue)")
+
+    def close(self) -> None:
+        self._client.close()

@@ -1,0 +1,162 @@
+"""The Azure ML backend against the emulator over HTTPS, with Azurite as the datastore."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from reconcile.backends.azureml import naming, wire
+from reconcile.backends.azureml.backend import DATA_PREFIX
+from reconcile.backends.base import DesiredModel
+from tests.backends.azureml.conftest import Rig
+
+pytestmark = pytest.mark.azurite  # emulator datastore on Azurite
+
+
+def _finish(rig: Rig, model: str, *, steps: int = 200):
+    for _ in range(steps):
+        live = rig.backend.get_model(model)
+        if live is not None and live.terminal:
+            return live
+        rig.srv.wait_for_training(timeout=120)
+        rig.srv.advance_clock(60)
+    raise AssertionError(f"model {model} never finished: {live}")
+
+
+def test_dataset_is_a_content_derived_version_with_jsonl_and_mltable(rig: Rig) -> None:
+    desired = rig.dataset("cls-train")
+    live = rig.backend.create_dataset(desired)
+    version = naming.data_version(desired)
+    assert live.etag.startswith(version + ";")
+    assert live.custom_properties == {"project": "shapes"}
+    assert live.label_uris == tuple(naming.label_address(u) for u in desired.label_uris)
+    lines = rig.store.get(f"{DATA_PREFIX}/cls-train/{version}/annotations.jsonl").decode().splitlines()
+    first = json.loads(lines[0])
+    assert first["image_url"].startswith("azureml://datastores/workspaceblobstore/paths/")
+    assert first["image_details"]["format"] == "png" and isinstance(first["label"], str)
+    # a re-apply of the same content is the same version; observe sees one dataset
+    again = rig.backend.create_dataset(desired)
+    assert again.etag.split(";")[0] == version
+    assert set(rig.backend.observe().datasets) == {"cls-train"}
+
+
+def test_changed_labels_make_a_new_version_beside_the_old_one(rig: Rig) -> None:
+    first = rig.backend.create_dataset(rig.dataset("ds"))
+    second = rig.backend.create_dataset(rig.dataset("ds", split="test"))
+    assert first.etag.split(";")[0] != second.etag.split(";")[0]
+    versions = rig.backend._versions("ds")
+    assert len(versions) == 2
+    assert rig.backend.get_dataset("ds").etag == second.etag
+
+
+def test_tag_change_updates_the_same_version(rig: Rig) -> None:
+    desired = rig.dataset("ds")
+    before = rig.backend.create_dataset(desired)
+    after = rig.backend.update_dataset(desired.model_copy(update={"custom_properties": {"project": "x"}}),
+                                       etag=before.etag)
+    assert after.etag.split(";")[0] == before.etag.split(";")[0]
+    assert after.custom_properties == {"project": "x"}
+    assert len(rig.backend._versions("ds")) == 1
+
+
+def test_delete_archives_and_the_dataset_is_gone_for_observe(rig: Rig) -> None:
+    rig.backend.create_dataset(rig.dataset("ds"))
+    assert rig.backend.delete_dataset("ds") is True
+    assert rig.backend.get_dataset("ds") is None
+    assert "ds" not in rig.backend.observe().datasets
+    # archived, not deleted: the version is still listed with listViewType=All
+    assert [v["properties"]["isArchived"] for v in rig.backend._versions("ds")] == [True]
+    assert rig.backend.delete_dataset("ds") is False
+
+
+def test_model_trains_registers_and_a_retry_never_submits_a_second_job(rig: Rig) -> None:
+    rig.backend.create_dataset(rig.dataset("train"))
+    rig.backend.create_dataset(rig.dataset("test", split="test"))
+    desired = DesiredModel(name="clf", model_kind="Generic-Classifier", training_dataset="train",
+                           test_dataset="test", budget_hours=1)
+    first = rig.backend.create_model(desired)
+    assert first.status == "running"
+    again = rig.backend.create_model(desired)  # a retry after a lost answer, or a crash
+    assert again.status == "running"
+    jobs = rig.backend._jobs()
+    assert [j["name"] for j in jobs] == [naming.job_name("clf", naming.model_spec_hash(desired), 1)]
+    body = jobs[0]["properties"]
+    assert body["taskDetails"]["limitSettings"]["timeout"] == "PT1H"
+    assert body["taskDetails"]["taskType"] == "ImageClassification"
+    assert body["taskDetails"]["validationData"]["uri"].endswith(
+        "/data/test/versions/" + rig.backend.get_dataset("test").etag.split(";")[0])
+    done = _finish(rig, "clf")
+    assert done.status == "succeeded", done
+    assert done.performance and "accuracy" in {k.lower() for k in done.performance}
+    versions = rig.backend._registered("clf")
+    assert versions == {jobs[0]["name"]}
+    model = rig.client.get(f"{rig.target.workspace_id}/models/clf/versions/{jobs[0]['name']}")
+    assert model["properties"]["tags"][wire.TAG_SPEC] == naming.model_spec_hash(desired)
+    assert "vision-gitops/dataset/train" in model["properties"]["tags"]
+    assert model["properties"]["modelUri"].startswith("azureml://jobs/")
+    assert rig.backend.list_models()["clf"].status == "succeeded"
+
+
+def test_changed_model_spec_is_a_new_job_beside_the_old(rig: Rig) -> None:
+    rig.backend.create_dataset(rig.dataset("train"))
+    a = DesiredModel(name="m", model_kind="Generic-Classifier", training_dataset="train", budget_hours=1)
+    rig.backend.create_model(a)
+    rig.backend.create_model(a.model_copy(update={"budget_hours": 2}))
+    names = sorted(j["name"] for j in rig.backend._jobs())
+    assert len(names) == 2 and all(n.startswith("m-") and n.endswith("-g1") for n in names)
+
+
+def test_cancel_then_the_next_create_is_a_new_generation(rig: Rig) -> None:
+    rig.backend.create_dataset(rig.dataset("train", kind="detection"))
+    desired = DesiredModel(name="det", model_kind="Generic-Detector", training_dataset="train", budget_hours=2)
+    rig.backend.create_model(desired)
+    rig.backend.cancel_model("det")
+    for _ in range(50):
+        if rig.backend.get_model("det").status == "cancelled":
+            break
+        rig.srv.advance_clock(30)
+    assert rig.backend.get_model("det").status == "cancelled"
+    rig.backend.create_model(desired)
+    names = sorted(j["name"] for j in rig.backend._jobs())
+    assert [n.rsplit("-", 1)[1] for n in names] == ["g1", "g2"]
+    assert rig.backend._jobs()[0]["properties"]["taskDetails"]["taskType"] == "ImageObjectDetection"
+
+
+def test_label_file_outside_the_datastore_is_refused_naming_the_dataset(rig: Rig) -> None:
+    from reconcile.errors import InputError
+
+    desired = rig.dataset("ds").model_copy(update={"label_uris": ("https://elsewhere.example/x.json",)})
+    with pytest.raises(InputError, match="dataset ds: label file"):
+        rig.backend.create_dataset(desired)
+
+
+def test_faults_converge_with_one_job_and_one_data_version(rig: Rig) -> None:
+    """Dropped connections (before and after the write) and 429/5xx: retries and re-runs never duplicate."""
+    from reconcile.emulator.faults import FaultConfig
+
+    desired_ds = rig.dataset("train")
+    rig.srv.faults = FaultConfig(error_rate=0.2, drop_before_rate=0.1, drop_after_rate=0.1, seed=7,
+                                 retry_after_seconds=0).validate()
+    desired = DesiredModel(name="clf", model_kind="Generic-Classifier", training_dataset="train", budget_hours=1)
+    for _ in range(3):  # three applies in a row, as after crashes
+        rig.backend.create_dataset(desired_ds)
+        rig.backend.create_model(desired)
+    rig.srv.faults = FaultConfig()
+    assert rig.client.stats.retries > 0  # the faults did happen
+    assert len(rig.backend._versions("train")) == 1
+    assert len(rig.backend._jobs()) == 1
+
+
+def test_plan_time_check_names_dataset_and_file(rig: Rig) -> None:
+    from reconcile.errors import CocoError
+
+    url = rig.store.url("vision-gitops/images/abc.png")
+    doc = {"images": [{"id": 1, "file_name": "a.png", "absolute_url": url}], "categories": [{"id": 1, "name": "c"}],
+           "annotations": []}
+    rig.backend.check_labels("ok", "imageObjectDetection", [("det.json", json.dumps(doc).encode())])
+    with pytest.raises(CocoError, match="dataset cls: annotations.jsonl: no labelled images"):
+        rig.backend.check_labels("cls", "imageClassification", [("cls.json", json.dumps(doc).encode())])
+    doc["images"][0]["file_name"] = "a.gif"
+    with pytest.raises(CocoError, match=r"dataset det: det.json: images\[0\].*not an image format"):
+        rig.backend.check_labels("det", "imageObjectDetection", [("det.json", json.dumps(doc).encode())])

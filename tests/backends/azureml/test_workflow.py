@@ -1,0 +1,231 @@
+"""plan → apply → empty plan on a service: azureml environment, against the emulator (HTTPS) and Azurite."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import ssl
+from pathlib import Path
+
+import pytest
+import yaml
+
+from infra.azureml_outputs import AzureMLStackOutputs
+from reconcile.errors import StalePlanError
+from reconcile.session import open_session
+from reconcile.specs.config import load_config
+from reconcile.workflow import WaitSettings, load_desired, make_plan, run_apply
+from tests.backends.azureml.conftest import ROOT, _Credential, blob_config, start_validated
+from tests.fixtures.azurite import Azurite
+
+pytestmark = pytest.mark.azurite  # emulator datastore on Azurite
+
+SPECS = [
+    {"kind": "Dataset", "name": "cls-train", "annotationKind": "imageClassification",
+     "labels": [{"file": "data/shapes/classification/train.coco.json", "images": "data/shapes/classification/images"}],
+     "customProperties": {"project": "shapes"}},
+    {"kind": "Dataset", "name": "cls-test", "annotationKind": "imageClassification",
+     "labels": [{"file": "data/shapes/classification/test.coco.json", "images": "data/shapes/classification/images"}]},
+    {"kind": "Model", "name": "clf", "modelKind": "Generic-Classifier", "trainingDataset": "cls-train",
+     "testDataset": "cls-test", "budgetHours": 1},
+]
+
+
+@pytest.fixture
+def project(tmp_path: Path, azurite: Azurite, monkeypatch: pytest.MonkeyPatch):
+    blob = blob_config(azurite)
+    srv, watch = start_validated(None, blob=blob, tls=True)
+    ws = srv.workspace
+    shutil.copytree(ROOT / "data" / "shapes" / "classification", tmp_path / "data" / "shapes" / "classification")
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "all.yaml").write_text(yaml.safe_dump_all(SPECS))
+    (tmp_path / "infra" / "outputs").mkdir(parents=True)
+    (tmp_path / "infra" / "outputs" / "ml.json").write_text(json.dumps(AzureMLStackOutputs(
+        subscription_id=ws.subscription, resource_group_name=ws.resource_group, workspace_name=ws.name,
+        location=ws.region, compute_name="gpu-cluster", datastore_name="workspaceblobstore",
+        container_url=f"https://example.blob.core.windows.net/{blob.container}").to_json_dict()))
+    (tmp_path / "vision-gitops.yaml").write_text(
+        f"defaultEnvironment: ml\nspecs: [specs]\nenvironments:\n  ml:\n    service: azureml\n"
+        f"    endpoint: {srv.endpoint}\n    stackOutputs: infra/outputs/ml.json\n    auth: {{kind: entra}}\n"
+        f"    storage: {{kind: azurite, container: {blob.container}}}\n")
+    monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", azurite.connection_string)
+    monkeypatch.setattr("reconcile.client.auth._default_credential", lambda: _Credential())
+    config = load_config(tmp_path / "vision-gitops.yaml")
+    verify = ssl.create_default_context(cafile=str(srv.cert_file))
+    session = open_session(config, client_options={"verify": verify})
+    try:
+        yield srv, session
+    finally:
+        session.close()
+        srv.stop()
+    assert not watch.violations, watch.violations[:5]
+
+
+def _train(srv, session, model: str) -> None:
+    for _ in range(200):
+        if session.backend.get_model(model).terminal:
+            return
+        srv.wait_for_training(timeout=120)
+        srv.advance_clock(60)
+    raise AssertionError("training never ended")
+
+
+def test_plan_apply_then_an_empty_plan(project) -> None:
+    srv, session = project
+    specs = load_desired(session.config)
+    plan = make_plan(session, specs)
+    assert plan.service == "azureml"
+    assert [(c.address, c.action) for c in plan.changes] == [
+        ("dataset/cls-test", "create"), ("dataset/cls-train", "create"), ("model/clf", "create")]
+    model = plan.changes[-1]
+    # the emulator's cluster has 4 nodes: a 1 h wall-clock budget is 4 node-hours at worst
+    assert model.training_hours == 4 and plan.summary.training_hours == 4
+    assert any("wall-clock timeout" in n and "worst case 4 node-hours" in n for n in model.notes)
+    result = run_apply(session, plan)
+    assert result.exit_code == 3, result.failed  # training submitted, not awaited
+    _train(srv, session, "clf")
+    assert session.backend.get_model("clf").status == "succeeded"
+    again = make_plan(session, specs)
+    assert not again.has_changes, [(c.address, c.action, c.reason) for c in again.changes]
+    jobs = [r for r in srv.request_log.snapshot() if r.method == "PUT" and "/jobs/" in r.path]
+    assert len(jobs) == 1
+
+
+def test_a_saved_plan_is_refused_when_a_dataset_changed_outside(project) -> None:
+    srv, session = project
+    specs = load_desired(session.config)
+    run_apply(session, make_plan(session, specs))
+    changed = [dict(s) for s in SPECS]
+    plan = make_plan(session, specs)
+    assert not [c for c in plan.changes if c.kind == "Dataset" and c.action != "no-op"]
+    # someone re-tags the live version by hand: the plan's fingerprint no longer matches
+    ws = session.config.azureml.workspace_id
+    live = session.backend.get_dataset("cls-train")
+    version = live.etag.split(";")[0]
+    body = session.client.get(f"{ws}/data/cls-train/versions/{version}")
+    body["properties"]["tags"] = {"project": "hand-edited"}
+    session.client.put(f"{ws}/data/cls-train/versions/{version}", {"properties": {
+        k: v for k, v in body["properties"].items() if k in ("dataType", "dataUri", "tags", "properties",
+                                                             "description", "isAnonymous", "isArchived")}})
+    stale = plan.model_copy(update={"changes": [c.model_copy(update={"action": "update"}) if c.name == "cls-train"
+                                                 else c for c in plan.changes]})
+    with pytest.raises(StalePlanError, match="dataset/cls-train"):
+        run_apply(session, stale)
+    assert changed  # the specs did not change: only the live object did
+
+
+def test_cost_guardrail_holds_nodes_times_hours(project) -> None:
+    from reconcile.errors import RefusedError
+    from reconcile.specs.config.resolved import Guardrails
+
+    srv, session = project
+    session.config = session.config.model_copy(update={"guardrails": Guardrails(max_budget_hours_per_model=3)})
+    plan = make_plan(session, load_desired(session.config))
+    assert [g.rule for g in plan.guardrails] == ["max-budget-hours-per-model"]
+    assert plan.guardrails[0].value == 4
+    with pytest.raises(RefusedError):
+        run_apply(session, plan)
+    assert not [r for r in srv.request_log.snapshot() if r.method == "PUT" and "/jobs/" in r.path]
+
+
+def _put_version(session, name: str, change) -> None:
+    ws = session.config.azureml.workspace_id
+    version = session.backend.get_dataset(name).etag.split(";")[0]
+    props = session.client.get(f"{ws}/data/{name}/versions/{version}")["properties"]
+    keep = {k: v for k, v in props.items() if k in ("dataType", "dataUri", "tags", "properties", "description",
+                                                     "isAnonymous", "isArchived")}
+    change(keep)
+    session.client.put(f"{ws}/data/{name}/versions/{version}", {"properties": keep})
+
+
+def test_drift_changed_tags_archived_version_and_a_job_cancelled_outside(project) -> None:
+    srv, session = project
+    specs = load_desired(session.config)
+    run_apply(session, make_plan(session, specs))
+    _put_version(session, "cls-train", lambda p: p.update(tags={"project": "edited"}))
+    _put_version(session, "cls-test", lambda p: p.update(isArchived=True))
+    ws = session.config.azureml.workspace_id
+    job = session.backend._jobs()[0]["name"]
+    session.client.begin("POST", f"{ws}/jobs/{job}/cancel")
+    for _ in range(20):
+        if session.backend.get_model("clf").status == "cancelled":
+            break
+        srv.advance_clock(30)
+    plan = make_plan(session, specs)
+    by = {c.address: c for c in plan.changes}
+    train, test, model = by["dataset/cls-train"], by["dataset/cls-test"], by["model/clf"]
+    assert train.action == "new-version" and [d.kind for d in train.drift] == ["changed-in-service"]
+    assert test.action == "create" and [d.kind for d in test.drift] == ["deleted-in-service"]
+    assert model.live_status == "cancelled" and any("cancelled" in n for n in model.notes)
+    # apply restores the tags in place and un-archives the same version (no new versions)
+    run_apply(session, plan)
+    assert len(session.backend._versions("cls-train")) == 1 and len(session.backend._versions("cls-test")) == 1
+    assert session.backend.get_dataset("cls-train").custom_properties["project"] == "shapes"
+    assert session.backend.get_dataset("cls-test") is not None
+
+
+def test_prune_archives_and_leaves_a_foreign_dataset_alone(project) -> None:
+    srv, session = project
+    specs = load_desired(session.config)
+    run_apply(session, make_plan(session, specs))
+    # someone else's dataset: listed as unmanaged, never archived by --prune
+    ws = session.config.azureml.workspace_id
+    session.client.put(f"{ws}/data/foreign/versions/1", {"properties": {
+        "dataType": "mltable", "dataUri": "azureml://datastores/workspaceblobstore/paths/elsewhere/",
+        "tags": {}, "properties": {}, "isAnonymous": False, "isArchived": False}})
+    plan = make_plan(session, specs, prune=True)
+    assert {c.address: c.action for c in plan.changes}["dataset/foreign"] == "unmanaged"
+    # drop cls-test (and the model's reference to it) from the specs: --prune archives it
+    kept = [s for s in SPECS if s["name"] != "cls-test"]
+    kept[-1] = {k: v for k, v in kept[-1].items() if k != "testDataset"}
+    (session.config.root / "specs" / "all.yaml").write_text(yaml.safe_dump_all(kept))
+    specs = load_desired(session.config)
+    plan = make_plan(session, specs, prune=True)
+    actions = {c.address: c.action for c in plan.changes}
+    assert actions["dataset/cls-test"] == "delete" and actions["dataset/foreign"] == "unmanaged"
+    run_apply(session, plan, confirm_deletions=1)
+    assert session.backend.get_dataset("cls-test") is None
+    assert [v["properties"]["isArchived"] for v in session.backend._versions("cls-test")] == [True]
+    assert session.backend.get_dataset("foreign") is not None
+
+
+def test_evaluation_on_the_test_dataset_records_the_validation_figures(project) -> None:
+    srv, session = project
+    docs = SPECS + [{"kind": "Evaluation", "name": "holdout", "model": "clf", "dataset": "cls-test"}]
+    (session.config.root / "specs" / "all.yaml").write_text(yaml.safe_dump_all(docs))
+    specs = load_desired(session.config)
+    result = run_apply(session, make_plan(session, specs))
+    assert result.exit_code == 3 and result.deferred == ["evaluation/clf/holdout"]
+    _train(srv, session, "clf")
+    result = run_apply(session, make_plan(session, specs), wait=True, wait_settings=WaitSettings(timeout=30, poll=0.05))
+    assert result.exit_code == 0, result.failed
+    ev = session.backend.get_evaluation("clf", "holdout")
+    assert ev.status == "succeeded" and ev.test_dataset == "cls-test"
+    assert "accuracyTop1" in ev.performance
+    assert not make_plan(session, specs).has_changes
+
+
+def test_evaluation_on_another_dataset_is_refused_naming_why(project) -> None:
+    srv, session = project
+    docs = SPECS + [{"kind": "Evaluation", "name": "on-train", "model": "clf", "dataset": "cls-train"}]
+    (session.config.root / "specs" / "all.yaml").write_text(yaml.safe_dump_all(docs))
+    specs = load_desired(session.config)
+    run_apply(session, make_plan(session, specs))
+    _train(srv, session, "clf")
+    result = run_apply(session, make_plan(session, specs))
+    assert result.exit_code != 0
+    assert any("not the model's testDataset" in str(f) for f in result.failed), result.failed
+
+
+def test_a_noop_plan_makes_only_reads_and_lists(project) -> None:
+    srv, session = project
+    specs = load_desired(session.config)
+    run_apply(session, make_plan(session, specs))
+    _train(srv, session, "clf")
+    srv.request_log.clear()
+    plan = make_plan(session, specs)
+    assert not plan.has_changes
+    calls = [(r.method, r.path.rsplit("/workspaces/", 1)[-1]) for r in srv.request_log.snapshot()]
+    assert {m for m, _ in calls} == {"GET"}
+    singles = [p for _, p in calls if not p.endswith(("/data", "/versions", "/jobs"))]
+    assert singles == [], singles  # no GET per resource: lists only (Compute_Get was read once, at open)
