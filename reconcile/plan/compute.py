@@ -27,6 +27,9 @@ from reconcile.plan.model import (
     FieldChange,
     LabelDiffDoc,
     LabelFile,
+    LiveDatasetValue,
+    LiveEvaluationValue,
+    LiveModelValue,
     Plan,
     ResourceChange,
     Summary,
@@ -156,6 +159,7 @@ def compute_plan(
             "spec_hash": spec_hash(evaluation), "protected": evaluation.protect, "drift": found}))
 
     changes += outside_specs(specs, live, inventory, prune=prune)
+    changes = [_with_live(c, live) for c in changes]
 
     def count(action: str) -> int:
         return sum(c.action == action for c in changes)
@@ -185,6 +189,23 @@ def compute_plan(
         prune=prune,
         guardrails=violations,
     )
+
+
+def _with_live(change: ResourceChange, live: LiveState) -> ResourceChange:
+    """``change`` with the typed live value of its resource, if the service has one."""
+    value: LiveDatasetValue | LiveModelValue | LiveEvaluationValue | None = None
+    if change.kind == "Dataset" and (d := live.datasets.get(change.name)) is not None:
+        value = LiveDatasetValue(name=d.name, annotation_kind=d.annotation_kind, label_uris=list(d.label_uris),
+                                 custom_properties=dict(d.custom_properties), authentication=d.authentication_kind,
+                                 etag=d.etag)
+    elif change.kind == "Model" and (m := live.models.get(change.name)) is not None:
+        value = LiveModelValue(name=m.name, status=m.status, training_dataset=m.training_dataset,
+                               budget_hours=m.budget_hours, model_kind=m.model_kind, test_dataset=m.test_dataset,
+                               error_code=m.error_code)
+    elif change.kind == "Evaluation" and (e := live.evaluations.get((change.model or "", change.name))) is not None:
+        value = LiveEvaluationValue(model=e.model, name=e.name, status=e.status, test_dataset=e.test_dataset,
+                                    error_code=e.error_code)
+    return change if value is None else change.model_copy(update={"live": value})
 
 
 def _conflict(change: ResourceChange, spec_hash: str, protected: bool) -> ResourceChange:

@@ -11,7 +11,8 @@ required, and the contract is:
 Resource addresses are ``dataset/<name>``, ``model/<name>`` and
 ``evaluation/<model>/<name>``. Each change carries the typed, service-neutral value
 apply will make live (``desired``: a Dataset, Model or Evaluation value; only the
-backend turns it into its service's request), the live fingerprint it was computed
+backend turns it into its service's request), the typed value the service reported
+when the plan was made (``live``, in the same vocabulary), the live fingerprint it was computed
 against (so a saved plan can refuse to apply over a changed service), for a
 replacement the fields that force it, and a machine-readable ``reasonCode`` beside
 the human ``reason``. ``service`` and ``endpoint`` name the service the plan was
@@ -47,7 +48,8 @@ Reason codes (``reasonCode``), in the manner of Terraform's action reasons:
 Format history: 1.1 added ``delete``/``unmanaged``, drift, protection, spec hashes,
 label digests, owners, ``prune`` and ``guardrails``. 2.0 replaced the request bodies
 in ``desired`` by typed values, made ``formatVersion`` required, and added
-``service``, ``reasonCode`` and the ``conflict`` and ``new-version`` actions.
+``service``, ``reasonCode`` and the ``conflict`` and ``new-version`` actions. 2.1 added
+``live``, the typed live value of each change.
 
 Drift classes (``drift[].kind``):
 
@@ -75,7 +77,7 @@ from reconcile import __version__
 from reconcile.errors import ExitCode, InputError, JsonSyntaxError
 
 #: The format this version writes; it reads every ``2.x``.
-FORMAT_VERSION = "2.0"
+FORMAT_VERSION = "2.1"
 FORMAT_MAJOR = 2
 
 Action = Literal["create", "update", "replace", "new-version", "no-op", "delete", "unmanaged", "conflict"]
@@ -168,6 +170,46 @@ class GuardrailViolation(_Doc):
     """The apply flag that accepts it (``--approve-cost``, ``--confirm-deletions N``); ``None``: cannot be overridden."""
 
 
+class LiveDatasetValue(_Doc):
+    """A dataset as the service reported it when the plan was made (spec vocabulary)."""
+
+    kind: Literal["Dataset"] = "Dataset"
+    name: str
+    annotation_kind: str
+    label_uris: list[str] = Field(default_factory=list)
+    custom_properties: dict[str, str] = Field(default_factory=dict)
+    authentication: str | None = None
+    etag: str | None = None
+
+
+class LiveModelValue(_Doc):
+    """A model (one training run) as the service reported it when the plan was made."""
+
+    kind: Literal["Model"] = "Model"
+    name: str
+    status: str
+    training_dataset: str
+    budget_hours: int
+    model_kind: str | None = None
+    """``None`` when the service does not echo it."""
+    test_dataset: str | None = None
+    error_code: str | None = None
+
+
+class LiveEvaluationValue(_Doc):
+    """An evaluation as the service reported it when the plan was made."""
+
+    kind: Literal["Evaluation"] = "Evaluation"
+    model: str
+    name: str
+    status: str
+    test_dataset: str | None = None
+    error_code: str | None = None
+
+
+Live = Annotated[LiveDatasetValue | LiveModelValue | LiveEvaluationValue, Field(discriminator="kind")]
+
+
 class ResourceChange(_Doc):
     """One resource's planned action."""
 
@@ -186,6 +228,9 @@ class ResourceChange(_Doc):
     replace_allowed: bool = False
     desired: Desired | None = None
     """The value apply makes live (``None`` for deletions and resources outside the specs)."""
+    live: Live | None = None
+    """What the service had when the plan was made (``None``: nothing under this name). For review and
+    machines only: apply decides staleness by ``liveFingerprint``, never by this value."""
     live_etag: str | None = None
     """The live dataset's version token an update sends as its precondition."""
     live_fingerprint: str | None = None

@@ -105,6 +105,20 @@ def test_golden_plan(case: Path, tmp_path: Path) -> None:
     assert all(c.live_etag == live.datasets[c.name].etag for c in plan.changes
                if c.kind == "Dataset" and c.name in live.datasets)
     assert all(c.address == f"evaluation/{c.model}/{c.name}" for c in plan.changes if c.kind == "Evaluation")
+    # Each change carries the typed live value of its resource, exactly as observed (None: absent).
+    for c in plan.changes:
+        have = {"Dataset": live.datasets.get(c.name), "Model": live.models.get(c.name),
+                "Evaluation": live.evaluations.get((c.model or "", c.name))}[c.kind]
+        assert (c.live is None) == (have is None), c.address
+        if have is not None:
+            assert c.live.kind == c.kind and c.live.name == have.name
+            if c.kind == "Dataset":
+                assert (c.live.label_uris, c.live.custom_properties, c.live.etag) == (
+                    list(have.label_uris), dict(have.custom_properties), have.etag)
+            else:
+                assert (c.live.status, c.live.test_dataset) == (have.status, have.test_dataset)
+    again = type(plan).from_json(plan.to_json())
+    assert [c.live for c in again.changes] == [c.live for c in plan.changes]
     assert [v.rule for v in plan.guardrails] == expected.get("guardrails", [])
     assert {k: v for k, v in plan.summary.model_dump(by_alias=True).items() if v} == expected["summary"]
     # Every spec'd resource carries its spec's hash (what import and the inventory record).
