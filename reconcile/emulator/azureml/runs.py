@@ -156,6 +156,8 @@ class RunViews:
         outcome = job.job.outcome if job.job else None
         if trial is not None:
             measured, params = trial.metrics, trial.settings
+        elif outcome is not None and outcome.metrics and status in ("Completed", "Finalizing"):
+            measured = outcome.metrics
         elif outcome is not None and outcome.best_run_id and status in ("Completed", "Finalizing"):
             best = next(t for t in outcome.trials if t.run_id == outcome.best_run_id)
             measured = best.metrics
