@@ -145,7 +145,7 @@ def compute_plan(
     for key in sorted(specs.evaluations):
         evaluation = specs.evaluations[key]
         src = _source_of(specs, "Evaluation", key)
-        change = _evaluation_change(evaluation, live, src, changed_models)
+        change = _evaluation_change(evaluation, live, src, changed_models, capabilities.evaluation_note)
         rec = records.get(change.address)
         if rec is None and key in live.evaluations:
             changes.append(_conflict(change, spec_hash(evaluation), evaluation.protect))
@@ -315,6 +315,14 @@ def _model_change(spec: ModelSpec, live: LiveState, src: str | None, updated_dat
 
 
 def _evaluation_change(spec: EvaluationSpec, live: LiveState, src: str | None,
+                       changed_models: Mapping[str, str], note: str | None = None) -> ResourceChange:
+    change = _evaluation_action(spec, live, src, changed_models)
+    if note and change.action != "no-op":
+        return change.model_copy(update={"notes": [*change.notes, note]})
+    return change
+
+
+def _evaluation_action(spec: EvaluationSpec, live: LiveState, src: str | None,
                        changed_models: Mapping[str, str]) -> ResourceChange:
     common: dict[str, Any] = dict(
         address=f"evaluation/{spec.model}/{spec.name}", kind="Evaluation", name=spec.name, model=spec.model,

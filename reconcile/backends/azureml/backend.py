@@ -40,12 +40,18 @@ from reconcile.storage.base import BlobStore
 BUDGET_NOTE = ("budgetHours {hours} is the AutoML job's wall-clock timeout on a cluster of up to {nodes} node(s): "
                "worst case {worst} node-hours (the retired Vision service billed {hours} compute hours)")
 
+#: How an evaluation runs here, in the plan (docs/azureml.md "Evaluation"): what is faithful and what is not known.
+EVALUATION_NOTE = ("scored by a pipeline job running the azureml registry's model_evaluation_pipeline "
+                   f"({wire.EVALUATION_COMPONENT.rsplit('/', 1)[-1]}) on the registered model version; the figures "
+                   "are read from the pipeline run in MLflow (which step run carries them on a live workspace is "
+                   "unconfirmed, see docs/azureml.md)")
+
 
 def capabilities_for(nodes: int) -> Capabilities:
     """This service's capabilities on a training cluster of at most ``nodes`` nodes."""
     return Capabilities(service="azureml", model_change="new-version", dataset_change="new-version",
                         evaluation_resources=True, cancel_training=True, training_nodes=max(1, nodes),
-                        budget_note=BUDGET_NOTE)
+                        budget_note=BUDGET_NOTE, evaluation_note=EVALUATION_NOTE)
 #: Where a dataset version's MLTable folder lives in the datastore container.
 DATA_PREFIX = "vision-gitops/ds"
 

@@ -215,7 +215,10 @@ def test_evaluation_on_another_dataset_runs_the_registry_evaluation_pipeline(pro
     result = run_apply(session, make_plan(session, specs))
     assert result.exit_code == 3 and result.deferred == ["evaluation/clf/on-train"]
     _train(srv, session, "clf")
-    result = run_apply(session, make_plan(session, specs))
+    plan = make_plan(session, specs)
+    [change] = [c for c in plan.changes if c.address == "evaluation/clf/on-train"]
+    assert any("model_evaluation_pipeline" in n and "unconfirmed" in n for n in change.notes), change.notes
+    result = run_apply(session, plan)
     assert result.exit_code in (0, 3), result.failed
     [job] = _evaluation_jobs(session)
     props = job["properties"]
