@@ -297,6 +297,14 @@ def _model_change(spec: ModelSpec, live: LiveState, src: str | None, updated_dat
                      + ("(change the model spec to train a new version)" if versioned else
                         "(models are immutable: rename it or set allowReplace to retrain)"))
     fp = model_fp(have)
+    if versioned and not diffs and have.status in ("failed", "cancelled"):
+        # Job names are never reused: the failed or cancelled job stays, and a new one (the next generation)
+        # trains the same spec. Shown in the plan and held by the cost guardrails like any training.
+        return ResourceChange(
+            action="new-version", live_fingerprint=fp, live_status=have.status,
+            reason=f"the model's training ended {have.status} outside apply; trained again as a new job",
+            reason_code="ended-outside", training_hours=hours, notes=notes + budget_notes, **common,
+        )
     if not diffs:
         return ResourceChange(action="no-op", reason_code="up-to-date", live_fingerprint=fp,
                               live_status=have.status, notes=notes, **common)

@@ -157,8 +157,13 @@ def test_drift_changed_tags_archived_version_and_a_job_cancelled_outside(project
     assert train.action == "new-version" and [d.kind for d in train.drift] == ["changed-in-service"]
     assert test.action == "create" and [d.kind for d in test.drift] == ["deleted-in-service"]
     assert model.live_status == "cancelled" and any("cancelled" in n for n in model.notes)
+    # a job cancelled outside is trained again as a new job (names are never reused: the next generation)
+    assert model.action == "new-version" and model.reason_code == "ended-outside" and model.training_hours
     # apply restores the tags in place and un-archives the same version (no new versions)
     run_apply(session, plan)
+    names = sorted(j["name"] for j in session.backend._jobs())
+    assert len(names) == 2 and names[0] == job and names[1] == job[:-1] + "2", names
+    assert session.backend.get_model("clf").status == "running"
     assert len(session.backend._versions("cls-train")) == 1 and len(session.backend._versions("cls-test")) == 1
     assert session.backend.get_dataset("cls-train").custom_properties["project"] == "shapes"
     assert session.backend.get_dataset("cls-test") is not None
