@@ -33,7 +33,7 @@ from reconcile.backends.base import (
     Prediction,
 )
 from reconcile.client.arm import ArmClient
-from reconcile.errors import CocoError, InputError, NotFoundError, RemoteError
+from reconcile.errors import AuthError, CocoError, InputError, NotFoundError, RemoteError
 from reconcile.storage.base import BlobStore
 
 #: What budgetHours means here, in the plan (REFERENCE §3.4): a wall-clock limit on a cluster, not compute hours.
@@ -203,10 +203,18 @@ class AzureMLBackend:
         return out
 
     def list_models(self) -> dict[str, LiveModel]:
+        """Every model's newest job. A completed job whose best trial is not registered yet is registered
+        here (the same idempotent PUT ``get_model`` makes, named after the job), so ``status``, ``plan`` and
+        ``wait`` agree on ``succeeded``; a caller not allowed to write (403) sees it as still running."""
         newest = self._newest_by_model(self._jobs())
         out = {}
         for model, job in newest.items():
-            registered = job["properties"].get("status") == "Completed" and job["name"] in self._registered(model)
+            registered = False
+            if job["properties"].get("status") == "Completed":
+                try:
+                    registered = self._register(model, job)
+                except AuthError:
+                    registered = False
             out[model] = wire.parse_job(model, job, registered=registered)
         return out
 
