@@ -73,6 +73,7 @@ def test_an_evaluation_on_data_with_unknown_labels_fails_with_the_reason(azureml
         wait_job(azureml, c, "eval-2", {"Failed"})
     history = f"{azureml.endpoint}/history/v1.0{azureml.workspace.scope}/runs"
     details = httpx.get(f"{history}/eval-2/details", params={"api-version": "v1.0"}, headers=AUTH).json()
+    assert details["runType"] == "azureml.PipelineRun"
     assert details["error"]["error"]["code"] == "UserError" and "green" in details["error"]["error"]["message"]
 
 
