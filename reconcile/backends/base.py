@@ -158,6 +158,9 @@ class Capabilities:
     budget_note: str | None = None
     """What ``budgetHours`` bounds on this service, shown with each training in the plan (``{hours}``,
     ``{nodes}``, ``{worst}`` are filled in); ``None`` when it is plainly compute hours."""
+    evaluation_note: str | None = None
+    """How this service runs an evaluation and what of it is not known to be faithful, shown with each
+    evaluation the plan runs; ``None`` when the service evaluates natively."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -148,7 +148,7 @@ def compute_plan(
     for key in sorted(specs.evaluations):
         evaluation = specs.evaluations[key]
         src = _source_of(specs, "Evaluation", key)
-        change = _evaluation_change(evaluation, live, src, changed_models)
+        change = _evaluation_change(evaluation, live, src, changed_models, capabilities.evaluation_note)
         rec = records.get(change.address)
         if rec is None and key in live.evaluations:
             changes.append(_conflict(change, spec_hash(evaluation), evaluation.protect))
@@ -318,6 +318,14 @@ def _model_change(spec: ModelSpec, live: LiveState, src: str | None, updated_dat
                      + ("(change the model spec to train a new version)" if versioned else
                         "(models are immutable: rename it or set allowReplace to retrain)"))
     fp = model_fp(have)
+    if versioned and not diffs and have.status in ("failed", "cancelled"):
+        # Job names are never reused: the failed or cancelled job stays, and a new one (the next generation)
+        # trains the same spec. Shown in the plan and held by the cost guardrails like any training.
+        return ResourceChange(
+            action="new-version", live_fingerprint=fp, live_status=have.status,
+            reason=f"the model's training ended {have.status} outside apply; trained again as a new job",
+            reason_code="ended-outside", training_hours=hours, notes=notes + budget_notes, **common,
+        )
     if not diffs:
         return ResourceChange(action="no-op", reason_code="up-to-date", live_fingerprint=fp,
                               live_status=have.status, notes=notes, **common)
@@ -336,6 +344,14 @@ def _model_change(spec: ModelSpec, live: LiveState, src: str | None, updated_dat
 
 
 def _evaluation_change(spec: EvaluationSpec, live: LiveState, src: str | None,
+                       changed_models: Mapping[str, str], note: str | None = None) -> ResourceChange:
+    change = _evaluation_action(spec, live, src, changed_models)
+    if note and change.action != "no-op":
+        return change.model_copy(update={"notes": [*change.notes, note]})
+    return change
+
+
+def _evaluation_action(spec: EvaluationSpec, live: LiveState, src: str | None,
                        changed_models: Mapping[str, str]) -> ResourceChange:
     common: dict[str, Any] = dict(
         address=f"evaluation/{spec.model}/{spec.name}", kind="Evaluation", name=spec.name, model=spec.model,

@@ -42,6 +42,8 @@ Reason codes (``reasonCode``), in the manner of Terraform's action reasons:
 ``does-not-exist``, ``fields-changed``, ``cannot-update`` (immutable fields),
 ``parent-replaced`` / ``parent-new-version`` (an evaluation follows its model),
 ``versioned`` (a versioned service records a change as a new version),
+``ended-outside`` (on a versioned service, a model whose training failed or was cancelled is trained again
+as a new job),
 ``up-to-date``, ``removed-from-specs``, ``kept-without-prune``, ``protected``,
 ``parent-deleted``, ``gone-from-service``, ``not-owned``, ``exists-not-managed``.
 
@@ -49,7 +51,7 @@ Format history: 1.1 added ``delete``/``unmanaged``, drift, protection, spec hash
 label digests, owners, ``prune`` and ``guardrails``. 2.0 replaced the request bodies
 in ``desired`` by typed values, made ``formatVersion`` required, and added
 ``service``, ``reasonCode`` and the ``conflict`` and ``new-version`` actions. 2.1 added
-``live``, the typed live value of each change.
+``live``, the typed live value of each change, and the ``ended-outside`` reason code.
 
 Drift classes (``drift[].kind``):
 
@@ -83,6 +85,7 @@ FORMAT_MAJOR = 2
 Action = Literal["create", "update", "replace", "new-version", "no-op", "delete", "unmanaged", "conflict"]
 ReasonCode = Literal[
     "does-not-exist", "fields-changed", "cannot-update", "parent-replaced", "parent-new-version", "versioned",
+    "ended-outside",
     "up-to-date", "removed-from-specs", "kept-without-prune", "protected", "parent-deleted", "gone-from-service",
     "not-owned", "exists-not-managed",
 ]

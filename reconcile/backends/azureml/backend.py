@@ -6,9 +6,9 @@
 - Model → the newest AutoML job tagged with the model's name, and, once it completed, the
   best trial's MLflow model registered as model ``<name>`` version ``<job name>``. The job
   name is ``<model>-<spec hash>-g<n>``: a crash or retry finds the job and adopts it.
-- Evaluation → a tag on the registered model version naming its dataset; its figures are the best
-  trial's MLflow metrics on the job's validation data (first-service names where they exist). Only an
-  evaluation on the model's testDataset is faithful; another dataset is refused (see the section below).
+- Evaluation → a pipeline job running the ``azureml`` registry's model_evaluation_pipeline component on
+  the registered model version and the evaluation's dataset (any dataset); its figures are the job's
+  MLflow metrics (first-service names where they exist).
 
 Transport, throttling, paging and LROs belong to :class:`~reconcile.client.arm.ArmClient`.
 """
@@ -33,19 +33,25 @@ from reconcile.backends.base import (
     Prediction,
 )
 from reconcile.client.arm import ArmClient
-from reconcile.errors import CocoError, InputError, NotFoundError, RemoteError
+from reconcile.errors import AuthError, CocoError, InputError, NotFoundError, RemoteError
 from reconcile.storage.base import BlobStore
 
 #: What budgetHours means here, in the plan (REFERENCE §3.4): a wall-clock limit on a cluster, not compute hours.
 BUDGET_NOTE = ("budgetHours {hours} is the AutoML job's wall-clock timeout on a cluster of up to {nodes} node(s): "
                "worst case {worst} node-hours (the retired Vision service billed {hours} compute hours)")
 
+#: How an evaluation runs here, in the plan (docs/azureml.md "Evaluation"): what is faithful and what is not known.
+EVALUATION_NOTE = ("scored by a pipeline job running the azureml registry's model_evaluation_pipeline "
+                   f"({wire.EVALUATION_COMPONENT.rsplit('/', 1)[-1]}) on the registered model version; the figures "
+                   "are read from the pipeline run in MLflow (which step run carries them on a live workspace is "
+                   "unconfirmed, see docs/azureml.md)")
+
 
 def capabilities_for(nodes: int) -> Capabilities:
     """This service's capabilities on a training cluster of at most ``nodes`` nodes."""
     return Capabilities(service="azureml", model_change="new-version", dataset_change="new-version",
                         evaluation_resources=True, cancel_training=True, training_nodes=max(1, nodes),
-                        budget_note=BUDGET_NOTE)
+                        budget_note=BUDGET_NOTE, evaluation_note=EVALUATION_NOTE)
 #: Where a dataset version's MLTable folder lives in the datastore container.
 DATA_PREFIX = "vision-gitops/ds"
 
@@ -197,10 +203,18 @@ class AzureMLBackend:
         return out
 
     def list_models(self) -> dict[str, LiveModel]:
+        """Every model's newest job. A completed job whose best trial is not registered yet is registered
+        here (the same idempotent PUT ``get_model`` makes, named after the job), so ``status``, ``plan`` and
+        ``wait`` agree on ``succeeded``; a caller not allowed to write (403) sees it as still running."""
         newest = self._newest_by_model(self._jobs())
         out = {}
         for model, job in newest.items():
-            registered = job["properties"].get("status") == "Completed" and job["name"] in self._registered(model)
+            registered = False
+            if job["properties"].get("status") == "Completed":
+                try:
+                    registered = self._register(model, job)
+                except AuthError:
+                    registered = False
             out[model] = wire.parse_job(model, job, registered=registered)
         return out
 
@@ -326,10 +340,21 @@ class AzureMLBackend:
         return LiveState(datasets=self._list_datasets(), models=models, evaluations=self._list_evaluations(wanted))
 
     # --- evaluations ----------------------------------------------------------------
-    # An evaluation is recorded on the registered model version (a tag naming its dataset) and its
-    # figures are the best trial's MLflow metrics on the job's validation data. Only an evaluation on
-    # the model's testDataset (= the job's validationData) is faithful today; scoring another dataset
-    # needs Azure ML's model-evaluation pipeline components (azureml registry), which are not built.
+    # An evaluation is a pipeline job running Azure ML's model_evaluation_pipeline component (azureml
+    # registry) on the registered model version and the evaluation's dataset; its figures are read from
+    # the job's MLflow run and named as the first service names them where a name exists.
+
+    def _evaluation_jobs(self) -> list[dict[str, Any]]:
+        return [j for j in self._client.list(f"{self._ws}/jobs", {"jobType": "Pipeline",
+                                                                  "tag": wire.TAG_EVALUATION_NAME})
+                if wire.TAG_EVALUATION_NAME in ((j.get("properties") or {}).get("tags") or {})]
+
+    def _evaluation_job(self, model: str, name: str) -> dict[str, Any] | None:
+        mine = [j for j in self._evaluation_jobs()
+                if j["properties"]["tags"].get(wire.TAG_MODEL) == model
+                and j["properties"]["tags"].get(wire.TAG_EVALUATION_NAME) == name]
+        mine.sort(key=lambda j: (j.get("systemData") or {}).get("createdAt") or "")
+        return mine[-1] if mine else None
 
     def _model_version(self, model: str) -> dict[str, Any] | None:
         job = self._newest_by_model([j for j in self._jobs() if j["properties"]["tags"][wire.TAG_MODEL] == model]).get(model)
@@ -340,69 +365,76 @@ class AzureMLBackend:
         except NotFoundError:
             return None
 
-    def _evaluation(self, model: str, name: str, version: dict[str, Any] | None, *, metrics: bool) -> LiveEvaluation | None:
-        dataset = wire.evaluations_of(model, version or {}).get(name)
-        if version is None or dataset is None:
+    def _run_error(self, run_id: str) -> tuple[str, str] | None:
+        """The failed run's error from run history (REFERENCE §4.2; ARM's job body carries none)."""
+        ws = self._client.get(self._ws)
+        discovery = str((ws.get("properties") or {}).get("discoveryUrl") or "")
+        if not discovery:
             return None
-        performance = None
-        if metrics:
-            job = self._client.get(f"{self._ws}/jobs/{_seg(str(version['name']))}")
-            best = self._best_metrics(job)
-            performance = wire.neutral_metrics(best) if best else None
-        return LiveEvaluation(model=model, name=name, status="succeeded", test_dataset=dataset, performance=performance)
+        api = str(self._client.get_absolute(discovery).get("api") or "").rstrip("/")
+        # The run-history scope is the workspace's ARM id.
+        details = self._client.get_absolute(f"{api}/history/v1.0{self._ws}/runs/{quote(run_id, safe='')}/details")
+        err = (details.get("error") or {}).get("error") or {}
+        return (str(err.get("code") or "Failed"), str(err.get("message") or "")) if err else None
+
+    def _read_evaluation(self, job: dict[str, Any]) -> LiveEvaluation:
+        status = str(job["properties"].get("status") or "")
+        if status == "Completed":
+            metrics = self._mlflow_run(str(job["name"]))["run"]["data"].get("metrics", [])
+            return wire.parse_evaluation_job(job, performance=wire.neutral_metrics({m["key"]: m["value"] for m in metrics}))
+        if wire.neutral_status(status, registered=True) == "failed":
+            return wire.parse_evaluation_job(job, error=self._run_error(str(job["name"])) or (status, ""))
+        return wire.parse_evaluation_job(job)
 
     def get_evaluation(self, model: str, name: str) -> LiveEvaluation | None:
-        return self._evaluation(model, name, self._model_version(model), metrics=True)
+        """The newest evaluation job of ``model``/``name`` with its figures (completed) or reason (failed)."""
+        job = self._evaluation_job(model, name)
+        return self._read_evaluation(job) if job is not None else None
 
     def _list_evaluations(self, models: set[str]) -> dict[tuple[str, str], LiveEvaluation]:
+        """List calls only: statuses without figures (``get_evaluation`` reads them)."""
         out: dict[tuple[str, str], LiveEvaluation] = {}
-        for model in sorted(models):
-            try:
-                versions = list(self._client.list(f"{self._ws}/models/{_seg(model)}/versions", {"listViewType": "All"}))
-            except NotFoundError:
-                continue
-            for version in versions:
-                for name, dataset in wire.evaluations_of(model, version).items():
-                    out[(model, name)] = LiveEvaluation(model=model, name=name, status="succeeded",
-                                                        test_dataset=dataset)
+        jobs = sorted(self._evaluation_jobs(), key=lambda j: (j.get("systemData") or {}).get("createdAt") or "")
+        for job in jobs:
+            live = wire.parse_evaluation_job(job)
+            if live.model in models:
+                out[(live.model, live.name)] = live
         return out
 
     def create_evaluation(self, desired: DesiredEvaluation) -> LiveEvaluation:
-        """Record the evaluation on the model's registered version (tags are updatable).
+        """Submit the model-evaluation pipeline job (or adopt the one a crashed run submitted).
 
-        Raises :class:`InputError` when the dataset is not the model's validation data (not faithful
-        without the evaluation pipeline) and :class:`RemoteError` when the model has no registered version.
+        The job name is derived from the model version and the dataset version, so a retry finds it.
+        Raises :class:`RemoteError` when the model has no registered version or the dataset no active version.
         """
         version = self._model_version(desired.model)
         if version is None:
             raise RemoteError(f"model {desired.model} has no registered version to evaluate yet",
                               hint="run apply again once training has completed (`reconcile wait`)")
-        job = self._client.get(f"{self._ws}/jobs/{_seg(str(version['name']))}")
-        validation = ((job["properties"].get("properties") or {}).get(wire.PROP_TEST))
-        if desired.dataset != validation:
-            raise InputError(
-                f"evaluation {desired.model}/{desired.name}: dataset {desired.dataset} is not the model's testDataset "
-                f"({validation or 'none'}); on Azure ML only the validation figures of the AutoML job are read",
-                hint="evaluate on the model's testDataset; other datasets need the model-evaluation pipeline (not built)")
-        props = dict(version["properties"])
-        props["tags"] = {**(props.get("tags") or {}), wire.TAG_EVALUATION + desired.name: desired.dataset}
-        body = {"properties": {k: props[k] for k in ("modelType", "modelUri", "jobName", "description", "tags",
-                                                      "properties", "isAnonymous", "isArchived") if k in props}}
-        self._client.put(f"{self._ws}/models/{_seg(desired.model)}/versions/{_seg(str(version['name']))}", body)
-        live = self.get_evaluation(desired.model, desired.name)
-        assert live is not None
-        return live
+        test_uri = self._data_uri(desired.dataset)
+        data_version = test_uri.rsplit("/versions/", 1)[1]
+        name = naming.evaluation_job_name(desired.model, desired.name, naming.evaluation_spec_hash(
+            desired.model, str(version["name"]), desired.dataset, data_version))
+        try:
+            job = self._client.get(f"{self._ws}/jobs/{_seg(name)}")
+        except NotFoundError:
+            model_job = self._client.get(f"{self._ws}/jobs/{_seg(str(version['name']))}")
+            task = AutoMLTask(str((model_job["properties"].get("taskDetails") or {}).get("taskType")))
+            body = wire.evaluation_job_body(
+                model=desired.model, evaluation=desired.name, dataset=desired.dataset, task=task,
+                model_uri=f"{self._ws}/models/{desired.model}/versions/{version['name']}", test_uri=test_uri,
+                compute_id=self._target.compute_id)
+            job = self._client.put(f"{self._ws}/jobs/{_seg(name)}", body)
+        return self._read_evaluation(job)
 
     def delete_evaluation(self, model: str, name: str) -> bool:
-        version = self._model_version(model)
-        if version is None or name not in wire.evaluations_of(model, version):
-            return False
-        props = dict(version["properties"])
-        props["tags"] = {k: v for k, v in (props.get("tags") or {}).items() if k != wire.TAG_EVALUATION + name}
-        body = {"properties": {k: props[k] for k in ("modelType", "modelUri", "jobName", "description", "tags",
-                                                      "properties", "isAnonymous", "isArchived") if k in props}}
-        self._client.put(f"{self._ws}/models/{_seg(model)}/versions/{_seg(str(version['name']))}", body)
-        return True
+        """Archive the evaluation's pipeline jobs (job names are never reused; archived jobs are not listed)."""
+        jobs = [j for j in self._evaluation_jobs() if j["properties"]["tags"].get(wire.TAG_MODEL) == model
+                and j["properties"]["tags"].get(wire.TAG_EVALUATION_NAME) == name]
+        for j in jobs:
+            props = {k: v for k, v in j["properties"].items() if k not in ("status", "services")}
+            self._client.put(f"{self._ws}/jobs/{_seg(str(j['name']))}", {"properties": props | {"isArchived": True}})
+        return bool(jobs)
 
     def predict(self, model: str, *, image: bytes | None = None, url: str | None = None) -> Prediction:
         raise InputError(f"model {model} is not served by an online endpoint",

@@ -77,3 +77,17 @@ def next_generation(names: Iterable[str], model: str, spec_hash: str) -> int:
     """One more than the highest generation already used for ``model`` at ``spec_hash`` (1 when none)."""
     used = [p[2] for p in map(parse_job_name, names) if p and p[0] == model and p[1] == spec_hash[:JOB_HASH_HEX]]
     return max(used, default=0) + 1
+
+
+def evaluation_spec_hash(model: str, model_version: str, dataset: str, data_version: str) -> str:
+    """The hash of what an evaluation scores: the registered model version on one dataset version."""
+    return _digest({"model": model, "modelVersion": model_version, "dataset": dataset, "dataVersion": data_version})
+
+
+def evaluation_job_name(model: str, evaluation: str, spec_hash: str) -> str:
+    """``<model>-<evaluation>-eval-<hash8>``: the same evaluation of the same model and data is the same job,
+    so a retry or a crash adopts it. Raises ``ValueError`` for a name Azure ML would refuse."""
+    name = f"{model}-{evaluation}-eval-{spec_hash[:JOB_HASH_HEX]}"
+    if not NAME_PATTERN.match(name):
+        raise ValueError(f"evaluation job name {name!r} does not match {NAME_PATTERN.pattern}")
+    return name

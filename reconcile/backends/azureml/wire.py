@@ -12,7 +12,7 @@ import json
 from typing import Any, Final, Mapping
 
 from reconcile.backends.azureml.automl_data import AutoMLTask
-from reconcile.backends.base import DesiredModel, LiveDataset, LiveModel
+from reconcile.backends.base import DesiredModel, LiveDataset, LiveEvaluation, LiveModel
 
 TAG_PREFIX: Final = "vision-gitops/"
 TAG_MODEL: Final = TAG_PREFIX + "model"
@@ -138,6 +138,15 @@ def model_version_body(*, job: str, best_child: str, spec_hash: str, datasets: M
 
 
 TAG_EVALUATION: Final = TAG_PREFIX + "evaluation/"
+TAG_EVALUATION_NAME: Final = TAG_PREFIX + "evaluation"
+TAG_DATASET: Final = TAG_PREFIX + "dataset"
+#: Azure ML's model-evaluation pipeline component in the ``azureml`` system registry, pinned (one version for
+#: every evaluation, so a retry sends the same body).
+EVALUATION_COMPONENT: Final = "azureml://registries/azureml/components/model_evaluation_pipeline/versions/0.0.31"
+#: The component's ``task`` input per AutoML task.
+EVALUATION_TASKS: Final = {AutoMLTask.CLASSIFICATION: "image-classification",
+                           AutoMLTask.MULTILABEL: "image-classification-multilabel",
+                           AutoMLTask.DETECTION: "image-object-detection"}
 #: AutoML's MLflow metric keys → the first service's names where one exists (AutoML's detection mAP is
 #: computed at IoU 0.5 by default, hence meanAveragePrecision50). Other keys keep their AutoML names.
 METRIC_NAMES: Final = {"accuracy": "accuracyTop1", "mean_average_precision": "meanAveragePrecision50"}
@@ -151,3 +160,39 @@ def evaluations_of(model: str, version_body: Mapping[str, Any]) -> dict[str, str
     """``{evaluation name: dataset}`` recorded on a registered model version."""
     tags = (version_body.get("properties") or {}).get("tags") or {}
     return {k[len(TAG_EVALUATION):]: str(v) for k, v in tags.items() if k.startswith(TAG_EVALUATION)}
+
+
+def evaluation_job_body(*, model: str, evaluation: str, dataset: str, task: AutoMLTask, model_uri: str,
+                        test_uri: str, compute_id: str) -> dict[str, Any]:
+    """The pipeline job that runs ``model_evaluation_pipeline`` on ``test_uri`` (docs/azureml.md, Evaluation)."""
+    def bind(key: str) -> dict[str, Any]:
+        return {"jobInputType": "literal", "value": "${{parent.inputs.%s}}" % key}
+
+    return {"properties": {
+        "jobType": "Pipeline", "displayName": f"vg-{model}-{evaluation}", "experimentName": EXPERIMENT,
+        "description": f"vision-gitops evaluation {model}/{evaluation} on {dataset}",
+        "tags": {TAG_MODEL: model, TAG_EVALUATION_NAME: evaluation, TAG_DATASET: dataset},
+        "properties": {}, "computeId": compute_id, "isArchived": False,
+        "inputs": {"task": {"jobInputType": "literal", "value": EVALUATION_TASKS[task]},
+                   "test_data": {"jobInputType": "mltable", "uri": test_uri},
+                   "mlflow_model": {"jobInputType": "mlflow_model", "uri": model_uri}},
+        "outputs": {"evaluation_result": {"jobOutputType": "uri_folder"}},
+        "jobs": {"model_evaluation": {
+            "type": "pipeline", "name": "model_evaluation", "componentId": EVALUATION_COMPONENT,
+            "inputs": {"task": bind("task"), "test_data": bind("test_data"), "mlflow_model": bind("mlflow_model"),
+                       "label_column_name": {"jobInputType": "literal", "value": "label"},
+                       "input_column_names": {"jobInputType": "literal", "value": "image_url"}},
+            "outputs": {"evaluation_result": {"type": "literal", "value": "${{parent.outputs.evaluation_result}}"}}}},
+        "settings": {"default_compute": compute_id, "continue_on_step_failure": False}}}
+
+
+def parse_evaluation_job(body: Mapping[str, Any], performance: Mapping[str, object] | None = None,
+                         error: tuple[str, str] | None = None) -> LiveEvaluation:
+    props = body.get("properties") or {}
+    tags = props.get("tags") or {}
+    sd = body.get("systemData") or {}
+    status = neutral_status(str(props.get("status") or ""), registered=True)
+    return LiveEvaluation(model=str(tags.get(TAG_MODEL, "")), name=str(tags.get(TAG_EVALUATION_NAME, "")),
+                          status=status, test_dataset=tags.get(TAG_DATASET),
+                          error_code=error[0] if error else None, error_message=error[1] if error else None,
+                          performance=performance, created=sd.get("createdAt"), updated=sd.get("lastModifiedAt"))

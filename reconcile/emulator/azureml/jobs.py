@@ -8,11 +8,12 @@ from typing import Any
 from reconcile.emulator.azureml import lifecycle
 from reconcile.emulator.azureml.arm import PROVIDER, ArmError, not_found, user_error
 from reconcile.emulator.azureml.base import (
-    DATA_REF, DATA_VERSION, JOB, SHORT_REF, TOMBSTONE, Call, check_name, props_of, Reply, ServiceBase, str_dict,
+    DATA_REF, DATA_VERSION, JOB, JOB_MODEL_URI, SHORT_REF, TOMBSTONE, Call, check_name, props_of, Reply, ServiceBase, str_dict,
 )
 from reconcile.emulator.azureml.datastore import datastore_path
 from reconcile.emulator.azureml.learner import TASKS
 from reconcile.emulator.azureml.records import JobState, Outcome, Resource
+from reconcile.emulator.azureml.evaluation import COMPONENT, TASKS as EVAL_TASKS, EvaluationInputs
 from reconcile.emulator.azureml.training import DEFAULT_VALIDATION_SIZE, JobInputs
 
 
@@ -80,6 +81,58 @@ class JobOperations(ServiceBase):
         return JobInputs(name, task_type, training_uri, validation_uri, float(size), max_trials, timeout,
                          str(task.get("primaryMetric") or ""))
 
+    def _inputs(self, name: str, props: dict[str, Any]) -> JobInputs | EvaluationInputs:
+        if props.get("jobType") == "Pipeline":
+            return self._evaluation_inputs(name, props)
+        return self._job_inputs(name, props)
+
+    def _evaluation_inputs(self, name: str, props: dict[str, Any]) -> EvaluationInputs:
+        """A pipeline job whose one node is the registry's model_evaluation_pipeline (400 otherwise)."""
+        nodes = props.get("jobs")
+        if not isinstance(nodes, dict) or len(nodes) != 1:
+            raise user_error("properties.jobs must hold exactly one node: the emulator runs only the azureml "
+                             "registry's model_evaluation_pipeline component.")
+        node_name, node = next(iter(nodes.items()))
+        if not isinstance(node, dict) or not COMPONENT.match(str(node.get("componentId") or "")):
+            raise user_error(f"jobs.{node_name}.componentId must be azureml://registries/azureml/components/"
+                             "model_evaluation_pipeline/versions/<v>; other components are not emulated.")
+        parent = props.get("inputs") if isinstance(props.get("inputs"), dict) else {}
+        node_inputs = node.get("inputs") if isinstance(node.get("inputs"), dict) else {}
+
+        def bound(key: str) -> dict[str, Any]:
+            value = node_inputs.get(key)
+            if isinstance(value, dict) and value.get("jobInputType") == "literal":
+                m = re.fullmatch(r"\$\{\{parent\.inputs\.([A-Za-z0-9_]+)\}\}", str(value.get("value") or ""))
+                if m:
+                    value = parent.get(m.group(1))
+            if not isinstance(value, dict):
+                raise user_error(f"jobs.{node_name}.inputs.{key} is required by model_evaluation_pipeline.")
+            return value
+
+        task = bound("task")
+        learner_task = EVAL_TASKS.get(str(task.get("value") or ""))
+        if task.get("jobInputType") != "literal" or learner_task is None:
+            raise user_error(f"jobs.{node_name}.inputs.task must be a literal, one of {', '.join(EVAL_TASKS)}.")
+        test = bound("test_data")
+        if test.get("jobInputType") not in ("mltable", "MLTable"):
+            raise user_error(f"jobs.{node_name}.inputs.test_data must be an mltable input.")
+        test_uri = self._resolve_data(test.get("uri"), f"jobs.{node_name}.inputs.test_data")
+        model = bound("mlflow_model")
+        if model.get("jobInputType") != "mlflow_model":
+            raise user_error(f"jobs.{node_name}.inputs.mlflow_model must be an mlflow_model input.")
+        version = self.resolve_model_version(model.get("uri"))  # type: ignore[attr-defined]
+        self.fitted_model(version)  # type: ignore[attr-defined]  # 400 now if the model was not trained here
+        state = self.store.get_artifact(self._model_key(version))
+        assert state is not None
+        return EvaluationInputs(name, learner_task, test_uri, state)
+
+    def _model_key(self, version: Resource) -> str:
+        m = JOB_MODEL_URI.match(str(version.body["properties"].get("modelUri") or ""))
+        assert m is not None
+        job, trial = self.job_and_trial(m.group("run")) or (None, None)
+        run = trial or (job.job.outcome.best_run_id if job and job.job and job.job.outcome else None)
+        return f"model/{run}"
+
     def _check_compute(self, compute_id: Any) -> None:
         if compute_id is None:
             return  # serverless compute: the service picks one
@@ -127,8 +180,9 @@ class JobOperations(ServiceBase):
     def put_job(self, call: Call, name: str, body: Any) -> Reply:
         check_name(name, "Job")
         props = props_of(body, "a job")
-        if props.get("jobType") != "AutoML":
-            raise user_error(f"jobType '{props.get('jobType')}' is not emulated; only AutoML jobs are.")
+        if props.get("jobType") not in ("AutoML", "Pipeline"):
+            raise user_error(f"jobType '{props.get('jobType')}' is not emulated; AutoML jobs and model-evaluation "
+                             "pipeline jobs are.")
         str_dict(props.get("tags"), "properties.tags")
         str_dict(props.get("properties"), "properties.properties")
         now = self.now()
@@ -137,7 +191,7 @@ class JobOperations(ServiceBase):
             if old is None:
                 if self.store.get(TOMBSTONE, name) is not None:
                     raise user_error(f"Job name '{name}' belonged to a deleted job; job names cannot be reused.")
-                inputs = self._job_inputs(name, props)
+                inputs = self._inputs(name, props)
                 self._check_compute(props.get("computeId"))
                 stored = {k: v for k, v in props.items() if k not in ("status", "services")}
                 self.store.insert(Resource(JOB, "", name, now, now, {"properties": stored}, job=JobState(now)))
@@ -218,7 +272,7 @@ class JobOperations(ServiceBase):
         for r in self.store.all(JOB):
             if r.job is not None and r.job.outcome is None:
                 try:
-                    inputs = self._job_inputs(r.name, r.body["properties"])
+                    inputs = self._inputs(r.name, r.body["properties"])
                 except ArmError as exc:
                     self._training_done(r.name, Outcome("Failed", error_code="UserError", error_message=exc.message))
                     continue

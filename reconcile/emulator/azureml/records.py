@@ -43,6 +43,8 @@ class Outcome(msgspec.Struct, frozen=True):
     error_message: str | None = None
     train_seconds: float = 0.0
     """Emulated seconds the trials take (from the data size and the trial count)."""
+    metrics: dict[str, float] = {}
+    """Figures logged on the job's own run (evaluation pipelines; AutoML logs them on its trials)."""
 
 
 class JobState(msgspec.Struct, frozen=True):

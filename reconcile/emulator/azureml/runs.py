@@ -74,7 +74,8 @@ class RunViews:
             "experimentId": experiment_id(props.get("experimentName") or "Default"),
             "status": status, "startTimeUtc": iso(start) if start else None, "endTimeUtc": iso(end) if end else None,
             "displayName": run_id if trial else props.get("displayName", job.name),
-            "runType": "azureml.AutoML" if trial is None else "azureml.AutoML.Trial",
+            "runType": ("azureml.PipelineRun" if props.get("jobType") == "Pipeline" else "azureml.AutoML")
+            if trial is None else "azureml.AutoML.Trial",
             "target": (props.get("computeId") or "").rsplit("/", 1)[-1] or None,
             "tags": dict(self.tags(job, trial)), "properties": dict(props.get("properties") or {}),
             "error": error, "warnings": [], "hidden": False,
@@ -156,6 +157,8 @@ class RunViews:
         outcome = job.job.outcome if job.job else None
         if trial is not None:
             measured, params = trial.metrics, trial.settings
+        elif outcome is not None and outcome.metrics and status in ("Completed", "Finalizing"):
+            measured = outcome.metrics
         elif outcome is not None and outcome.best_run_id and status in ("Completed", "Finalizing"):
             best = next(t for t in outcome.trials if t.run_id == outcome.best_run_id)
             measured = best.metrics

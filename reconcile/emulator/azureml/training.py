@@ -17,6 +17,7 @@ from typing import Callable
 
 from reconcile.emulator.azureml import metrics
 from reconcile.emulator.azureml.datastore import BlobDatastore, DataError
+from reconcile.emulator.azureml.evaluation import EvaluationInputs, evaluate
 from reconcile.emulator.azureml.learner import MAX_TRIAL_VARIANTS, TASKS, Example, Learner
 from reconcile.emulator.azureml.lifecycle import FINALIZING_SECONDS, RUNNING_AT
 from reconcile.emulator.azureml.mltable import LabeledInput, load_examples
@@ -120,14 +121,14 @@ class JobRunner:
         self._learner = learner
         self._save = save_artifact
         self._on_done = on_done
-        self._queue: queue.Queue[JobInputs | None] = queue.Queue()
+        self._queue: queue.Queue[JobInputs | EvaluationInputs | None] = queue.Queue()
         self._idle = threading.Condition()
         self._pending = 0
         self._closed = False
         self._thread = threading.Thread(target=self._loop, name="azureml-trainer", daemon=True)
         self._thread.start()
 
-    def submit(self, inputs: JobInputs) -> None:
+    def submit(self, inputs: JobInputs | EvaluationInputs) -> None:
         """Queue a job's training; a stopped runner drops it (a restart resumes it from the store)."""
         with self._idle:
             if self._closed:
@@ -148,9 +149,12 @@ class JobRunner:
                     self._pending -= 1
                     self._idle.notify_all()
 
-    def _run(self, inputs: JobInputs) -> None:
+    def _run(self, inputs: JobInputs | EvaluationInputs) -> None:
         try:
-            outcome = train(inputs, self._blobs, self._learner, self._save)
+            if isinstance(inputs, EvaluationInputs):
+                outcome = evaluate(inputs, self._blobs, self._learner)
+            else:
+                outcome = train(inputs, self._blobs, self._learner, self._save)
         except Exception as exc:  # noqa: BLE001 - a learner bug fails the job, not the emulator
             if self._closed:
                 return

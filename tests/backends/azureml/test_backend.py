@@ -98,6 +98,22 @@ def test_model_trains_registers_and_a_retry_never_submits_a_second_job(rig: Rig)
     assert rig.backend.list_models()["clf"].status == "succeeded"
 
 
+def test_observing_a_completed_job_registers_it_so_no_reader_sees_it_running(rig: Rig) -> None:
+    rig.backend.create_dataset(rig.dataset("train"))
+    desired = DesiredModel(name="clf", model_kind="Generic-Classifier", training_dataset="train", budget_hours=1)
+    job = rig.backend.create_model(desired)
+    assert job.status == "running"
+    for _ in range(200):  # only the clock moves: nobody calls get_model
+        rig.srv.wait_for_training(timeout=120)
+        rig.srv.advance_clock(60)
+        if rig.backend._jobs()[0]["properties"]["status"] == "Completed":
+            break
+    assert rig.backend._registered("clf") == set()
+    assert rig.backend.observe().models["clf"].status == "succeeded"
+    assert rig.backend._registered("clf") == {rig.backend._jobs()[0]["name"]}
+    assert rig.backend.list_models()["clf"].status == "succeeded"  # a second look registers nothing new
+
+
 def test_changed_model_spec_is_a_new_job_beside_the_old(rig: Rig) -> None:
     rig.backend.create_dataset(rig.dataset("train"))
     a = DesiredModel(name="m", model_kind="Generic-Classifier", training_dataset="train", budget_hours=1)

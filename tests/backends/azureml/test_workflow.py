@@ -157,8 +157,13 @@ def test_drift_changed_tags_archived_version_and_a_job_cancelled_outside(project
     assert train.action == "new-version" and [d.kind for d in train.drift] == ["changed-in-service"]
     assert test.action == "create" and [d.kind for d in test.drift] == ["deleted-in-service"]
     assert model.live_status == "cancelled" and any("cancelled" in n for n in model.notes)
+    # a job cancelled outside is trained again as a new job (names are never reused: the next generation)
+    assert model.action == "new-version" and model.reason_code == "ended-outside" and model.training_hours
     # apply restores the tags in place and un-archives the same version (no new versions)
     run_apply(session, plan)
+    names = sorted(j["name"] for j in session.backend._jobs())
+    assert len(names) == 2 and names[0] == job and names[1] == job[:-1] + "2", names
+    assert session.backend.get_model("clf").status == "running"
     assert len(session.backend._versions("cls-train")) == 1 and len(session.backend._versions("cls-test")) == 1
     assert session.backend.get_dataset("cls-train").custom_properties["project"] == "shapes"
     assert session.backend.get_dataset("cls-test") is not None
@@ -189,32 +194,101 @@ def test_prune_archives_and_leaves_a_foreign_dataset_alone(project) -> None:
     assert session.backend.get_dataset("foreign") is not None
 
 
-def test_evaluation_on_the_test_dataset_records_the_validation_figures(project) -> None:
-    srv, session = project
-    docs = SPECS + [{"kind": "Evaluation", "name": "holdout", "model": "clf", "dataset": "cls-test"}]
+def _finish_evaluation(srv, session, model: str, name: str):
+    for _ in range(200):
+        live = session.backend.get_evaluation(model, name)
+        if live is not None and live.terminal:
+            return live
+        srv.wait_for_training(timeout=120)
+        srv.advance_clock(60)
+    raise AssertionError("the evaluation never ended")
+
+
+def _evaluation_jobs(session) -> list[dict]:
+    return session.backend._evaluation_jobs()
+
+
+def _with_evaluation(session, name: str, dataset: str):
+    docs = SPECS + [{"kind": "Evaluation", "name": name, "model": "clf", "dataset": dataset}]
     (session.config.root / "specs" / "all.yaml").write_text(yaml.safe_dump_all(docs))
-    specs = load_desired(session.config)
+    return load_desired(session.config)
+
+
+def test_evaluation_on_another_dataset_runs_the_registry_evaluation_pipeline(project) -> None:
+    srv, session = project
+    specs = _with_evaluation(session, "on-train", "cls-train")  # not the model's testDataset
     result = run_apply(session, make_plan(session, specs))
-    assert result.exit_code == 3 and result.deferred == ["evaluation/clf/holdout"]
+    assert result.exit_code == 3 and result.deferred == ["evaluation/clf/on-train"]
     _train(srv, session, "clf")
-    result = run_apply(session, make_plan(session, specs), wait=True, wait_settings=WaitSettings(timeout=30, poll=0.05))
-    assert result.exit_code == 0, result.failed
-    ev = session.backend.get_evaluation("clf", "holdout")
-    assert ev.status == "succeeded" and ev.test_dataset == "cls-test"
-    assert "accuracyTop1" in ev.performance
+    plan = make_plan(session, specs)
+    [change] = [c for c in plan.changes if c.address == "evaluation/clf/on-train"]
+    assert any("model_evaluation_pipeline" in n and "unconfirmed" in n for n in change.notes), change.notes
+    result = run_apply(session, plan)
+    assert result.exit_code in (0, 3), result.failed
+    [job] = _evaluation_jobs(session)
+    props = job["properties"]
+    assert props["jobType"] == "Pipeline"
+    [node] = props["jobs"].values()
+    assert node["componentId"].startswith("azureml://registries/azureml/components/model_evaluation_pipeline/")
+    assert "/data/cls-train/versions/" in props["inputs"]["test_data"]["uri"]
+    assert props["inputs"]["task"]["value"] == "image-classification"
+    assert "/models/clf/versions/" in props["inputs"]["mlflow_model"]["uri"]
+    assert props["status"] not in ("Completed", "Failed")  # scoring takes (emulated) time
+    ev = _finish_evaluation(srv, session, "clf", "on-train")
+    assert ev.status == "succeeded" and ev.test_dataset == "cls-train"
+    assert 0.0 <= ev.performance["accuracyTop1"] <= 1.0
+    # The figures are those the MLflow REST API reports for the pipeline run, renamed.
+    logged = {m["key"]: m["value"] for m in session.backend._mlflow_run(job["name"])["run"]["data"]["metrics"]}
+    assert ev.performance["accuracyTop1"] == logged["accuracy"]
     assert not make_plan(session, specs).has_changes
 
 
-def test_evaluation_on_another_dataset_is_refused_naming_why(project) -> None:
+def test_evaluation_on_the_test_dataset_scores_the_registered_model(project) -> None:
     srv, session = project
-    docs = SPECS + [{"kind": "Evaluation", "name": "on-train", "model": "clf", "dataset": "cls-train"}]
+    specs = _with_evaluation(session, "holdout", "cls-test")
+    run_apply(session, make_plan(session, specs))
+    _train(srv, session, "clf")
+    run_apply(session, make_plan(session, specs))
+    ev = _finish_evaluation(srv, session, "clf", "holdout")
+    assert ev.status == "succeeded" and "accuracyTop1" in ev.performance
+    assert not make_plan(session, specs).has_changes
+
+
+def test_a_retried_evaluation_adopts_its_job_and_never_submits_a_second(project) -> None:
+    srv, session = project
+    specs = _with_evaluation(session, "on-train", "cls-train")
+    run_apply(session, make_plan(session, specs))
+    _train(srv, session, "clf")
+    srv.request_log.clear()
+    run_apply(session, make_plan(session, specs))
+    # A crash after the PUT: the next run submits the same evaluation again.
+    from reconcile.backends.base import DesiredEvaluation
+    again = session.backend.create_evaluation(DesiredEvaluation(model="clf", name="on-train", dataset="cls-train"))
+    assert again.status == "running"
+    puts = [r.path for r in srv.request_log.snapshot() if r.method == "PUT" and "-eval-" in r.path]
+    assert len(puts) == 1, puts
+    assert len(_evaluation_jobs(session)) == 1
+
+
+def test_a_failed_evaluation_ends_failed_with_the_reason(project) -> None:
+    srv, session = project
+    root = session.config.root / "data" / "shapes" / "classification"
+    coco = json.loads((root / "test.coco.json").read_text())
+    coco["categories"][0]["name"] = "hexagon"  # a label the model never saw: the scoring step fails
+    (root / "odd.coco.json").write_text(json.dumps(coco))
+    docs = SPECS + [
+        {"kind": "Dataset", "name": "cls-odd", "annotationKind": "imageClassification",
+         "labels": [{"file": "data/shapes/classification/odd.coco.json", "images": "data/shapes/classification/images"}]},
+        {"kind": "Evaluation", "name": "odd", "model": "clf", "dataset": "cls-odd"}]
     (session.config.root / "specs" / "all.yaml").write_text(yaml.safe_dump_all(docs))
     specs = load_desired(session.config)
     run_apply(session, make_plan(session, specs))
     _train(srv, session, "clf")
-    result = run_apply(session, make_plan(session, specs))
-    assert result.exit_code != 0
-    assert any("not the model's testDataset" in str(f) for f in result.failed), result.failed
+    run_apply(session, make_plan(session, specs))
+    ev = _finish_evaluation(srv, session, "clf", "odd")
+    assert ev.status == "failed"
+    assert ev.error_code == "UserError" and "hexagon" in (ev.error_message or ""), ev
+    assert not make_plan(session, specs).has_changes  # a failed evaluation is not resubmitted by itself
 
 
 def test_a_noop_plan_makes_only_reads_and_lists(project) -> None:
