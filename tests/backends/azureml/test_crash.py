@@ -117,11 +117,11 @@ def assert_converged(srv, session) -> None:
 def kill_points(trials: int, seed: int = 4000) -> list[int | str]:
     """The worst point first (the AutoML job submitted, nothing recorded yet), then seeded answer counts.
 
-    An uninterrupted first apply answers about 20 calls (lists, compute, two version PUTs, version
-    reads, the job PUT, the inventory's lists): counts up to 18 land inside it.
+    An uninterrupted first apply answers 16 calls (lists, compute, two version PUTs, version reads,
+    the job PUT, the inventory's lists): counts up to 15 land inside it.
     """
     rng = random.Random(seed)
-    return ["/jobs/"] + [rng.randint(1, 18) for _ in range(trials - 1)]
+    return ["/jobs/"] + [rng.randint(1, 15) for _ in range(trials - 1)]
 
 
 @pytest.mark.parametrize("after", kill_points(TRIALS))
