@@ -5,6 +5,8 @@ own processes, applies ``--datasets`` datasets and ``--models`` models (each mod
 own dataset) until the plan is empty, then times one more ``make_plan``: wall and CPU time of this
 process (the emulator's CPU is not counted) and the calls it sent, split into list GETs and
 anything else. Target: only list calls, < 1 s CPU. Compare numbers from the same run only.
+Measured 2026-11-30 (980 datasets + 20 models, shared 2-core machine): setup 499 s; no-op plan 1,032
+calls (1,031 list GETs, 1 Compute_Get), wall 58.2 s, CPU 15.5 s: the CPU target is missed (docs/azureml.md).
 
     .venv/bin/python bench/bench_azureml_noop_plan.py [--datasets 900] [--models 100]
 """
