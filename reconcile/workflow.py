@@ -9,7 +9,7 @@ through them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -49,6 +49,31 @@ def observe(session: Session, specs: SpecSet, inventory: Inventory | None = None
     if inventory is not None:
         models |= {r.model or r.name for r in inventory.records.values() if r.kind in ("Model", "Evaluation")}
     return session.backend.observe(evaluations_of=frozenset(models))
+
+
+def observe_with_metrics(session: Session) -> LiveState:
+    """What ``reconcile status`` shows: one observe, then the figures a list did not carry.
+
+    A service whose lists carry no metrics (Azure ML keeps them in MLflow) gets one read per
+    succeeded model (``get_model``) and per succeeded evaluation (``get_evaluation``) still without
+    figures; a service whose lists carry them (Vision) gets no extra call. A model listed as
+    succeeded is already registered, so these reads write nothing.
+    """
+    live = session.backend.observe()
+    backend = session.backend
+    models = dict(live.models)
+    for name, model in live.models.items():
+        if model.status == "succeeded" and model.performance is None:
+            fresh = backend.get_model(name)
+            if fresh is not None and fresh.performance is not None:
+                models[name] = replace(model, performance=fresh.performance)
+    evaluations = dict(live.evaluations)
+    for (model_name, name), evaluation in live.evaluations.items():
+        if evaluation.status == "succeeded" and evaluation.performance is None:
+            fresh_eval = backend.get_evaluation(model_name, name)
+            if fresh_eval is not None and fresh_eval.performance is not None:
+                evaluations[(model_name, name)] = replace(evaluation, performance=fresh_eval.performance)
+    return replace(live, models=models, evaluations=evaluations)
 
 
 def load_inventory(session: Session) -> Inventory:

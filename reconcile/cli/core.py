@@ -212,11 +212,11 @@ def wait(config_path: Path | None, environment: str | None, timeout: float | Non
 def status(config_path: Path | None, environment: str | None, as_json: bool) -> None:
     """Show live datasets, models (state, cost, metrics) and evaluations."""
     from reconcile.status import render_status, status_document
-    from reconcile.workflow import load_inventory
+    from reconcile.workflow import load_inventory, observe_with_metrics
 
     config = load_environment(config_path, environment)
     with open_environment(config) as session:
-        live = session.backend.observe()
+        live = observe_with_metrics(session)
         owned = frozenset(load_inventory(session).records)
     doc = status_document(live, owned=owned)
     if as_json:

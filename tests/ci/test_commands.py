@@ -28,7 +28,7 @@ def _expand(token: str) -> str:
 
 def test_the_workflows_use_the_commands_we_expect() -> None:
     used = {line.split()[1] if line.startswith("reconcile ") else line.split()[2] for _w, line in LINES}
-    assert used == {"validate", "plan", "apply", "reconcile.ci.pr_comment"}
+    assert used == {"validate", "plan", "apply", "reconcile.ci.pr_comment", "reconcile.ci.azure_token"}
 
 
 @pytest.mark.parametrize(("workflow", "line"), LINES)

@@ -63,6 +63,10 @@ def test_every_azure_login_job_can_get_an_oidc_token_and_uses_variables() -> Non
             assert re.fullmatch(r"\$\{\{ vars\[format\('AZURE_[A-Z_]+_\{0\}', [a-z.-]+\)\] \|\| vars\.AZURE_[A-Z_]+ \}\}", value), (s.label, value)
         earlier = WF[s.workflow]["jobs"][s.job]["steps"][: s.index]
         assert any("::add-mask::" in st.get("run", "") for st in earlier), f"{s.label}: mask before login"
+        # The next step obtains the token of the environment's service (management scope for azureml).
+        following = WF[s.workflow]["jobs"][s.job]["steps"][s.index + 1]
+        assert commands(following.get("run", "")) == [
+            ["python", "-m", "reconcile.ci.azure_token", "--env", "$ENV_NAME"]], f"{s.label}: token check after login"
     # The reusable apply needs the token granted by its callers too.
     for job in WF["apply.yml"]["jobs"].values():
         assert _grants_id_token(job["permissions"])

@@ -227,7 +227,8 @@ class AzureMLBackend:
         registered = False
         performance = None
         if job["properties"].get("status") == "Completed":
-            performance = self._best_metrics(job)
+            best = self._best_metrics(job)
+            performance = wire.neutral_metrics(best) if best else None  # the first service's metric names
             registered = self._register(name, job)
         return wire.parse_job(name, job, registered=registered, performance=performance)
 
@@ -437,8 +438,11 @@ class AzureMLBackend:
         return bool(jobs)
 
     def predict(self, model: str, *, image: bytes | None = None, url: str | None = None) -> Prediction:
-        raise InputError(f"model {model} is not served by an online endpoint",
-                         hint="predict on Azure ML needs a Deployment (the deployments issue)")
+        raise InputError(
+            f"model {model}: scoring on Azure ML needs an online deployment of its registered version behind a "
+            "managed online endpoint, and vision-gitops does not manage online deployments yet",
+            hint=("deploy the registered version yourself (az ml online-endpoint create, then az ml online-deployment "
+                  "create; billed per instance-hour while it exists); the Deployment spec is a later issue"))
 
     def close(self) -> None:
         self._client.close()
