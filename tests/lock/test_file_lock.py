@@ -189,6 +189,12 @@ def test_environment_name_and_duration_are_checked(tmp_path: Path) -> None:
         FileLock(tmp_path, "../prod")
     with pytest.raises(ConfigError, match="15-60"):
         FileLock(tmp_path, "dev", duration=300)
+    assert FileLock(tmp_path, "dev", duration=15).duration == 15  # both ends of the range are allowed
+    assert FileLock(tmp_path, "dev", duration=60).duration == 60
+    # Renewing no sooner than the lease lasts would let it lapse between renewals.
+    for every in (0, 30):
+        with pytest.raises(ConfigError, match="renewal interval"):
+            FileLock(tmp_path, "dev", duration=30, renew_every=every)
 
 
 def test_lock_info_for_current_run_on_github_actions() -> None:
