@@ -158,10 +158,10 @@ def bench_tps(n: int) -> dict:
 
 
 def bench_speedup(n: int) -> dict:
-    with tempfile.TemporaryDirectory() as tmp, Emulator("--latency-ms", "50", "--speed", "1e7") as emu:
+    with tempfile.TemporaryDirectory() as tmp, Emulator("--latency-ms", "50", "--speed", "1e7", "--trainer", "prior") as emu:
         cfg = make_project(Path(tmp), emu.endpoint, n, tps=1000, concurrency=32)
         ours, result = run_apply(cfg)
-    with tempfile.TemporaryDirectory() as tmp, Emulator("--latency-ms", "50", "--speed", "1e7") as emu:
+    with tempfile.TemporaryDirectory() as tmp, Emulator("--latency-ms", "50", "--speed", "1e7", "--trainer", "prior") as emu:
         uri = coco(5, Path(tmp))
         theirs = sequential_baseline(emu.endpoint, n, uri)
     return {"resources": 3 * n, "ours_s": round(ours, 2), "sequential_s": round(theirs, 2),

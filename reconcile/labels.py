@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 from reconcile.backends.base import LiveState
 from reconcile.plan.normalize import without_query
 from reconcile.plan.model import CategoryDelta, LabelDiffDoc, LabelFile, ResourceChange
 from reconcile.specs.loader import SpecSet
+
+if TYPE_CHECKING:  # annotation only; labels needs nothing from the session module at run time
+    from reconcile.session import Session
 
 
 def purposes(specs: SpecSet, dataset: str) -> list[str]:
@@ -146,7 +149,7 @@ def _validation_options(kind: str, purpose: str, api_version: str, store: Any) -
                              allowed_schemes=frozenset({"https", urlsplit(prefix).scheme}))
 
 
-def resolve_labels(specs: SpecSet, session: Any, live: LiveState) -> ResolvedLabels:
+def resolve_labels(specs: SpecSet, session: Session, live: LiveState) -> ResolvedLabels:
     """Every dataset's label files with the URIs they will be registered under. Uploads nothing.
 
     Local COCO files are built as they will be uploaded (image URLs filled from
@@ -224,7 +227,7 @@ def check_budgets(specs: SpecSet, counts: dict[str, tuple[int, int]]) -> None:
 
 
 def _diff_doc(old_uris: Sequence[str], new: Sequence[LabelFile], new_bytes: bytes | None, kind: str,
-              session: Any) -> LabelDiffDoc:
+              session: Session) -> LabelDiffDoc:
     """The semantic label diff of a dataset whose label files change (single-file datasets).
 
     Never fails the plan: an unreadable old file or a multi-file dataset gets a note instead.
@@ -279,7 +282,7 @@ class LabelUploader:
     images), content-addressed and idempotent, without reading the file again.
     """
 
-    def __init__(self, session: Any) -> None:
+    def __init__(self, session: Session) -> None:
         import threading
 
         self._session = session
@@ -315,7 +318,7 @@ class LabelUploader:
 PROBE_TIMEOUT = 20.0
 
 
-def probe_label_digests(session: Any, labels: Mapping[str, Sequence[LabelFile]], live: LiveState,
+def probe_label_digests(session: Session, labels: Mapping[str, Sequence[LabelFile]], live: LiveState,
                         warnings: list[str]) -> dict[str, str]:
     """sha256 of the bytes behind every label URI the specs or the live datasets use (read-only).
 

@@ -19,11 +19,11 @@ def _module(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _imports() -> dict[str, set[str]]:
+def _imports(areas: tuple[str, ...] = CHECKED) -> dict[str, set[str]]:
     modules = {_module(p): p for p in PACKAGE.rglob("*.py")}
     graph: dict[str, set[str]] = {}
     for name, path in modules.items():
-        if name.split(".")[1:2] and name.split(".")[1] not in CHECKED:
+        if name.split(".")[1:2] and name.split(".")[1] not in areas:
             continue
         deps: set[str] = set()
         for node in ast.walk(ast.parse(path.read_text())):
@@ -67,6 +67,18 @@ def test_no_import_cycles_in_the_core() -> None:
     # Package façades re-export their modules; the cycles that matter are between modules.
     graph = {m: {d for d in deps if not (PACKAGE / Path(*d.split(".")[1:]) / "__init__.py").exists()}
              for m, deps in _imports().items()}
+    assert _cycle(graph) is None
+
+
+def test_no_import_cycles_in_the_vision_emulator() -> None:
+    # admin used to reach back into server (clock, request log, faults) while server built admin.
+    # The Azure ML emulator is a separate room, owned by its own issue. One edge is left out on
+    # purpose: trainer.make_trainer imports pixel_trainer inside the function (a by-name registry
+    # that keeps numpy and the learners out of `--help`), and pixel_trainer uses trainer's types.
+    lazy = {("reconcile.emulator.trainer", "reconcile.emulator.pixel_trainer")}
+    graph = {m: {d for d in deps if not d.startswith("reconcile.emulator.azureml") and (m, d) not in lazy}
+             for m, deps in _imports(("emulator",)).items()
+             if m.startswith("reconcile.emulator") and not m.startswith("reconcile.emulator.azureml")}
     assert _cycle(graph) is None
 
 

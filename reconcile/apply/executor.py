@@ -403,7 +403,7 @@ class Executor:
             result = self._waiter().wait(models=[name])
             if result.timed_out:
                 raise FatalError(f"model/{name}: training did not end in time; run apply again later")
-        # Evaluations first: whether the service cascades is unknown (REFERENCE.md §3.3).
+        # Evaluations first: whether the service cascades is unknown (docs/service-api.md §3, Evaluations).
         for (m, ev), e in sorted(live.evaluations.items()):
             if m == name and f"evaluation/{m}/{ev}" not in self.result.deleted:
                 if not e.terminal:

@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -20,15 +20,32 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from reconcile.emulator.apierror import ApiError, bad_request
-from reconcile.emulator.clock import ManualClock, SpeedClock
+from reconcile.emulator.clock import Clock, ManualClock, SpeedClock
 from reconcile.emulator.faults import FaultConfig
+from reconcile.emulator.requestlog import RequestLog
 from reconcile.emulator.service import iso
 
-if TYPE_CHECKING:
-    from reconcile.emulator.server import EmulatorServer
+
+class AdminControls(Protocol):
+    """What the admin routes drive: the emulator server satisfies it without this module
+    importing the server (the server builds the admin app, so the reverse import was a cycle)."""
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def request_log(self) -> RequestLog: ...
+
+    @property
+    def faults(self) -> FaultConfig: ...
+
+    @faults.setter
+    def faults(self, config: FaultConfig) -> None: ...
+
+    def advance_clock(self, seconds: float) -> None: ...
 
 
-def build_admin(server: "EmulatorServer") -> Starlette:
+def build_admin(server: AdminControls) -> Starlette:
     def clock_body() -> dict[str, Any]:
         c = server.clock
         now = c.now()

@@ -35,7 +35,7 @@ def model_kind(value: str | None) -> str | None:
     """Canonical model kind (``GenericDetector`` -> ``Generic-Detector``).
 
     ``None`` stays ``None``: the service may not echo modelKind and its default is
-    unknown (REFERENCE.md §9.7), and guessing it from the dataset would make a
+    unknown (docs/service-api.md §3, Models), and guessing it from the dataset would make a
     Product-Recognizer look like a Generic-Detector and plan a paid retrain.
     """
     if value is None:

@@ -142,3 +142,18 @@ def test_budget_under_the_service_minimum_fails_the_plan(project, emulator) -> N
     assert "specs/all.yaml:" in message and "budgetHours" in message and "notEnoughBudget" in message
     assert "at least 2" in message
     assert not [r for r in emulator.request_log if r.method in WRITES]
+
+
+def test_the_uploader_checks_a_label_file_it_was_not_asked_to_check_first(project, emulator) -> None:
+    # upload() is safe on its own: a file changed since the plan is refused, not uploaded.
+    from reconcile.errors import StalePlanError
+    from reconcile.labels import LabelUploader
+
+    proj, coco = _local_project(project)
+    ds = next(c for c in proj.plan().changes if c.address == "dataset/shapes")
+    doc = json.loads(coco.read_text())
+    doc["categories"][0]["name"] = "disc"
+    coco.write_text(json.dumps(doc))
+    with proj.session() as s, pytest.raises(StalePlanError, match="changed since the plan was made"):
+        LabelUploader(s).upload(ds, ds.labels[0])
+    assert not (proj.root / ".blobs").exists()

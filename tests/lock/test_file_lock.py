@@ -189,6 +189,12 @@ def test_environment_name_and_duration_are_checked(tmp_path: Path) -> None:
         FileLock(tmp_path, "../prod")
     with pytest.raises(ConfigError, match="15-60"):
         FileLock(tmp_path, "dev", duration=300)
+    assert FileLock(tmp_path, "dev", duration=15).duration == 15  # both ends of the range are allowed
+    assert FileLock(tmp_path, "dev", duration=60).duration == 60
+    # Renewing no sooner than the lease lasts would let it lapse between renewals.
+    for every in (0, 30):
+        with pytest.raises(ConfigError, match="renewal interval"):
+            FileLock(tmp_path, "dev", duration=30, renew_every=every)
 
 
 def test_lock_info_for_current_run_on_github_actions() -> None:
@@ -200,3 +206,13 @@ def test_lock_info_for_current_run_on_github_actions() -> None:
     assert LockInfo.from_dict(got.to_dict(), environment="x") == got
     local = LockInfo.for_current_run("dev", environ={})
     assert "@" in local.who and local.run_url is None
+
+
+def test_a_late_release_by_a_broken_holder_leaves_the_new_holder_alone(tmp_path: Path, clock: FakeClock) -> None:
+    first, second = make(tmp_path, clock), make(tmp_path, clock)
+    stale = first.acquire(info("alice@box"))
+    first.break_lock()
+    with second.acquire(info("bob@ci")):
+        stale.release()  # alice never renewed, so she does not know yet: her release must not free bob's lock
+        holder = first.current()
+        assert holder is not None and holder.who == "bob@ci"

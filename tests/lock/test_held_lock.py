@@ -20,6 +20,7 @@ class ScriptedLock(Lock[str]):
         self.then = then
         self.released = threading.Event()
         self.calls = 0
+        self.handles: list[str] = []
 
     def current(self) -> LockInfo | None:
         return None
@@ -35,6 +36,7 @@ class ScriptedLock(Lock[str]):
 
     def _renew(self, handle: str) -> None:
         self.calls += 1
+        self.handles.append(handle)
         step = self.script.pop(0) if self.script else self.then
         if step == "flaky":
             raise OSError("connection reset")
@@ -68,6 +70,43 @@ def test_background_thread_renews_until_released() -> None:
     count = lock.calls
     held.release()  # idempotent
     assert lock.calls == count and not held.lost.is_set()
+    assert set(lock.handles) == {"token"}  # renews the lease it acquired, nothing else
+
+
+def test_renew_after_release_touches_nothing() -> None:
+    lock = ScriptedLock([], then="gone")  # renewing a freed lock would find it gone
+    held = lock.acquire(info("alice@box"))
+    held.release()
+    count = lock.calls
+    held.renew()  # no error: the lock was released, not lost
+    assert lock.calls == count and not held.lost.is_set()
+
+
+def test_a_manual_renewal_counts_and_restarts_the_failure_clock() -> None:
+    mono = FakeClock(0.0)
+
+    class ManualWorks(ScriptedLock):
+        """The background thread's renewals fail; a renewal from the test's own thread works."""
+
+        def _renew(self, handle: str) -> None:
+            if threading.current_thread() is threading.main_thread():
+                return
+            super()._renew(handle)
+
+    lock = ManualWorks([], then="flaky", monotonic=mono, duration=30)
+    held = lock.acquire(info("alice@box"))
+    mono.advance(15)
+    held.renew()
+    held.renew()
+    assert held.renewals == 2
+    mono.advance(19)  # 34 s since the start but 19 s since the last renewal: still held
+    calls = lock.calls
+    assert wait_until(lambda: lock.calls >= calls + 3)
+    assert not held.lost.is_set()
+    mono.advance(2)
+    assert held.lost.wait(10)
+    assert "renewal failing for 21 s" in held.lost_reason
+    held.release()
 
 
 def test_a_broken_lease_is_reported_at_once() -> None:

@@ -150,7 +150,7 @@ def test_desired_state_plans_to_nothing(case: Path, tmp_path: Path) -> None:
         if c.kind == "Dataset":
             live["datasets"].append({"name": c.name, **dataset_body(c.desired)})
         elif c.kind == "Model":
-            # The service does not echo modelKind (REFERENCE.md §9.7): normalization must cope.
+            # The service does not echo modelKind (docs/service-api.md §3, Models): normalization must cope.
             body = {"name": c.name, "status": "succeeded", **model_body(c.desired)}
             body["trainingParameters"] = {k: v for k, v in body["trainingParameters"].items() if k != "modelKind"}
             live["models"].append(body)
