@@ -222,7 +222,7 @@ class ArmClient:
             body = self._object("GET", path, response)
             items = body.get("value")
             if not isinstance(items, list):
-                raise self._shape("GET", path, "a list response without a 'value' array")
+                raise classify.unexpected_answer("GET", path, "a list response without a 'value' array")
             for item in items:
                 if isinstance(item, dict):
                     yield item
@@ -230,7 +230,7 @@ class ArmClient:
             if not link:
                 return
             if not isinstance(link, str) or link in seen:
-                raise self._shape("GET", path, "a nextLink that repeats an earlier page")
+                raise classify.unexpected_answer("GET", path, "a nextLink that repeats an earlier page")
             seen.add(link)
             response = self._send("GET", self._same_host(link, path))
 
@@ -319,9 +319,9 @@ class ArmClient:
         try:
             url = self._base.join(link)
         except httpx.InvalidURL:
-            raise self._shape("GET", path, "a link that is not a URL") from None
+            raise classify.unexpected_answer("GET", path, "a link that is not a URL") from None
         if (url.scheme, url.host, url.port) != (self._base.scheme, self._base.host, self._base.port):
-            raise self._shape("GET", path, f"a link to another host ({url.host}); refusing to send credentials there")
+            raise classify.unexpected_answer("GET", path, f"a link to another host ({url.host}); refusing to send credentials there")
         return url
 
     @staticmethod
@@ -337,11 +337,5 @@ class ArmClient:
     def _object(self, method: str, path: str, response: httpx.Response) -> dict[str, Any]:
         body = self._maybe_object(response)
         if body is None:
-            raise self._shape(method, path, f"HTTP {response.status_code} with a body that is not a JSON object")
+            raise classify.unexpected_answer(method, path, f"HTTP {response.status_code} with a body that is not a JSON object")
         return body
-
-    @staticmethod
-    def _shape(method: str, path: str, what: str) -> ReconcileError:
-        err = RemoteError(redact(f"{method} {path}: the service answered with {what}"), method=method, path=path)
-        return classify.annotate(err, status=None, code=None, method=method, path=path, request_id=None, attempts=1,
-                                 ambiguous_write=False)

@@ -44,7 +44,7 @@ from reconcile.client.ratelimit import TokenBucket
 from reconcile.client.redact import install as install_redaction
 from reconcile.client.redact import redact
 from reconcile.client.retry import RetryPolicy
-from reconcile.errors import ConfigError, ReconcileError, RemoteError
+from reconcile.errors import ConfigError, ReconcileError
 
 logger = logging.getLogger("reconcile.client")
 install_redaction(logger)
@@ -251,16 +251,16 @@ class VisionClient:
             body = self._object("GET", display, response)
             items = body.get("value")
             if not isinstance(items, list):
-                raise _shape_error("GET", display, "a list response without a 'value' array")
+                raise classify.unexpected_answer("GET", display, "a list response without a 'value' array")
             for item in items:
                 if not isinstance(item, dict):
-                    raise _shape_error("GET", display, "a list item that is not a JSON object")
+                    raise classify.unexpected_answer("GET", display, "a list item that is not a JSON object")
                 yield item
             link = body.get("nextLink")
             if not link:
                 return
             if not isinstance(link, str) or link in seen:
-                raise _shape_error("GET", display, "a nextLink that repeats an earlier page")
+                raise classify.unexpected_answer("GET", display, "a nextLink that repeats an earlier page")
             seen.add(link)
             url = self._next_url(link, display)
             display = self._relative(url)
@@ -401,16 +401,16 @@ class VisionClient:
         except ValueError:
             body = None
         if not isinstance(body, dict):
-            raise _shape_error(method, _display_path(path), f"HTTP {response.status_code} with a body that is not a JSON object")
+            raise classify.unexpected_answer(method, _display_path(path), f"HTTP {response.status_code} with a body that is not a JSON object")
         return body
 
     def _next_url(self, link: str, path: str) -> httpx.URL:
         try:
             url = self._base.join(link)
         except httpx.InvalidURL:
-            raise _shape_error("GET", path, "a nextLink that is not a URL") from None
+            raise classify.unexpected_answer("GET", path, "a nextLink that is not a URL") from None
         if (url.scheme, url.host, url.port) != (self._base.scheme, self._base.host, self._base.port):
-            raise _shape_error("GET", path, f"a nextLink to another host ({url.host}); refusing to send credentials there")
+            raise classify.unexpected_answer("GET", path, f"a nextLink to another host ({url.host}); refusing to send credentials there")
         return url
 
     def _relative(self, url: httpx.URL) -> str:
@@ -444,10 +444,3 @@ def _base_url(endpoint: str) -> httpx.URL:
 def _display_path(path: str) -> str:
     # Never show a query string: it is where SAS tokens and keys would be.
     return path.split("?", 1)[0].lstrip("/")
-
-
-def _shape_error(method: str, path: str, what: str) -> ReconcileError:
-    err = RemoteError(redact(f"{method} {path}: the service answered with {what}"), method=method, path=path)
-    return classify.annotate(
-        err, status=None, code=None, method=method, path=path, request_id=None, attempts=1, ambiguous_write=False
-    )
