@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, Final
 
-from infra import naming, regions
+from infra import naming
 from infra.config import KEYS as VISION_KEYS
-from infra.config import PROJECT, PUBLIC_NETWORK_ACCESS, STORAGE_SKUS, ci_principal_problem, KeyParser
+from infra.config import PROJECT, PUBLIC_NETWORK_ACCESS, STORAGE_SKUS, KeyParser, ci_principal_problem
+from infra.config import declared_default as _default
 
 #: AutoML for images trains on GPU VMs; Azure Machine Learning supports the NC and ND families for it.
 GPU_VM_SIZE: Final = re.compile(r"^Standard_N[CD][A-Za-z0-9_]+$", re.IGNORECASE)
@@ -106,12 +107,6 @@ class AzureMLConfig:
         return _AzureMLParser(values, source=source, project=project, keys=AZUREML_KEYS).parse_azureml(fallback_location)
 
 
-def _default(cls: type, name: str) -> Any:
-    """The declared default of dataclass field ``name`` (the one place each default is written)."""
-    field_ = next(f for f in fields(cls) if f.name == name)
-    return field_.default_factory() if field_.default is MISSING else field_.default  # type: ignore[misc]
-
-
 _COMPUTE: Final = ComputeConfig()
 
 
@@ -158,7 +153,8 @@ class _AzureMLParser(KeyParser):
     def parse_azureml(self, fallback_location: str | None) -> AzureMLConfig:
         self.unknown_keys("azureml", "vision", VISION_KEYS)
         self.service("azureml")
-        location = self.azureml_location(fallback_location)
+        location = self.location(fallback_location, example="westeurope", display="West Europe",
+                                 advice="pick a region where your subscription has NC or ND GPU quota")
         workspace = self.named("workspaceName", naming.workspace_problem, required=True)
         ws_ok = bool(workspace) and naming.workspace_problem(workspace) is None
         storage_account = self.named("storageAccountName", naming.storage_account_problem, required=True)
@@ -219,20 +215,6 @@ class _AzureMLParser(KeyParser):
         )
         self.fail_on_problems()
         return config
-
-    def azureml_location(self, fallback: str | None) -> str:
-        value = self.text("location", fallback.strip() if fallback and fallback.strip() else None)
-        if value is None:
-            self.problem(
-                "location",
-                "is required: run `pulumi config set location westeurope` (or set azure-native:location); "
-                "pick a region where your subscription has NC or ND GPU quota",
-            )
-            return ""
-        region = regions.normalize_region(value)
-        if not region.isalnum():
-            self.problem("location", f"{value!r} is not a region name (e.g. westeurope or 'West Europe')")
-        return region
 
     def compute(self) -> ComputeConfig:
         vm_size = self.text("computeVmSize", _COMPUTE.vm_size) or _COMPUTE.vm_size
