@@ -37,6 +37,7 @@ from reconcile import __version__
 from reconcile.client import errors as classify
 from reconcile.client.attempts import CallAttempts, failed_response, failed_transport
 from reconcile.client.auth import Auth
+from reconcile.client.counters import Counters
 from reconcile.client.ratelimit import MirroredBucket
 from reconcile.client.redact import install as install_redaction
 from reconcile.client.redact import redact
@@ -137,8 +138,7 @@ class ArmClient:
         self._rng = rng or random.Random()
         self._rng_lock = threading.Lock()
         self.budgets = {k: ArmBudget(s, r, monotonic=monotonic, sleep=sleep) for k, (s, r) in ARM_BUCKETS.items()}
-        self._counts: dict[str, float] = dict.fromkeys(ArmStats.__dataclass_fields__, 0)
-        self._counts_lock = threading.Lock()
+        self._counters = Counters(ArmStats)
         self._http = httpx.Client(
             transport=transport, verify=verify, follow_redirects=False,
             timeout=httpx.Timeout(connect=min(10.0, timeout), read=timeout, write=timeout, pool=timeout),
@@ -149,9 +149,7 @@ class ArmClient:
 
     @property
     def stats(self) -> ArmStats:
-        with self._counts_lock:
-            v = dict(self._counts)
-        return ArmStats(**{k: (float(x) if k.endswith("_s") else int(x)) for k, x in v.items()})  # type: ignore[arg-type]
+        return self._counters.snapshot()
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         return self._object("GET", path, self._send("GET", path, params=params))
@@ -307,9 +305,7 @@ class ArmClient:
     # --- helpers -----------------------------------------------------------------
 
     def _add(self, **deltas: float) -> None:
-        with self._counts_lock:
-            for k, v in deltas.items():
-                self._counts[k] += v
+        self._counters.add(**deltas)
 
     def _poll_wait(self, headers: Mapping[str, str]) -> float:
         hint = parse_retry_after(headers)

@@ -40,6 +40,7 @@ from reconcile.api.names import LIST_TOP_MAX
 from reconcile.client import errors as classify
 from reconcile.client.attempts import CallAttempts, RetryableFailure, failed_response, failed_transport
 from reconcile.client.auth import Auth
+from reconcile.client.counters import Counters
 from reconcile.client.ratelimit import TokenBucket
 from reconcile.client.redact import install as install_redaction
 from reconcile.client.redact import redact
@@ -89,26 +90,6 @@ class _Call:
     headers: dict[str, str]
     request_id: str
     write: bool
-
-
-class _Counters:
-    __slots__ = ("lock", "values")
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.values: dict[str, float] = dict.fromkeys(ClientStats.__dataclass_fields__, 0)
-
-    def add(self, **deltas: float) -> None:
-        with self.lock:
-            for name, delta in deltas.items():
-                self.values[name] += delta
-
-    def snapshot(self) -> ClientStats:
-        with self.lock:
-            v = dict(self.values)
-        return ClientStats(
-            **{k: (float(x) if k.endswith("_s") else int(x)) for k, x in v.items()}  # type: ignore[arg-type]
-        )
 
 
 class VisionClient:
@@ -171,7 +152,7 @@ class VisionClient:
         self._wallclock = wallclock
         self._rng = rng or random.Random()
         self._rng_lock = threading.Lock()
-        self._counters = _Counters()
+        self._counters = Counters(ClientStats)
         self._http = httpx.Client(
             transport=transport,
             verify=_ssl_context(),
