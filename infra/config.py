@@ -24,6 +24,7 @@ from typing import Any, Final
 from reconcile.errors import ConfigError
 
 from infra import naming, regions
+from infra.config_keys import AZUREML_KEYS, KEYS
 
 #: The Pulumi project name (``name:`` in Pulumi.yaml) and so the config namespace of our keys.
 PROJECT: Final = "vision-gitops"
@@ -205,33 +206,7 @@ def _plain(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-# --- validation ---------------------------------------------------------------------
-
-#: Every key of the project namespace, with a one-line meaning (used in the unknown-key message).
-KEYS: Final[dict[str, str]] = {
-    "service": "vision (the default) or azureml: which Azure service this stack provisions",
-    "location": "Azure region (westus2, eastus or westeurope; display names accepted)",
-    "allowUnsupportedRegion": "true to deploy to a region that never offered model customization",
-    "visionAccountName": "name of the Computer Vision account (required)",
-    "visionSubdomain": "custom subdomain of the Vision endpoint (default: the account name, lowercased)",
-    "visionSku": "F0 or S1 (default S1)",
-    "disableLocalAuth": "true to turn off API keys on the Vision account (default true)",
-    "publicNetworkAccess": "Enabled or Disabled, for both accounts (default Enabled)",
-    "networkDefaultAction": "Allow or Deny traffic matching no IP rule, for both accounts (default Allow)",
-    "allowedIpRanges": "public IPv4 addresses / CIDR ranges allowed when networkDefaultAction is Deny",
-    "storageAccountName": "name of the storage account, 3-24 lowercase letters and digits (required)",
-    "storageSku": "storage replication SKU (default Standard_LRS)",
-    "allowSharedKeyAccess": "true to allow account keys and account SAS on storage (default false)",
-    "blobVersioning": "true to keep previous blob versions (default true)",
-    "blobSoftDeleteDays": "days deleted blobs and containers are kept, 0-365, 0 = off (default 7)",
-    "containerName": "private container for labels and images (default training)",
-    "visionStorageRole": "Reader or Contributor: the Vision identity's role on the container (default Reader)",
-    "ciPrincipalId": "object id of the CI service principal (required)",
-    "resourceGroupName": "resource group to create (default rg-<visionAccountName>)",
-    "existingResourceGroupName": "use this existing resource group instead of creating one",
-    "tags": "tags (string to string) put on every resource",
-}
-
+# --- validation (the keys of every service: infra.config_keys) ------------------------
 
 class KeyParser:
     """Collects every problem before raising, so one run shows all of them."""
@@ -387,8 +362,6 @@ class KeyParser:
             )
 
     def parse(self, fallback_location: str | None) -> InfraConfig:
-        from infra.azureml_config import AZUREML_KEYS
-
         self.unknown_keys("vision", "azureml", AZUREML_KEYS)
         self.service("vision")
 
