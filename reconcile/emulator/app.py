@@ -25,15 +25,8 @@ from reconcile.emulator.faults import FaultConfig, FaultInjector
 from reconcile.emulator.inputs import BadBody, parse_paging
 from reconcile.emulator.requestlog import DROPPED, RequestLog
 from reconcile.emulator.service import Reply, Service
-from reconcile.emulator.shared.gateway import (
-    ADMIN_PREFIX,
-    Capture,
-    LogOnce,
-    answer_with_faults,
-    read_bounded_body,
-    request_headers,
-    send_error,
-)
+from reconcile.emulator.shared.gateway import ADMIN_PREFIX, Capture, LogOnce, answer_with_faults
+from reconcile.emulator.shared.gateway import read_bounded_body, request_headers, send_error
 from reconcile.limits import REQUEST_IMAGE_BYTES, REQUEST_JSON_BYTES, Limit
 
 API_PREFIX = "/computervision"

@@ -31,15 +31,8 @@ from reconcile.emulator.azureml.service import AzureMLService
 from reconcile.emulator.azureml.throttle import Throttle, kind_of
 from reconcile.emulator.faults import FaultConfig, FaultInjector
 from reconcile.emulator.requestlog import RequestLog
-from reconcile.emulator.shared.gateway import (
-    ADMIN_PREFIX,
-    Capture,
-    LogOnce,
-    answer_with_faults,
-    read_bounded_body,
-    request_headers,
-    send_error,
-)
+from reconcile.emulator.shared.gateway import ADMIN_PREFIX, Capture, LogOnce, answer_with_faults
+from reconcile.emulator.shared.gateway import read_bounded_body, request_headers, send_error
 from reconcile.errors import InputError
 from reconcile.limits import REQUEST_IMAGE_BYTES, REQUEST_JSON_BYTES, Limit
 
