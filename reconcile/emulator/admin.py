@@ -1,13 +1,6 @@
 """The Vision emulator's admin surface under ``/_emulator`` (not part of the emulated API), for
-out-of-process use: the routes of :mod:`reconcile.emulator.shared.admin`, nothing more.
-
-- ``GET  /_emulator/health``                 -> ``{"status": "ok"}`` (no auth; readiness probe)
-- ``GET  /_emulator/clock``                  -> ``{"now", "epoch", "kind", "speed"?}``
-- ``POST /_emulator/clock/advance?seconds=N`` -> moves emulated time forward, returns the clock
-- ``GET  /_emulator/requests``               -> ``{"value": [RequestRecord...]}``
-- ``DELETE /_emulator/requests``             -> clears the log (204)
-- ``GET  /_emulator/faults``                 -> the FaultConfig
-- ``PUT  /_emulator/faults``                 -> replaces it (JSON object of FaultConfig fields)
+out-of-process use: the routes of :mod:`reconcile.emulator.shared.admin` (health, clock, request
+log, faults), nothing more, with the service's error shape (``InvalidSeconds``, ``InvalidFaults``).
 """
 
 from __future__ import annotations
