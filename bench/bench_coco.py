@@ -27,29 +27,19 @@ import argparse
 import json
 import os
 import random
-import resource
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from measure import peak_mib
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / ".data"
 OD = "imageObjectDetection"
 IC = "imageClassification"
 METHODS = ("orjson", "orjson_nogc", "json", "pycocotools", "validate")
-
-
-def _peak_mib() -> float:
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run_one(method: str, path: str, kind: str) -> None:
@@ -92,7 +82,7 @@ def run_one(method: str, path: str, kind: str) -> None:
         result = obj.codes()
     else:
         raise SystemExit(f"unknown method {method}")
-    print(json.dumps({"seconds": dt, "peak_mib": _peak_mib(), "result": result}), flush=True)
+    print(json.dumps({"seconds": dt, "peak_mib": peak_mib(), "result": result}), flush=True)
     sys.stdout.flush()
     os._exit(0)
 

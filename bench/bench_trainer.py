@@ -32,13 +32,14 @@ import argparse
 import io
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+from measure import peak_mib
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -159,17 +160,6 @@ def photo_crops(n_per_class: int, split: str, seed: int, side: int = 128) -> tup
 # --- measuring ---------------------------------------------------------------------------
 
 
-def _peak_mib() -> float:
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def _cpu() -> float:
     t = os.times()
     return t.user + t.system
@@ -283,7 +273,7 @@ def run_fit(folder: str, n: int) -> None:
     # As the emulator's trainer does: a JPEG is decoded at the scale the classifier needs.
     fit_classifier(("circle", "square", "triangle"), labels,
                    lambda i: decode((Path(folder) / f"{i:05d}.jpg").read_bytes(), at_least=NEEDED_SIDE))
-    print(json.dumps({"n": n, "wall_s": time.perf_counter() - wall, "cpu_s": _cpu() - cpu, "peak_mib": _peak_mib()}))
+    print(json.dumps({"n": n, "wall_s": time.perf_counter() - wall, "cpu_s": _cpu() - cpu, "peak_mib": peak_mib()}))
 
 
 def scaling(sizes: list[int]) -> list[dict]:

@@ -9,43 +9,22 @@ reported as such.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, Final
 
-from infra import naming, regions
-from infra.config import KEYS as VISION_KEYS
-from infra.config import PROJECT, PUBLIC_NETWORK_ACCESS, STORAGE_SKUS, ci_principal_problem, KeyParser
+from infra import naming
+from infra.azureml_compute import DEFAULT_VM_SIZE, GPU_VM_SIZE, IDLE_SECONDS_RANGE, MAX_NODES_LIMIT, VM_PRIORITIES
+from infra.azureml_compute import ComputeConfig
+from infra.config import PROJECT, PUBLIC_NETWORK_ACCESS, STORAGE_SKUS, KeyParser, ci_principal_problem
+from infra.config import declared_default as _default
+from infra.config_keys import AZUREML_KEYS
+from infra.config_keys import KEYS as VISION_KEYS
 
-#: AutoML for images trains on GPU VMs; Azure Machine Learning supports the NC and ND families for it.
-GPU_VM_SIZE: Final = re.compile(r"^Standard_N[CD][A-Za-z0-9_]+$", re.IGNORECASE)
-DEFAULT_VM_SIZE: Final = "Standard_NC4as_T4_v3"
-VM_PRIORITIES: Final = ("Dedicated", "LowPriority")
+_COMPUTE: Final = ComputeConfig()
+
 #: Workspace managed network isolation modes (``Disabled``: no managed virtual network).
 MANAGED_NETWORK_MODES: Final = ("Disabled", "AllowInternetOutbound", "AllowOnlyApprovedOutbound")
-#: Our guardrails on the cluster (not Azure's limits): scale down after 1 minute to 1 day idle, 1-100 nodes.
-IDLE_SECONDS_RANGE: Final = (60, 86_400)
-MAX_NODES_LIMIT: Final = 100
-
-
-@dataclass(frozen=True, slots=True)
-class ComputeConfig:
-    """The GPU training cluster. ``min_nodes`` 0 means an idle environment pays nothing for compute."""
-
-    name: str = "gpu-cluster"
-    vm_size: str = DEFAULT_VM_SIZE
-    """An NC or ND size, e.g. ``Standard_NC4as_T4_v3``; GPU quota for its family must exist in the region."""
-    priority: str = "Dedicated"
-    """``Dedicated`` or ``LowPriority`` (cheaper, can be pre-empted)."""
-    min_nodes: int = 0
-    max_nodes: int = 1
-    idle_seconds_before_scale_down: int = 120
-
-    @property
-    def idle_time_before_scale_down(self) -> str:
-        """The ISO 8601 duration ARM expects, e.g. ``PT120S``."""
-        return f"PT{self.idle_seconds_before_scale_down}S"
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,49 +85,6 @@ class AzureMLConfig:
         return _AzureMLParser(values, source=source, project=project, keys=AZUREML_KEYS).parse_azureml(fallback_location)
 
 
-def _default(cls: type, name: str) -> Any:
-    """The declared default of dataclass field ``name`` (the one place each default is written)."""
-    field_ = next(f for f in fields(cls) if f.name == name)
-    return field_.default_factory() if field_.default is MISSING else field_.default  # type: ignore[misc]
-
-
-_COMPUTE: Final = ComputeConfig()
-
-
-#: Every key of an azureml stack, with a one-line meaning (used in messages; docs/infra.md lists them all).
-AZUREML_KEYS: Final[dict[str, str]] = {
-    "service": "azureml for these stacks",
-    "location": "Azure region of every resource, e.g. westeurope (check GPU quota there first)",
-    "workspaceName": "name of the Azure Machine Learning workspace (required)",
-    "storageAccountName": "name of the workspace storage account, 3-24 lowercase letters and digits (required)",
-    "keyVaultName": "name of the workspace Key Vault, 3-24 letters, digits and hyphens, globally unique (required)",
-    "keyVaultPurgeProtection": "true to turn on Key Vault purge protection, irreversible (default true)",
-    "keyVaultSoftDeleteDays": "days a deleted vault stays recoverable, 7-90, fixed at creation (default 90)",
-    "logAnalyticsWorkspaceName": "Log Analytics workspace behind Application Insights (default log-<workspaceName>)",
-    "applicationInsightsName": "Application Insights component of the workspace (default appi-<workspaceName>)",
-    "logRetentionDays": "days Log Analytics keeps data, 30-730 (default 30)",
-    "publicNetworkAccess": "Enabled or Disabled for the workspace, storage and Key Vault (default Enabled)",
-    "managedNetwork": "Disabled, AllowInternetOutbound or AllowOnlyApprovedOutbound (default Disabled)",
-    "storageSku": "storage replication SKU (default Standard_LRS)",
-    "allowSharedKeyAccess": "true to allow account keys and account SAS on storage (default false)",
-    "blobVersioning": "true to keep previous blob versions (default true)",
-    "blobSoftDeleteDays": "days deleted blobs and containers are kept, 0-365, 0 = off (default 7)",
-    "containerName": "private container for labels and images (default training)",
-    "datastoreName": "identity-based datastore registered for the container (default vision_gitops)",
-    "computeName": f"GPU compute cluster name (default {_COMPUTE.name})",
-    "computeVmSize": f"NC or ND VM size of the cluster (default {DEFAULT_VM_SIZE})",
-    "computePriority": f"Dedicated or LowPriority (default {_COMPUTE.priority})",
-    "computeMinNodes": f"nodes kept running when idle; 0 costs nothing idle (default {_COMPUTE.min_nodes})",
-    "computeMaxNodes": f"largest cluster size, 1-{MAX_NODES_LIMIT} (default {_COMPUTE.max_nodes})",
-    "computeIdleSecondsBeforeScaleDown": f"idle seconds before a node is released, 60-86400 (default {_COMPUTE.idle_seconds_before_scale_down})",
-    "endpointName": "name of a managed online endpoint shell with Entra ID auth (default: none)",
-    "ciPrincipalId": "object id of the CI service principal (required)",
-    "resourceGroupName": "resource group to create (default rg-<workspaceName>)",
-    "existingResourceGroupName": "use this existing resource group instead of creating one",
-    "tags": "tags (string to string) put on every resource",
-}
-
-
 def _derived_name(prefix: str, workspace: str) -> str:
     # Log Analytics names allow no '_': derive a hyphenated, lowercase name from the workspace name.
     return f"{prefix}-{workspace.lower().replace('_', '-')}"
@@ -158,7 +94,8 @@ class _AzureMLParser(KeyParser):
     def parse_azureml(self, fallback_location: str | None) -> AzureMLConfig:
         self.unknown_keys("azureml", "vision", VISION_KEYS)
         self.service("azureml")
-        location = self.azureml_location(fallback_location)
+        location = self.location(fallback_location, example="westeurope", display="West Europe",
+                                 advice="pick a region where your subscription has NC or ND GPU quota")
         workspace = self.named("workspaceName", naming.workspace_problem, required=True)
         ws_ok = bool(workspace) and naming.workspace_problem(workspace) is None
         storage_account = self.named("storageAccountName", naming.storage_account_problem, required=True)
@@ -219,20 +156,6 @@ class _AzureMLParser(KeyParser):
         )
         self.fail_on_problems()
         return config
-
-    def azureml_location(self, fallback: str | None) -> str:
-        value = self.text("location", fallback.strip() if fallback and fallback.strip() else None)
-        if value is None:
-            self.problem(
-                "location",
-                "is required: run `pulumi config set location westeurope` (or set azure-native:location); "
-                "pick a region where your subscription has NC or ND GPU quota",
-            )
-            return ""
-        region = regions.normalize_region(value)
-        if not region.isalnum():
-            self.problem("location", f"{value!r} is not a region name (e.g. westeurope or 'West Europe')")
-        return region
 
     def compute(self) -> ComputeConfig:
         vm_size = self.text("computeVmSize", _COMPUTE.vm_size) or _COMPUTE.vm_size

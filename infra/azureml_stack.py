@@ -2,7 +2,7 @@
 
 Resources (logical names are fixed, so URNs stay stable across config changes):
 
-- ``resource-group`` (or a lookup of an existing one);
+- ``resource-group`` (or a lookup of an existing one): :func:`infra.resource_group.declare_resource_group`;
 - ``storage`` + ``blob-service`` + ``container``: the same secure storage as vision stacks
   (:func:`infra.storage.declare_training_storage`); the account is also the workspace's own storage;
 - ``key-vault``: RBAC authorisation (no access policies), soft delete, purge protection configurable;
@@ -30,7 +30,8 @@ from pulumi_azure_native import machinelearningservices as ml
 
 from infra import roles
 from infra.azureml_config import AzureMLConfig
-from infra.rbac import assign_role
+from infra.rbac import assign_role, principal_id_of
+from infra.resource_group import declare_resource_group
 from infra.storage import declare_training_storage
 
 
@@ -85,32 +86,18 @@ def build_azureml_stack(config: AzureMLConfig) -> AzureMLStack:
     subscription_id = client.subscription_id
     public = config.public_network_access == "Enabled"
 
-    resource_group: resources.ResourceGroup | None
-    if config.use_existing_resource_group:
-        resource_group = None
-        rg_name = resources.get_resource_group_output(resource_group_name=config.resource_group_name).name
-    else:
-        resource_group = resources.ResourceGroup(
-            "resource-group", resource_group_name=config.resource_group_name, location=config.location, tags=tags
-        )
-        rg_name = resource_group.name
+    group = declare_resource_group(config)
+    resource_group, rg_name = group.resource, group.name
 
     training = declare_training_storage(
-        account_name=config.storage_account_name,
+        config,
         resource_group_name=rg_name,
-        location=config.location,
-        sku=config.storage_sku,
-        allow_shared_key_access=config.allow_shared_key_access,
         public_network_access=config.public_network_access,
         # Public access off: only private endpoints (the managed network's) and trusted services get in.
         network_rule_set=storage.NetworkRuleSetArgs(
             default_action=storage.DefaultAction.ALLOW if public else storage.DefaultAction.DENY,
             bypass=storage.Bypass.AZURE_SERVICES,
         ),
-        blob_versioning=config.blob_versioning,
-        soft_delete_days=config.blob_soft_delete_days,
-        container_name=config.container_name,
-        tags=tags,
     )
     container = training.container
 
@@ -175,7 +162,7 @@ def build_azureml_stack(config: AzureMLConfig) -> AzureMLStack:
         description="vision-gitops: AutoML for images (datasets, training jobs, models)",
         tags=tags,
     )
-    workspace_principal_id = workspace.identity.apply(lambda i: _principal_id(i, "workspace"))
+    workspace_principal_id = workspace.identity.apply(lambda i: principal_id_of(i, "workspace"))
 
     c = config.compute
     compute = ml.Compute(
@@ -205,7 +192,7 @@ def build_azureml_stack(config: AzureMLConfig) -> AzureMLStack:
         ),
         tags=tags,
     )
-    compute_principal_id = compute.identity.apply(lambda i: _principal_id(i, "compute cluster"))
+    compute_principal_id = compute.identity.apply(lambda i: principal_id_of(i, "compute cluster"))
 
     workspace_blob_access = assign_role(
         "workspace-blob-access",
@@ -302,10 +289,3 @@ def build_azureml_stack(config: AzureMLConfig) -> AzureMLStack:
         ci_workspace_access=ci_workspace_access,
         ci_blob_access=ci_blob_access,
     )
-
-
-def _principal_id(identity: object, what: str) -> str:
-    principal = getattr(identity, "principal_id", None)
-    if not principal:
-        raise ValueError(f"the {what} reported no system-assigned identity principal id; check that its identity type is SystemAssigned")
-    return principal

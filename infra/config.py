@@ -17,13 +17,14 @@ from __future__ import annotations
 import ipaddress
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Final
 
 from reconcile.errors import ConfigError
 
 from infra import naming, regions
+from infra.config_keys import AZUREML_KEYS, KEYS
 
 #: The Pulumi project name (``name:`` in Pulumi.yaml) and so the config namespace of our keys.
 PROJECT: Final = "vision-gitops"
@@ -195,37 +196,17 @@ def ci_principal_problem(value: str) -> str | None:
     return f"{why}; use the service principal's object id: `az ad sp show --id <appId> --query id -o tsv`"
 
 
+def declared_default(cls: type, name: str) -> Any:
+    """The declared default of dataclass field ``name`` (the one place each default is written)."""
+    field_ = next(f for f in fields(cls) if f.name == name)
+    return field_.default_factory() if field_.default is MISSING else field_.default  # type: ignore[misc]
+
+
 def _plain(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-# --- validation ---------------------------------------------------------------------
-
-#: Every key of the project namespace, with a one-line meaning (used in the unknown-key message).
-KEYS: Final[dict[str, str]] = {
-    "service": "vision (the default) or azureml: which Azure service this stack provisions",
-    "location": "Azure region (westus2, eastus or westeurope; display names accepted)",
-    "allowUnsupportedRegion": "true to deploy to a region that never offered model customization",
-    "visionAccountName": "name of the Computer Vision account (required)",
-    "visionSubdomain": "custom subdomain of the Vision endpoint (default: the account name, lowercased)",
-    "visionSku": "F0 or S1 (default S1)",
-    "disableLocalAuth": "true to turn off API keys on the Vision account (default true)",
-    "publicNetworkAccess": "Enabled or Disabled, for both accounts (default Enabled)",
-    "networkDefaultAction": "Allow or Deny traffic matching no IP rule, for both accounts (default Allow)",
-    "allowedIpRanges": "public IPv4 addresses / CIDR ranges allowed when networkDefaultAction is Deny",
-    "storageAccountName": "name of the storage account, 3-24 lowercase letters and digits (required)",
-    "storageSku": "storage replication SKU (default Standard_LRS)",
-    "allowSharedKeyAccess": "true to allow account keys and account SAS on storage (default false)",
-    "blobVersioning": "true to keep previous blob versions (default true)",
-    "blobSoftDeleteDays": "days deleted blobs and containers are kept, 0-365, 0 = off (default 7)",
-    "containerName": "private container for labels and images (default training)",
-    "visionStorageRole": "Reader or Contributor: the Vision identity's role on the container (default Reader)",
-    "ciPrincipalId": "object id of the CI service principal (required)",
-    "resourceGroupName": "resource group to create (default rg-<visionAccountName>)",
-    "existingResourceGroupName": "use this existing resource group instead of creating one",
-    "tags": "tags (string to string) put on every resource",
-}
-
+# --- validation (the keys of every service: infra.config_keys) ------------------------
 
 class KeyParser:
     """Collects every problem before raising, so one run shows all of them."""
@@ -381,12 +362,12 @@ class KeyParser:
             )
 
     def parse(self, fallback_location: str | None) -> InfraConfig:
-        from infra.azureml_config import AZUREML_KEYS
-
         self.unknown_keys("vision", "azureml", AZUREML_KEYS)
         self.service("vision")
 
-        location = self.location(fallback_location)
+        location = self.location(fallback_location, example="westus2", display="West US 2",
+                                 advice=f"model customization was offered in {regions.describe_supported()}",
+                                 check=self.customization_region)
         vision_account = self.named("visionAccountName", naming.vision_account_problem, required=True)
         if self.values.get("visionSubdomain") is None and naming.vision_account_problem(vision_account) is None:
             # Derived from a valid account name; only a name longer than a DNS label can still fail.
@@ -408,39 +389,49 @@ class KeyParser:
             ci_principal_id=ci_principal.lower(),
             resource_group_name=rg_name,
             use_existing_resource_group=existing_rg,
-            vision_sku=self.choice("visionSku", "S1", VISION_SKUS),
-            disable_local_auth=self.flag("disableLocalAuth", True),
+            vision_sku=self.choice("visionSku", declared_default(InfraConfig, "vision_sku"), VISION_SKUS),
+            disable_local_auth=self.flag("disableLocalAuth", declared_default(InfraConfig, "disable_local_auth")),
             network=network,
-            storage_sku=self.choice("storageSku", "Standard_LRS", STORAGE_SKUS),
-            allow_shared_key_access=self.flag("allowSharedKeyAccess", False),
-            blob_versioning=self.flag("blobVersioning", True),
-            blob_soft_delete_days=self.integer("blobSoftDeleteDays", 7, 0, 365),
-            container_name=self.named("containerName", naming.container_problem, required=False, default="training"),
-            vision_storage_role=self.choice("visionStorageRole", "Reader", VISION_STORAGE_ROLES),
+            storage_sku=self.choice("storageSku", declared_default(InfraConfig, "storage_sku"), STORAGE_SKUS),
+            allow_shared_key_access=self.flag("allowSharedKeyAccess", declared_default(InfraConfig, "allow_shared_key_access")),
+            blob_versioning=self.flag("blobVersioning", declared_default(InfraConfig, "blob_versioning")),
+            blob_soft_delete_days=self.integer("blobSoftDeleteDays", declared_default(InfraConfig, "blob_soft_delete_days"), 0, 365),
+            container_name=self.named("containerName", naming.container_problem, required=False,
+                                      default=declared_default(InfraConfig, "container_name")),
+            vision_storage_role=self.choice("visionStorageRole", declared_default(InfraConfig, "vision_storage_role"),
+                                            VISION_STORAGE_ROLES),
             tags=self.string_map("tags"),
         )
         self.fail_on_problems()
         return config
 
-    def location(self, fallback: str | None) -> str:
+    def location(self, fallback: str | None, *, example: str, display: str, advice: str,
+                 check: Callable[[str, str], str | None] | None = None) -> str:
+        """The ``location`` key (else ``fallback``, ``azure-native:location``) as a programmatic region
+        name, "" when neither is set. ``example``/``display``: a region as the messages show it
+        (``westus2``, ``West US 2``); ``advice`` ends the message for a missing location;
+        ``check(region, value)`` is the service's own rule for a well-formed region (a problem or None).
+        """
         value = self.text("location", fallback.strip() if fallback and fallback.strip() else None)
         if value is None:
             self.problem(
                 "location",
-                "is required: run `pulumi config set location westus2` (or set azure-native:location); "
-                f"model customization was offered in {regions.describe_supported()}",
+                f"is required: run `pulumi config set location {example}` (or set azure-native:location); {advice}",
             )
             return ""
         region = regions.normalize_region(value)
         if not region.isalnum():
-            self.problem("location", f"{value!r} is not a region name (e.g. westus2 or 'West US 2')")
-        elif not regions.supports_customization(region) and not self.flag("allowUnsupportedRegion", False):
-            self.problem(
-                "location",
-                f"{value!r} never offered Image Analysis 4.0 model customization; use one of "
-                f"{regions.describe_supported()}, or set allowUnsupportedRegion to true to deploy there anyway",
-            )
+            self.problem("location", f"{value!r} is not a region name (e.g. {example} or '{display}')")
+        elif check is not None and (why := check(region, value)) is not None:
+            self.problem("location", why)
         return region
+
+    def customization_region(self, region: str, value: str) -> str | None:
+        """Vision stacks: the region must have offered model customization (or allowUnsupportedRegion)."""
+        if regions.supports_customization(region) or self.flag("allowUnsupportedRegion", False):
+            return None
+        return (f"{value!r} never offered Image Analysis 4.0 model customization; use one of "
+                f"{regions.describe_supported()}, or set allowUnsupportedRegion to true to deploy there anyway")
 
     def network(self) -> NetworkConfig:
         access = self.choice("publicNetworkAccess", "Enabled", PUBLIC_NETWORK_ACCESS)

@@ -36,3 +36,14 @@ def assign_role(
         role_definition_id=subscription_id.apply(lambda sub: roles.role_definition_id(sub, role_guid)),
         description=f"{description} ({roles.ROLE_NAMES[role_guid]})",
     )
+
+
+def principal_id_of(identity: object, what: str) -> str:
+    """The principal id of a resource's system-assigned ``identity`` output value.
+
+    Raises ValueError (failing the deployment, naming ``what``) when the resource reported none.
+    """
+    principal = getattr(identity, "principal_id", None)
+    if not principal:
+        raise ValueError(f"the {what} reported no system-assigned identity principal id; check that its identity type is SystemAssigned")
+    return principal

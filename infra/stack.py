@@ -2,7 +2,8 @@
 
 Resources (logical names are fixed, so URNs stay stable across config changes):
 
-- ``resource-group``: created, unless ``existingResourceGroupName`` names one to look up;
+- ``resource-group``: created, unless ``existingResourceGroupName`` names one to look up
+  (:func:`infra.resource_group.declare_resource_group`);
 - ``vision``: the Computer Vision account, explicit name and custom subdomain (Entra ID tokens only
   work against the custom subdomain, and it is immutable once set), system-assigned identity;
 - ``storage`` + ``blob-service`` + ``container``: :func:`infra.storage.declare_training_storage`;
@@ -18,7 +19,8 @@ from pulumi_azure_native import authorization, cognitiveservices, resources, sto
 
 from infra import roles
 from infra.config import InfraConfig
-from infra.rbac import assign_role
+from infra.rbac import assign_role, principal_id_of
+from infra.resource_group import declare_resource_group
 from infra.storage import declare_training_storage
 
 
@@ -53,19 +55,8 @@ def build_stack(config: InfraConfig) -> VisionStack:
     client = authorization.get_client_config_output()
     subscription_id = client.subscription_id
 
-    resource_group: resources.ResourceGroup | None
-    if config.use_existing_resource_group:
-        resource_group = None
-        # A lookup, not a declaration: a missing group fails preview, and destroy never deletes it.
-        rg_name = resources.get_resource_group_output(resource_group_name=config.resource_group_name).name
-    else:
-        resource_group = resources.ResourceGroup(
-            "resource-group",
-            resource_group_name=config.resource_group_name,
-            location=config.location,
-            tags=tags,
-        )
-        rg_name = resource_group.name
+    group = declare_resource_group(config)
+    resource_group, rg_name = group.resource, group.name
 
     net = config.network
     vision = cognitiveservices.Account(
@@ -88,7 +79,7 @@ def build_stack(config: InfraConfig) -> VisionStack:
         ),
         tags=tags,
     )
-    vision_principal_id = vision.identity.apply(_principal_id)
+    vision_principal_id = vision.identity.apply(lambda i: principal_id_of(i, "Vision account"))
 
     # With Deny, the Vision service still reads training data with its own identity: let exactly
     # this account in (a resource-access rule), besides trusted Azure services.
@@ -98,11 +89,8 @@ def build_stack(config: InfraConfig) -> VisionStack:
         else None
     )
     training = declare_training_storage(
-        account_name=config.storage_account_name,
+        config,
         resource_group_name=rg_name,
-        location=config.location,
-        sku=config.storage_sku,
-        allow_shared_key_access=config.allow_shared_key_access,
         public_network_access=net.public_network_access,
         network_rule_set=storage.NetworkRuleSetArgs(
             default_action=net.default_action,
@@ -110,10 +98,6 @@ def build_stack(config: InfraConfig) -> VisionStack:
             ip_rules=[storage.IPRuleArgs(i_p_address_or_range=rule, action=storage.Action.ALLOW) for rule in net.ip_rules],
             resource_access_rules=resource_access_rules,
         ),
-        blob_versioning=config.blob_versioning,
-        soft_delete_days=config.blob_soft_delete_days,
-        container_name=config.container_name,
-        tags=tags,
     )
     container = training.container
 
@@ -158,13 +142,3 @@ def build_stack(config: InfraConfig) -> VisionStack:
         ci_vision_access=ci_vision_access,
         ci_blob_access=ci_blob_access,
     )
-
-
-def _principal_id(identity: object) -> str:
-    principal = getattr(identity, "principal_id", None)
-    if not principal:
-        raise ValueError(
-            "the Vision account reported no system-assigned identity principal id; "
-            "check that its identity type is SystemAssigned"
-        )
-    return principal

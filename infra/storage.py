@@ -8,11 +8,12 @@ where Azure's default is weak (an omitted ``minimumTlsVersion`` means TLS 1.0 an
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
 from pulumi_azure_native import storage
+
+from infra.stack_config import StackConfig
 
 
 @dataclass(frozen=True)
@@ -26,40 +27,36 @@ class TrainingStorage:
 
 
 def declare_training_storage(
+    settings: StackConfig,
     *,
-    account_name: str,
     resource_group_name: pulumi.Input[str],
-    location: str,
-    sku: str,
-    allow_shared_key_access: bool,
     public_network_access: str,
     network_rule_set: storage.NetworkRuleSetArgs,
-    blob_versioning: bool,
-    soft_delete_days: int,
-    container_name: str,
-    tags: Mapping[str, str],
 ) -> TrainingStorage:
-    """Declare the StorageV2 account, its blob service settings and the private container.
+    """Declare the StorageV2 account, its blob service settings and the private container from the
+    storage keys of ``settings`` (the same for every service); the network exposure is the stack's own.
 
-    ``soft_delete_days`` 0 turns blob and container soft delete off. Must run inside a Pulumi
+    ``blob_soft_delete_days`` 0 turns blob and container soft delete off. Must run inside a Pulumi
     program (or under mocks).
     """
+    shared_key = settings.allow_shared_key_access
+    soft_delete_days = settings.blob_soft_delete_days
     account = storage.StorageAccount(
         "storage",
-        account_name=account_name,
+        account_name=settings.storage_account_name,
         resource_group_name=resource_group_name,
-        location=location,
+        location=settings.location,
         kind=storage.Kind.STORAGE_V2,
-        sku=storage.SkuArgs(name=sku),
+        sku=storage.SkuArgs(name=settings.storage_sku),
         minimum_tls_version=storage.MinimumTlsVersion.TLS1_2,
         enable_https_traffic_only=True,
         allow_blob_public_access=False,
-        allow_shared_key_access=allow_shared_key_access,
-        default_to_o_auth_authentication=not allow_shared_key_access,
+        allow_shared_key_access=shared_key,
+        default_to_o_auth_authentication=not shared_key,
         allow_cross_tenant_replication=False,
         public_network_access=public_network_access,
         network_rule_set=network_rule_set,
-        tags=dict(tags),
+        tags=dict(settings.tags),
     )
     retention = storage.DeleteRetentionPolicyArgs(enabled=soft_delete_days > 0, days=soft_delete_days if soft_delete_days > 0 else None)
     blob_service = storage.BlobServiceProperties(
@@ -67,7 +64,7 @@ def declare_training_storage(
         account_name=account.name,
         resource_group_name=resource_group_name,
         blob_services_name="default",
-        is_versioning_enabled=blob_versioning,
+        is_versioning_enabled=settings.blob_versioning,
         delete_retention_policy=retention,
         container_delete_retention_policy=retention,
     )
@@ -75,7 +72,7 @@ def declare_training_storage(
         "container",
         account_name=account.name,
         resource_group_name=resource_group_name,
-        container_name=container_name,
+        container_name=settings.container_name,
         public_access=storage.PublicAccess.NONE,
         opts=pulumi.ResourceOptions(depends_on=[blob_service]),
     )

@@ -7,8 +7,11 @@ Modules, one concern each:
 - :mod:`.auth`      -- key, Entra ID bearer and no auth; ``auth_from_settings``.
 - :mod:`.redact`    -- masking of keys, tokens and SAS strings in every output.
 - :mod:`.errors`    -- internal: Vision failures as :mod:`reconcile.errors` (classified by :mod:`reconcile.remote_failures`).
+- :mod:`.attempts`  -- internal: one call's attempts for both clients (retry or raise, deadline, ambiguous writes).
+- :mod:`.counters`  -- internal: thread-safe call counters behind ``ClientStats`` / ``ArmStats``.
 - :mod:`.retry`     -- internal: backoff with full jitter and ``Retry-After`` parsing.
-- :mod:`.ratelimit` -- internal: the shared token bucket (GCRA) that keeps us under the service's TPS.
+- :mod:`.ratelimit` -- internal: the token bucket that keeps us under the service's TPS, and its
+  mirror of a service's bucket (ARM's).
 
 See docs/client.md for the retry policy and what a caller should do with each error.
 """
@@ -28,7 +31,7 @@ _EXPORTS = {
     "TokenBucket": "ratelimit",
     "RetryPolicy": "retry", "parse_retry_after": "retry",
 }  # fmt: skip
-_INTERNAL = ("errors", "ratelimit", "retry")
+_INTERNAL = ("attempts", "counters", "errors", "ratelimit", "retry")
 
 __all__ = [
     "ArmClient", "ArmStats", "Auth", "BearerAuth", "ClientStats", "KeyAuth", "NoAuth", "RedactingFilter", "RetryPolicy", "TokenBucket",

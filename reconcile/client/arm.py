@@ -35,7 +35,10 @@ import httpx
 
 from reconcile import __version__
 from reconcile.client import errors as classify
+from reconcile.client.attempts import CallAttempts, failed_response, failed_transport
 from reconcile.client.auth import Auth
+from reconcile.client.counters import Counters
+from reconcile.client.ratelimit import MirroredBucket
 from reconcile.client.redact import install as install_redaction
 from reconcile.client.redact import redact
 from reconcile.client.retry import RetryPolicy, parse_retry_after
@@ -62,51 +65,21 @@ def op_kind(method: str) -> str:
     return "reads" if m in ("GET", "HEAD") else "deletes" if m == "DELETE" else "writes"
 
 
-class ArmBudget:
-    """Our estimate of one ARM bucket, fed by ``x-ms-ratelimit-remaining-*`` answers.
-
-    :meth:`acquire` waits only when the estimate (last reported remaining, plus refill since,
-    minus calls sent since) is below one token. Thread-safe; clock and sleep injectable.
-    """
+class ArmBudget(MirroredBucket):
+    """Our estimate of one ARM bucket, fed by ``x-ms-ratelimit-remaining-*`` answers
+    (see :class:`~reconcile.client.ratelimit.MirroredBucket`)."""
 
     def __init__(self, size: float, refill: float, *, monotonic: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep) -> None:
-        self.size, self.refill = size, refill
-        self._tokens = size
-        self._last = monotonic()
-        self._paused_until = float("-inf")
-        self._monotonic, self._sleep = monotonic, sleep
-        self._lock = threading.Lock()
+        super().__init__(refill, size, monotonic=monotonic, sleep=sleep)
 
-    def _take(self) -> float:
-        with self._lock:
-            now = self._monotonic()
-            self._tokens = min(self.size, self._tokens + (now - self._last) * self.refill)
-            self._last = now
-            if now < self._paused_until:
-                return self._paused_until - now
-            if self._tokens >= 1.0 - 1e-9:
-                self._tokens -= 1.0
-                return 0.0
-            return (1.0 - self._tokens) / self.refill
+    @property
+    def size(self) -> float:
+        return self.burst
 
-    def acquire(self) -> float:
-        """Wait until a call may be sent; return the seconds waited."""
-        waited = 0.0
-        while (wait := self._take()) > 0:
-            self._sleep(wait)
-            waited += wait
-        return waited
-
-    def report(self, remaining: int) -> None:
-        """The service says ``remaining`` tokens are left: never believe we have more."""
-        with self._lock:
-            self._tokens = min(self._tokens, float(remaining))
-
-    def pause(self, seconds: float) -> None:
-        with self._lock:
-            self._paused_until = max(self._paused_until, self._monotonic() + seconds)
-            self._tokens = min(self._tokens, 0.0)
+    @property
+    def refill(self) -> float:
+        return self.rate
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,8 +138,7 @@ class ArmClient:
         self._rng = rng or random.Random()
         self._rng_lock = threading.Lock()
         self.budgets = {k: ArmBudget(s, r, monotonic=monotonic, sleep=sleep) for k, (s, r) in ARM_BUCKETS.items()}
-        self._counts: dict[str, float] = dict.fromkeys(ArmStats.__dataclass_fields__, 0)
-        self._counts_lock = threading.Lock()
+        self._counters = Counters(ArmStats)
         self._http = httpx.Client(
             transport=transport, verify=verify, follow_redirects=False,
             timeout=httpx.Timeout(connect=min(10.0, timeout), read=timeout, write=timeout, pool=timeout),
@@ -177,9 +149,7 @@ class ArmClient:
 
     @property
     def stats(self) -> ArmStats:
-        with self._counts_lock:
-            v = dict(self._counts)
-        return ArmStats(**{k: (float(x) if k.endswith("_s") else int(x)) for k, x in v.items()})  # type: ignore[arg-type]
+        return self._counters.snapshot()
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         return self._object("GET", path, self._send("GET", path, params=params))
@@ -250,7 +220,7 @@ class ArmClient:
             body = self._object("GET", path, response)
             items = body.get("value")
             if not isinstance(items, list):
-                raise self._shape("GET", path, "a list response without a 'value' array")
+                raise classify.unexpected_answer("GET", path, "a list response without a 'value' array")
             for item in items:
                 if isinstance(item, dict):
                     yield item
@@ -258,7 +228,7 @@ class ArmClient:
             if not link:
                 return
             if not isinstance(link, str) or link in seen:
-                raise self._shape("GET", path, "a nextLink that repeats an earlier page")
+                raise classify.unexpected_answer("GET", path, "a nextLink that repeats an earlier page")
             seen.add(link)
             response = self._send("GET", self._same_host(link, path))
 
@@ -287,15 +257,13 @@ class ArmClient:
         body = jsonlib.dumps(json, separators=(",", ":")).encode() if json is not None else None
         request_id = str(uuid.uuid4())
         kind = op_kind(method)
-        write = classify.is_write(method)
-        start = self._monotonic()
-        unknown_before = False
+        attempts = CallAttempts(self._policy, method, path, request_id, classify.is_write(method), self._monotonic,
+                                self._rng, self._rng_lock)
         refreshed = False
-        attempt = 0
         self._add(calls=1)
         while True:
-            attempt += 1
-            ctx = dict(method=method, path=path, request_id=request_id, attempts=attempt)
+            attempt = attempts.next()
+            ctx = attempts.context()
             waited = self.budgets[kind].acquire()
             if waited:
                 self._add(budget_wait_s=waited)
@@ -305,17 +273,12 @@ class ArmClient:
             try:
                 headers.update(self._auth.headers())
             except ReconcileError as err:
-                raise classify.annotate(err, status=None, code=None, ambiguous_write=write and unknown_before, **ctx) from None
+                raise classify.annotate(err, status=None, code=None, ambiguous_write=attempts.ambiguous, **ctx) from None
             self._add(requests=1)
-            retry_after: float | None = None
             try:
                 response = self._http.request(method, url, content=body, headers=headers)
             except httpx.HTTPError as exc:
-                if not classify.is_retryable_exception(exc):
-                    raise classify.from_exception(exc, ambiguous_write=write and unknown_before, **ctx) from None
-                unknown = classify.outcome_unknown(exc=exc)
-                failure: Callable[[bool], ReconcileError] = lambda amb, exc=exc, ctx=ctx: classify.from_exception(  # noqa: E731
-                    exc, ambiguous_write=amb, **ctx)
+                failure = failed_transport(exc, ambiguous=attempts.ambiguous, context=ctx)
             else:
                 remaining = response.headers.get(f"x-ms-ratelimit-remaining-subscription-{kind}")
                 if remaining and remaining.strip().isdigit():
@@ -326,27 +289,14 @@ class ArmClient:
                 if status == 401 and not refreshed and self._auth.invalidate():
                     refreshed = True
                     continue
-                if not classify.is_retryable_status(status):
-                    raise classify.from_response(response, ambiguous_write=write and unknown_before, **ctx)
-                _code, message = classify.service_error(response)
-                retry_after = parse_retry_after(response.headers, message)
+                failure = failed_response(response, ambiguous=attempts.ambiguous, context=ctx)
                 if status == 429:
                     self._add(responses_429=1)
-                    if retry_after is not None:
-                        self.budgets[kind].pause(min(retry_after, self._policy.max_retry_after))
+                    if failure.retry_after is not None:
+                        self.budgets[kind].pause(min(failure.retry_after, self._policy.max_retry_after))
                 else:
                     self._add(responses_5xx=1)
-                unknown = classify.outcome_unknown(status=status)
-                failure = lambda amb, response=response, ctx=ctx, ra=retry_after: classify.from_response(  # noqa: E731
-                    response, ambiguous_write=amb, retry_after=ra, **ctx)
-            ambiguous = write and (unknown_before or unknown)
-            if attempt > self._policy.max_retries:
-                raise failure(ambiguous)
-            with self._rng_lock:
-                wait = self._policy.wait(attempt, retry_after, self._rng)
-            if self._monotonic() - start + wait > self._policy.deadline:
-                raise failure(ambiguous)
-            unknown_before = unknown_before or unknown
+            wait = attempts.wait_after(failure)
             self._add(retries=1)
             logger.info("retrying %s %s in %.2f s (attempt %d, id %s)", method, path, wait, attempt + 1, request_id)
             if wait > 0:
@@ -355,9 +305,7 @@ class ArmClient:
     # --- helpers -----------------------------------------------------------------
 
     def _add(self, **deltas: float) -> None:
-        with self._counts_lock:
-            for k, v in deltas.items():
-                self._counts[k] += v
+        self._counters.add(**deltas)
 
     def _poll_wait(self, headers: Mapping[str, str]) -> float:
         hint = parse_retry_after(headers)
@@ -367,9 +315,9 @@ class ArmClient:
         try:
             url = self._base.join(link)
         except httpx.InvalidURL:
-            raise self._shape("GET", path, "a link that is not a URL") from None
+            raise classify.unexpected_answer("GET", path, "a link that is not a URL") from None
         if (url.scheme, url.host, url.port) != (self._base.scheme, self._base.host, self._base.port):
-            raise self._shape("GET", path, f"a link to another host ({url.host}); refusing to send credentials there")
+            raise classify.unexpected_answer("GET", path, f"a link to another host ({url.host}); refusing to send credentials there")
         return url
 
     @staticmethod
@@ -385,11 +333,5 @@ class ArmClient:
     def _object(self, method: str, path: str, response: httpx.Response) -> dict[str, Any]:
         body = self._maybe_object(response)
         if body is None:
-            raise self._shape(method, path, f"HTTP {response.status_code} with a body that is not a JSON object")
+            raise classify.unexpected_answer(method, path, f"HTTP {response.status_code} with a body that is not a JSON object")
         return body
-
-    @staticmethod
-    def _shape(method: str, path: str, what: str) -> ReconcileError:
-        err = RemoteError(redact(f"{method} {path}: the service answered with {what}"), method=method, path=path)
-        return classify.annotate(err, status=None, code=None, method=method, path=path, request_id=None, attempts=1,
-                                 ambiguous_write=False)

@@ -240,3 +240,9 @@ def from_exception(
         ambiguous_write=ambiguous_write,
     )
 
+
+def unexpected_answer(method: str, path: str, what: str) -> ReconcileError:
+    """A :class:`RemoteError` for an answer of the wrong shape (``what`` says how), with the call context."""
+    err = RemoteError(redact(f"{method} {path}: the service answered with {what}"), method=method, path=path)
+    return annotate(err, status=None, code=None, method=method, path=path, request_id=None, attempts=1,
+                    ambiguous_write=False)

@@ -8,7 +8,8 @@ Every call goes through one loop (:meth:`VisionClient._send`):
 3. on 429, 500, 502, 503, 504, a timeout or a connection failure, wait
    (``Retry-After`` or jittered exponential backoff, see :mod:`reconcile.client.retry`)
    and try again, up to ``max_retries`` times and within ``deadline`` seconds;
-4. otherwise classify the failure once, in :mod:`reconcile.client.errors`.
+4. otherwise classify the failure once, in :mod:`reconcile.client.errors`
+   (steps 3 and 4 are :mod:`reconcile.client.attempts`, shared with the ARM client).
 
 **Writes are retried too** (PUT, PATCH, DELETE, POST). When an earlier attempt of
 a write ended with an unknown outcome (timeout, dropped connection, 5xx), the
@@ -37,12 +38,14 @@ import httpx
 from reconcile import __version__, defaults
 from reconcile.api.names import LIST_TOP_MAX
 from reconcile.client import errors as classify
+from reconcile.client.attempts import CallAttempts, RetryableFailure, failed_response, failed_transport
 from reconcile.client.auth import Auth
+from reconcile.client.counters import Counters
 from reconcile.client.ratelimit import TokenBucket
 from reconcile.client.redact import install as install_redaction
 from reconcile.client.redact import redact
-from reconcile.client.retry import RetryPolicy, parse_retry_after
-from reconcile.errors import ConfigError, ReconcileError, RemoteError
+from reconcile.client.retry import RetryPolicy
+from reconcile.errors import ConfigError, ReconcileError
 
 logger = logging.getLogger("reconcile.client")
 install_redaction(logger)
@@ -87,38 +90,6 @@ class _Call:
     headers: dict[str, str]
     request_id: str
     write: bool
-
-
-@dataclass(frozen=True, slots=True)
-class _Retryable:
-    """An attempt that failed in a way worth retrying."""
-
-    reason: str
-    unknown: bool
-    """The service may have applied it (matters for writes)."""
-    response: httpx.Response | None = None
-    exc: Exception | None = None
-    retry_after: float | None = None
-
-
-class _Counters:
-    __slots__ = ("lock", "values")
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.values: dict[str, float] = dict.fromkeys(ClientStats.__dataclass_fields__, 0)
-
-    def add(self, **deltas: float) -> None:
-        with self.lock:
-            for name, delta in deltas.items():
-                self.values[name] += delta
-
-    def snapshot(self) -> ClientStats:
-        with self.lock:
-            v = dict(self.values)
-        return ClientStats(
-            **{k: (float(x) if k.endswith("_s") else int(x)) for k, x in v.items()}  # type: ignore[arg-type]
-        )
 
 
 class VisionClient:
@@ -181,7 +152,7 @@ class VisionClient:
         self._wallclock = wallclock
         self._rng = rng or random.Random()
         self._rng_lock = threading.Lock()
-        self._counters = _Counters()
+        self._counters = Counters(ClientStats)
         self._http = httpx.Client(
             transport=transport,
             verify=_ssl_context(),
@@ -261,16 +232,16 @@ class VisionClient:
             body = self._object("GET", display, response)
             items = body.get("value")
             if not isinstance(items, list):
-                raise _shape_error("GET", display, "a list response without a 'value' array")
+                raise classify.unexpected_answer("GET", display, "a list response without a 'value' array")
             for item in items:
                 if not isinstance(item, dict):
-                    raise _shape_error("GET", display, "a list item that is not a JSON object")
+                    raise classify.unexpected_answer("GET", display, "a list item that is not a JSON object")
                 yield item
             link = body.get("nextLink")
             if not link:
                 return
             if not isinstance(link, str) or link in seen:
-                raise _shape_error("GET", display, "a nextLink that repeats an earlier page")
+                raise classify.unexpected_answer("GET", display, "a nextLink that repeats an earlier page")
             seen.add(link)
             url = self._next_url(link, display)
             display = self._relative(url)
@@ -324,16 +295,13 @@ class VisionClient:
             request_id=str(uuid.uuid4()),
             write=classify.is_write(method),
         )
-        start = self._monotonic()
-        unknown_before = False  # an earlier attempt of this call may have been applied
+        attempts = CallAttempts(self._policy, method, path, call.request_id, call.write, self._monotonic,
+                                self._rng, self._rng_lock)
         auth_refreshed = False
-        attempt = 0
         self._counters.add(calls=1)
         while True:
-            attempt += 1
-            outcome = self._attempt(
-                call, attempt, ambiguous=call.write and unknown_before, may_refresh_auth=not auth_refreshed
-            )
+            attempt = attempts.next()
+            outcome = self._attempt(call, attempts, may_refresh_auth=not auth_refreshed)
             if isinstance(outcome, httpx.Response):
                 if outcome.status_code != 401:
                     return outcome
@@ -341,14 +309,7 @@ class VisionClient:
                 auth_refreshed = True
                 self._counters.add(retries=1)
                 continue
-            ambiguous = call.write and (unknown_before or outcome.unknown)
-            if attempt > self._policy.max_retries:
-                raise self._failure(call, outcome, attempt, ambiguous)
-            with self._rng_lock:
-                wait = self._policy.wait(attempt, outcome.retry_after, self._rng)
-            if self._monotonic() - start + wait > self._policy.deadline:
-                raise self._failure(call, outcome, attempt, ambiguous)
-            unknown_before = unknown_before or outcome.unknown
+            wait = attempts.wait_after(outcome)
             self._counters.add(retries=1, retry_wait_s=wait)
             logger.info(
                 "retrying %s %s in %.2f s after %s (attempt %d of %d, id %s)",
@@ -364,66 +325,47 @@ class VisionClient:
                 self._sleep(wait)
 
     def _attempt(
-        self, call: _Call, attempt: int, *, ambiguous: bool, may_refresh_auth: bool
-    ) -> httpx.Response | _Retryable:
+        self, call: _Call, attempts: CallAttempts, *, may_refresh_auth: bool
+    ) -> httpx.Response | RetryableFailure:
         """One paced attempt.
 
         Returns the 2xx response, a 401 response after which a fresh credential may
-        help (only if ``may_refresh_auth``), or a :class:`_Retryable`; raises the
-        classified error otherwise, with ``ambiguous`` as its ``ambiguous_write``.
+        help (only if ``may_refresh_auth``), or a :class:`RetryableFailure`; raises the
+        classified error otherwise, with ``attempts.ambiguous`` as its ``ambiguous_write``.
         """
         waited = self._bucket.acquire()
         if waited > 0:
             self._counters.add(throttled_waits=1, throttle_wait_s=waited)
-        context = dict(method=call.method, path=call.path, request_id=call.request_id, attempts=attempt)
+        context = attempts.context()
         headers = {**call.headers, "x-ms-client-request-id": call.request_id}
         try:
             headers.update(self._auth.headers())
         except ReconcileError as err:  # e.g. no Entra ID token could be obtained
-            raise classify.annotate(err, status=None, code=None, ambiguous_write=ambiguous, **context) from None
+            raise classify.annotate(err, status=None, code=None, ambiguous_write=attempts.ambiguous, **context) from None
         t0 = self._monotonic()
         self._counters.add(requests=1)
         try:
             response = self._http.request(call.method, call.url, content=call.body, headers=headers)
         except httpx.HTTPError as exc:
-            self._log(call, type(exc).__name__, t0, attempt)
-            if not classify.is_retryable_exception(exc):
-                raise classify.from_exception(exc, ambiguous_write=ambiguous, **context) from None
+            self._log(call, type(exc).__name__, t0, attempts.attempt)
+            failure = failed_transport(exc, ambiguous=attempts.ambiguous, context=context)
             self._counters.add(transport_errors=1)
-            return _Retryable(exc=exc, unknown=classify.outcome_unknown(exc=exc), reason=type(exc).__name__)
+            return failure
         status = response.status_code
-        self._log(call, str(status), t0, attempt)
+        self._log(call, str(status), t0, attempts.attempt)
         if 200 <= status < 300:
             return response
         if status == 401 and may_refresh_auth and self._auth.invalidate():
             return response
-        if not classify.is_retryable_status(status):
-            raise classify.from_response(response, ambiguous_write=ambiguous, **context)
-        _code, message = classify.service_error(response)
-        retry_after = parse_retry_after(response.headers, message, now=self._wallclock)
+        failure = failed_response(response, ambiguous=attempts.ambiguous, context=context, now=self._wallclock)
         if status == 429:
             self._counters.add(responses_429=1)
-            if retry_after is not None:
+            if failure.retry_after is not None:
                 # The whole resource is throttled: hold back every thread of this client.
-                self._bucket.pause(min(retry_after, self._policy.max_retry_after))
+                self._bucket.pause(min(failure.retry_after, self._policy.max_retry_after))
         else:
             self._counters.add(responses_5xx=1)
-        return _Retryable(
-            response=response,
-            retry_after=retry_after,
-            unknown=classify.outcome_unknown(status=status),
-            reason=f"HTTP {status}",
-        )
-
-    @staticmethod
-    def _failure(call: _Call, outcome: _Retryable, attempts: int, ambiguous: bool) -> ReconcileError:
-        context = dict(method=call.method, path=call.path, request_id=call.request_id, attempts=attempts)
-        if outcome.response is not None:
-            return classify.from_response(
-                outcome.response, ambiguous_write=ambiguous, retry_after=outcome.retry_after, **context
-            )
-        assert outcome.exc is not None
-        return classify.from_exception(outcome.exc, ambiguous_write=ambiguous, **context)
+        return failure
 
     # --- helpers -----------------------------------------------------------------
 
@@ -440,16 +382,16 @@ class VisionClient:
         except ValueError:
             body = None
         if not isinstance(body, dict):
-            raise _shape_error(method, _display_path(path), f"HTTP {response.status_code} with a body that is not a JSON object")
+            raise classify.unexpected_answer(method, _display_path(path), f"HTTP {response.status_code} with a body that is not a JSON object")
         return body
 
     def _next_url(self, link: str, path: str) -> httpx.URL:
         try:
             url = self._base.join(link)
         except httpx.InvalidURL:
-            raise _shape_error("GET", path, "a nextLink that is not a URL") from None
+            raise classify.unexpected_answer("GET", path, "a nextLink that is not a URL") from None
         if (url.scheme, url.host, url.port) != (self._base.scheme, self._base.host, self._base.port):
-            raise _shape_error("GET", path, f"a nextLink to another host ({url.host}); refusing to send credentials there")
+            raise classify.unexpected_answer("GET", path, f"a nextLink to another host ({url.host}); refusing to send credentials there")
         return url
 
     def _relative(self, url: httpx.URL) -> str:
@@ -483,10 +425,3 @@ def _base_url(endpoint: str) -> httpx.URL:
 def _display_path(path: str) -> str:
     # Never show a query string: it is where SAS tokens and keys would be.
     return path.split("?", 1)[0].lstrip("/")
-
-
-def _shape_error(method: str, path: str, what: str) -> ReconcileError:
-    err = RemoteError(redact(f"{method} {path}: the service answered with {what}"), method=method, path=path)
-    return classify.annotate(
-        err, status=None, code=None, method=method, path=path, request_id=None, attempts=1, ambiguous_write=False
-    )

@@ -14,13 +14,19 @@ CPU, the GIL) re-checks and cannot start together with the callers after it, so
 late wakers never bunch up into a burst at the service. :meth:`TokenBucket.pause`
 holds every caller back until a server's ``Retry-After`` has passed, and then
 resumes at the steady rate without a burst.
+
+:class:`MirroredBucket` is the same bucket used as our estimate of a *service's*
+bucket (ARM's, :mod:`reconcile.client.arm`): any size, told what is left by the
+service's answers, and refilling through a pause as the service's own does.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
+from typing import ClassVar
 
 
 class TokenBucket:
@@ -30,6 +36,9 @@ class TokenBucket:
     Raises ``ValueError`` for a non-positive rate or a burst outside ``1..max(1, rate)``
     (a burst larger than one second's worth would defeat the purpose).
     """
+
+    MAX_BURST_SECONDS: ClassVar[float] = 1.0
+    """The largest burst allowed, in seconds' worth of ``rate`` (at least 1 token)."""
 
     def __init__(
         self,
@@ -41,7 +50,7 @@ class TokenBucket:
     ) -> None:
         if not rate > 0:
             raise ValueError(f"rate must be > 0 requests per second, got {rate!r}")
-        if not 1 <= burst <= max(1.0, rate):
+        if not 1 <= burst <= max(1.0, rate * self.MAX_BURST_SECONDS):
             raise ValueError(f"burst must be between 1 and one second's worth ({max(1.0, rate):g}), got {burst!r}")
         self.rate = float(rate)
         self.burst = float(burst)
@@ -90,3 +99,29 @@ class TokenBucket:
 
     def __repr__(self) -> str:
         return f"TokenBucket(rate={self.rate:g}, burst={self.burst:g})"
+
+
+class MirroredBucket(TokenBucket):
+    """Our estimate of a bucket the service keeps (size ``burst``, refill ``rate`` per second).
+
+    :meth:`acquire` waits only when the estimate (last reported remaining, plus refill
+    since, minus calls sent since) is below one token, so we cause no 429 ourselves and
+    do not slow down while there is room. Thread-safe; clock and sleep injectable.
+    """
+
+    MAX_BURST_SECONDS = math.inf  # the service sizes its bucket; we only mirror it
+
+    def report(self, remaining: int) -> None:
+        """The service says ``remaining`` tokens are left: never believe we have more."""
+        with self._lock:
+            self._tokens = min(self._tokens, float(remaining))
+
+    def pause(self, seconds: float) -> None:
+        """Grant nothing for ``seconds`` from now. The service's bucket refills meanwhile,
+        so what it refilled may be spent at once when the pause ends."""
+        with self._lock:
+            self._paused_until = max(self._paused_until, self._monotonic() + seconds)
+            self._tokens = min(self._tokens, 0.0)
+
+    def __repr__(self) -> str:
+        return f"MirroredBucket(rate={self.rate:g}, burst={self.burst:g})"

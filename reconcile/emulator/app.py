@@ -8,10 +8,7 @@ error leaves as ``{"error": {...}}`` plus ``x-ms-error-code``.
 
 from __future__ import annotations
 
-import asyncio
 import hmac
-import json
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -26,12 +23,13 @@ from reconcile.emulator import lenient
 from reconcile.emulator.apierror import ApiError, bad_request, rate_limited, unauthorized
 from reconcile.emulator.faults import FaultConfig, FaultInjector
 from reconcile.emulator.inputs import BadBody, parse_paging
-from reconcile.emulator.requestlog import DROPPED, RequestLog, RequestRecord, clean_query
+from reconcile.emulator.requestlog import DROPPED, RequestLog
 from reconcile.emulator.service import Reply, Service
+from reconcile.emulator.shared.gateway import ADMIN_PREFIX, Capture, LogOnce, answer_with_faults
+from reconcile.emulator.shared.gateway import read_bounded_body, request_headers, send_error
 from reconcile.limits import REQUEST_IMAGE_BYTES, REQUEST_JSON_BYTES, Limit
 
 API_PREFIX = "/computervision"
-ADMIN_PREFIX = "/_emulator"
 
 #: observer(method, path, query, status, headers, body) is called after every API answer.
 Observer = Callable[[str, str, str, int, dict[str, str], bytes], None]
@@ -73,17 +71,8 @@ def payload_too_large(limit: Limit) -> ApiError:
 
 
 async def read_body(request: Request, limit: Limit, too_large: Callable[[Limit], ApiError] = payload_too_large) -> bytes:
-    """The request body, streamed and refused (``too_large``) past ``limit`` bytes; a declared
-    Content-Length over the limit is refused before reading."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit.value:
-        raise too_large(limit)
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit.value:
-            raise too_large(limit)
-    return bytes(body)
+    """The request body, refused (``too_large``, default 413) past ``limit`` bytes."""
+    return await read_bounded_body(request, limit, too_large)
 
 
 def _image_too_large(limit: Limit) -> ApiError:
@@ -257,47 +246,21 @@ class Gateway:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         path: str = scope["path"]
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        headers = request_headers(scope)
         query = scope.get("query_string", b"").decode("latin-1")
         if path.startswith(ADMIN_PREFIX):
             if path != f"{ADMIN_PREFIX}/health" and not self.authorized(headers, query):
-                return await _send_error(send, unauthorized())
+                return await send_error(send, unauthorized())
             return await self.admin(scope, receive, send)
-        started, t0 = time.time(), time.perf_counter()
-        logged = False
-
-        def log(status: int) -> None:
-            # Logged before the last body byte leaves: a client that has its answer
-            # must find its request in the log (tests clear and count it right away).
-            nonlocal logged
-            if not logged:
-                logged = True
-                self.log.append(RequestRecord(scope["method"], path, clean_query(query), status, started,
-                                              time.perf_counter() - t0))
-
-        captured = _Capture(send, on_final=lambda: log(captured.status))
+        log = LogOnce(self.log, scope["method"], path, query)
+        captured = Capture(send, on_final=lambda: log(captured.status))
         status = DROPPED
         try:
             if not self.authorized(headers, query):
-                await _send_error(captured, unauthorized())
-            else:
-                decision = self.injector.decide()
-                if decision.latency:
-                    await asyncio.sleep(decision.latency)
-                if decision.rate_limited_for is not None:
-                    await _send_error(captured, rate_limited(decision.rate_limited_for))
-                elif decision.drop_before:
-                    _drop_connection(receive)
-                    return
-                elif decision.error_status is not None:
-                    await _send_error(captured, _injected(decision.error_status, self.injector.config))
-                elif decision.drop_after:
-                    buffer = _Capture(None)
-                    await self.app(scope, receive, buffer)  # the write happens ...
-                    _drop_connection(receive)  # ... but the client never hears of it
-                    return
-                else:
-                    await self.app(scope, receive, captured)
+                await send_error(captured, unauthorized())
+            elif not await answer_with_faults(self.injector, self.app, scope, receive, captured,
+                                              rate_limited=rate_limited, injected=_injected):
+                return  # dropped: no answer to observe
             status = captured.status
         finally:
             log(status)
@@ -317,50 +280,3 @@ def _injected(status: int, config: FaultConfig) -> ApiError:
     }
     code, message = messages[status]
     return ApiError(status, code, message, headers=headers)
-
-
-async def _send_error(send: Any, err: ApiError) -> None:
-    body = json.dumps(err.body()).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-               (b"x-ms-error-code", err.code.encode())]
-    headers += [(k.lower().encode(), v.encode()) for k, v in err.headers.items()]
-    await send({"type": "http.response.start", "status": err.status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-class _Capture:
-    """Passes ASGI send messages through (or swallows them) and remembers status, headers and body."""
-
-    def __init__(self, send: Any, on_final: Any = None) -> None:
-        self.send = send
-        self.on_final = on_final
-        """Called just before the final body message is passed on."""
-        self.status = DROPPED
-        self.headers: dict[str, str] = {}
-        self.body = bytearray()
-
-    async def __call__(self, message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            self.status = message["status"]
-            self.headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in message.get("headers", [])}
-        elif message["type"] == "http.response.body":
-            self.body += message.get("body", b"")
-            if not message.get("more_body", False) and self.on_final is not None:
-                self.on_final()
-        if self.send is not None:
-            await self.send(message)
-
-
-def _drop_connection(receive: Any) -> None:
-    """Close the client's socket without an answer: the client sees a transport error.
-
-    uvicorn's ``receive`` is a bound method of its request cycle, which owns the
-    transport; aborting it sends a TCP reset, and marking the cycle disconnected
-    stops uvicorn from answering 500 in our place.
-    """
-    cycle = getattr(receive, "__self__", None)
-    transport = getattr(cycle, "transport", None)
-    if transport is None:
-        raise RuntimeError("dropping connections needs uvicorn's h11 protocol")
-    cycle.disconnected = True
-    transport.abort()

@@ -7,14 +7,13 @@ what makes two simultaneous PUTs of one name give exactly one winner.
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 from pathlib import Path
 from typing import TypeVar
 
 import msgspec
 
 from reconcile.emulator.records import DatasetRecord, EvaluationRecord, ModelRecord
+from reconcile.emulator.shared.sqlite import SqliteStore
 
 R = TypeVar("R", DatasetRecord, ModelRecord, EvaluationRecord)
 
@@ -28,7 +27,6 @@ CREATE TABLE IF NOT EXISTS resources (
     body BLOB NOT NULL,
     UNIQUE (kind, parent, name)
 );
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 DB_FILE = "emulator.sqlite3"
 
@@ -44,38 +42,20 @@ def _parent(record: object) -> str:
     return record.model_name if isinstance(record, EvaluationRecord) else ""
 
 
-class Store:
+class Store(SqliteStore):
     """Datasets, models and evaluations keyed by (kind, parent model, name)."""
 
+    DB_FILE = DB_FILE
+    SCHEMA = _SCHEMA
+
     def __init__(self, state_dir: Path | None = None) -> None:
-        self.path: Path | None = None
-        if state_dir is not None:
-            state_dir = Path(state_dir)
-            state_dir.mkdir(parents=True, exist_ok=True)
-            self.path = state_dir / DB_FILE
-        self._lock = threading.RLock()
-        self._db = sqlite3.connect(
-            ":memory:" if self.path is None else str(self.path), check_same_thread=False, isolation_level=None
-        )
-        if self.path is not None:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        super().__init__(state_dir)
         self._decoders = {k: msgspec.json.Decoder(t) for k, t in _TYPES.items()}
         self._encoder = msgspec.json.Encoder()
 
-    @property
-    def lock(self) -> threading.RLock:
-        """Held by the service across read-modify-write sequences."""
-        return self._lock
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
     def insert(self, record: DatasetRecord | ModelRecord | EvaluationRecord) -> bool:
         """Store a new record; return False (and change nothing) if the name exists."""
-        with self._lock:
+        with self.lock:
             cur = self._db.execute(
                 "INSERT OR IGNORE INTO resources (kind, parent, name, body) VALUES (?, ?, ?, ?)",
                 (_kind(record), _parent(record), record.name, self._encoder.encode(record)),
@@ -84,7 +64,7 @@ class Store:
 
     def update(self, record: DatasetRecord | ModelRecord | EvaluationRecord) -> None:
         """Replace an existing record (same kind, parent and name)."""
-        with self._lock:
+        with self.lock:
             self._db.execute(
                 "UPDATE resources SET body = ? WHERE kind = ? AND parent = ? AND name = ?",
                 (self._encoder.encode(record), _kind(record), _parent(record), record.name),
@@ -92,7 +72,7 @@ class Store:
 
     def get(self, cls: type[R], name: str, parent: str = "") -> R | None:
         kind = _kind_of_class(cls)
-        with self._lock:
+        with self.lock:
             row = self._db.execute(
                 "SELECT body FROM resources WHERE kind = ? AND parent = ? AND name = ?", (kind, parent, name)
             ).fetchone()
@@ -100,14 +80,14 @@ class Store:
 
     def delete(self, cls: type, name: str, parent: str = "") -> bool:
         kind = _kind_of_class(cls)
-        with self._lock:
+        with self.lock:
             cur = self._db.execute(
                 "DELETE FROM resources WHERE kind = ? AND parent = ? AND name = ?", (kind, parent, name)
             )
             return cur.rowcount == 1
 
     def delete_children(self, model_name: str) -> int:
-        with self._lock:
+        with self.lock:
             return self._db.execute(
                 "DELETE FROM resources WHERE kind = 'evaluation' AND parent = ?", (model_name,)
             ).rowcount
@@ -115,7 +95,7 @@ class Store:
     def list(self, cls: type[R], parent: str = "", skip: int = 0, top: int | None = None) -> tuple[list[R], int]:
         """One page in creation order, and the total count."""
         kind = _kind_of_class(cls)
-        with self._lock:
+        with self.lock:
             total = self._db.execute(
                 "SELECT COUNT(*) FROM resources WHERE kind = ? AND parent = ?", (kind, parent)
             ).fetchone()[0]
@@ -125,15 +105,6 @@ class Store:
             ).fetchall()
         dec = self._decoders[kind]
         return [dec.decode(r[0]) for r in rows], total
-
-    def get_meta(self, key: str) -> str | None:
-        with self._lock:
-            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else row[0]
-
-    def set_meta(self, key: str, value: str) -> None:
-        with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
 
 def _kind_of_class(cls: type) -> str:

@@ -44,7 +44,8 @@ class AzuriteProcess:
             self.process.wait(timeout=STOP_DEADLINE_S)
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -57,7 +58,7 @@ def _stable_port(record: Path) -> int:
     except (OSError, ValueError):
         port = 0
     if not 1024 <= port <= 65535:
-        port = _free_port()
+        port = free_port()
         record.write_text(str(port))
     if _accepts(port):
         raise ConfigError(f"127.0.0.1:{port}, the local Azurite's port, is taken (another local-azureml command "
@@ -74,7 +75,8 @@ def _accepts(port: int) -> bool:
 
 
 def start_azurite(root: Path, data_dir: Path) -> AzuriteProcess:
-    """Start ``node_modules/.bin/azurite-blob`` under ``root`` on a free loopback port.
+    """Start ``node_modules/.bin/azurite-blob`` under ``root`` on this data folder's loopback port,
+    keeping blobs under ``data_dir``.
 
     Raises :class:`ConfigError` when Azurite is not installed or does not start in time.
     """
@@ -83,24 +85,37 @@ def start_azurite(root: Path, data_dir: Path) -> AzuriteProcess:
         raise ConfigError(f"Azurite is not installed ({binary} is missing); the local-azureml environment needs it",
                           hint="run `npm ci` (or scripts/setup.sh --test) in the repository")
     data_dir.mkdir(parents=True, exist_ok=True)
-    port = _stable_port(data_dir / "port")
-    log = open(data_dir / "azurite.log", "wb")  # a file, not a pipe: nobody drains a pipe
+    return launch_azurite(binary, _stable_port(data_dir / "port"), workdir=data_dir, persist=True)
+
+
+def launch_azurite(binary: Path, port: int, *, workdir: Path, persist: bool,
+                   deadline_s: float = START_DEADLINE_S) -> AzuriteProcess:
+    """Run ``binary`` (azurite-blob) on ``127.0.0.1:port``, logging to ``workdir/azurite.log``; blobs
+    are kept under ``workdir`` when ``persist``, else in memory. Returns once it listens.
+
+    Raises :class:`ConfigError` when it exits first or does not listen within ``deadline_s``
+    (then it is killed).
+    """
+    storage = ["--location", str(workdir)] if persist else ["--inMemoryPersistence"]
+    log = open(workdir / "azurite.log", "wb")  # a file, not a pipe: nobody drains a pipe
     proc = subprocess.Popen(
-        [str(binary), "--blobHost", "127.0.0.1", "--blobPort", str(port), "--location", str(data_dir),
+        [str(binary), "--blobHost", "127.0.0.1", "--blobPort", str(port), *storage,
          "--skipApiVersionCheck", "--disableTelemetry", "--silent"],
-        cwd=data_dir, stdout=log, stderr=subprocess.STDOUT,
+        cwd=workdir, stdout=log, stderr=subprocess.STDOUT,
     )
     log.close()
-    deadline = time.monotonic() + START_DEADLINE_S
+    deadline = time.monotonic() + deadline_s
     while not _accepts(port):
         try:
+            # Waiting on the process doubles as the poll interval and notices an early exit.
             proc.wait(timeout=0.1)
         except subprocess.TimeoutExpired:
             pass
         else:
             raise ConfigError(f"Azurite exited with {proc.returncode} before listening",
-                              hint=f"see {data_dir / 'azurite.log'}")
+                              hint=f"see {workdir / 'azurite.log'}")
         if time.monotonic() > deadline:
             proc.kill()
-            raise ConfigError(f"Azurite did not listen on 127.0.0.1:{port} within {START_DEADLINE_S:.0f} s")
+            proc.wait(timeout=STOP_DEADLINE_S)
+            raise ConfigError(f"Azurite did not listen on 127.0.0.1:{port} within {deadline_s:.0f} s")
     return AzuriteProcess(blob_endpoint=f"http://127.0.0.1:{port}/{ACCOUNT}", process=proc)

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from reconcile.client.http import PACING_FRACTION
-from reconcile.client.ratelimit import TokenBucket
+from reconcile.client.ratelimit import MirroredBucket, TokenBucket
 from reconcile.errors import ConfigError, RateLimitedError
 from tests.client.fakes import Script, VirtualClock, error, make_client
 
@@ -164,3 +164,16 @@ def test_client_rejects_bad_rate() -> None:
         make_client(Script([httpx.Response(200)]), rate_limit_tps=0)
     with pytest.raises(ConfigError):
         make_client(Script([httpx.Response(200)]), rate_limit_burst=0.2)
+
+
+def test_a_mirrored_bucket_believes_the_service_and_refills_through_a_pause() -> None:
+    # ARM's reads bucket: 250 tokens, 25 per second; sizes past one second's worth are allowed.
+    clock = VirtualClock()
+    bucket = MirroredBucket(25.0, 250.0, monotonic=clock.monotonic, sleep=clock.sleep)
+    start = clock.now
+    bucket.report(2)  # the service says two calls are left
+    assert grant_times(bucket, clock, 3) == pytest.approx([start, start, start + 0.04])
+    bucket.pause(2.0)  # a 429: nothing for 2 s; the service's bucket refills 50 tokens meanwhile
+    times = grant_times(bucket, clock, 51)
+    assert times[0] == pytest.approx(start + 2.04)
+    assert times[49] == pytest.approx(start + 2.04) and times[50] > times[49]

@@ -7,7 +7,9 @@ wiring assertion can never pass on ``None == None`` (pulumi-azure.md, section 3,
 
 from __future__ import annotations
 
+import runpy
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -184,17 +186,55 @@ def run_deploy(config: InfraConfig, *, stack: str = "test") -> AzureMocks:
     For tests that compare several deployments: each runs to completion in its own
     ``@pulumi.runtime.test`` session, so plain assertions can follow.
     """
+    return _run_to_completion(lambda: deploy(config, stack=stack))
+
+
+def _run_to_completion(declare: Callable[[], Deployed | DeployedAzureML]) -> AzureMocks:
     result: list[AzureMocks] = []
 
     @pulumi.runtime.test
     def session() -> pulumi.Output:
-        deployed = deploy(config, stack=stack)
+        deployed = declare()
         return deployed.settled().apply(lambda _: result.append(deployed.mocks))
 
     session()
     if len(result) != 1:
         raise AssertionError("the mocked deployment did not complete")
     return result[0]
+
+
+def checked(deployed: Deployed | DeployedAzureML, check: Callable[[Any], None]) -> pulumi.Output:
+    """Run ``check(deployed)`` once every resource is registered; a failing assertion fails the test."""
+    return deployed.settled().apply(lambda _: check(deployed))
+
+
+def role_definition_id(guid: str) -> str:
+    """The full role-definition id of a built-in role in the mocked subscription."""
+    return f"/subscriptions/{SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/{guid}"
+
+
+def run_main(monkeypatch: Any, config: dict[str, str], *, stack: str = "main") -> tuple[AzureMocks, dict]:
+    """Run the real entry point (infra/__main__.py) as the Pulumi CLI does, with ``config`` as the
+    stack's config; return the mocks and the resolved exports."""
+    from pulumi.runtime import config as runtime_config
+
+    exported: dict[str, pulumi.Output] = {}
+    monkeypatch.setattr(pulumi, "export", lambda name, value: exported.__setitem__(name, value))
+    mocks = AzureMocks()
+    resolved: dict[str, str] = {}
+
+    @pulumi.runtime.test
+    def session():
+        pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False)
+        runtime_config.set_all_config(config)
+        runpy.run_path(str(ROOT / "infra"), run_name="__main__")
+        return pulumi.Output.all(**exported).apply(resolved.update)
+
+    try:
+        session()
+    finally:
+        runtime_config.set_all_config({})
+    return mocks, resolved
 
 
 # --- azureml stacks --------------------------------------------------------------------------------
@@ -231,14 +271,4 @@ def azureml_prod_config() -> AzureMLConfig:
 
 def run_deploy_azureml(config: AzureMLConfig, *, stack: str = "test") -> AzureMocks:
     """Like :func:`run_deploy`, for an azureml stack."""
-    result: list[AzureMocks] = []
-
-    @pulumi.runtime.test
-    def session() -> pulumi.Output:
-        deployed = deploy_azureml(config, stack=stack)
-        return deployed.settled().apply(lambda _: result.append(deployed.mocks))
-
-    session()
-    if len(result) != 1:
-        raise AssertionError("the mocked deployment did not complete")
-    return result[0]
+    return _run_to_completion(lambda: deploy_azureml(config, stack=stack))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import runpy
 from pathlib import Path
 
 import pulumi
@@ -24,7 +23,7 @@ from infra.azureml_outputs import (
 )
 from infra.config import PROJECT
 from infra.outputs import OUTPUT_KEYS, write_outputs_json
-from tests.infra.mocks import SUBSCRIPTION, AzureMocks, azureml_dev_config, azureml_prod_config, deploy_azureml
+from tests.infra.mocks import SUBSCRIPTION, azureml_dev_config, azureml_prod_config, deploy_azureml, run_main
 
 #: The contract of docs/infra.md, spelled out here so that a rename in infra/azureml_outputs.py breaks this test.
 EXPECTED_KEYS = [
@@ -125,31 +124,8 @@ def test_from_json_dict_rejects_missing_empty_and_extra_keys():
         AzureMLStackOutputs.from_json_dict({**data, "visionEndpoint": "https://x"})
 
 
-def _run_main(monkeypatch: pytest.MonkeyPatch, config: dict[str, str]) -> tuple[AzureMocks, dict[str, str]]:
-    """Run infra/__main__.py as the CLI runs it, with ``config`` as the stack's config."""
-    from pulumi.runtime import config as runtime_config
-
-    exported: dict[str, pulumi.Output] = {}
-    monkeypatch.setattr(pulumi, "export", lambda name, value: exported.__setitem__(name, value))
-    mocks = AzureMocks()
-    resolved: dict[str, str] = {}
-
-    @pulumi.runtime.test
-    def session():
-        pulumi.runtime.set_mocks(mocks, project=PROJECT, stack="main-aml", preview=False)
-        runtime_config.set_all_config(config)
-        runpy.run_path(str(Path(__file__).resolve().parents[2] / "infra"), run_name="__main__")
-        return pulumi.Output.all(**exported).apply(resolved.update)
-
-    try:
-        session()
-    finally:
-        runtime_config.set_all_config({})
-    return mocks, resolved
-
-
 def test_main_builds_and_exports_an_azureml_stack(monkeypatch: pytest.MonkeyPatch):
-    mocks, resolved = _run_main(
+    mocks, resolved = run_main(
         monkeypatch,
         {
             f"{PROJECT}:service": "azureml",
@@ -160,6 +136,7 @@ def test_main_builds_and_exports_an_azureml_stack(monkeypatch: pytest.MonkeyPatc
             f"{PROJECT}:ciPrincipalId": "22222222-3333-4444-5555-666666666666",
             f"{PROJECT}:computeMaxNodes": "3",
         },
+        stack="main-aml",
     )
     assert list(resolved) == EXPECTED_KEYS
     assert resolved["location"] == "northeurope" and resolved["workspaceName"] == "mlw-main"
@@ -169,9 +146,10 @@ def test_main_builds_and_exports_an_azureml_stack(monkeypatch: pytest.MonkeyPatc
 
 def test_main_turns_azureml_config_errors_into_a_clean_run_error(monkeypatch: pytest.MonkeyPatch):
     with pytest.raises(pulumi.RunError) as info:
-        _run_main(
+        run_main(
             monkeypatch,
             {f"{PROJECT}:service": "azureml", f"{PROJECT}:workspaceName": "mlw-main", f"{PROJECT}:computeVmSize": "Standard_D2s_v3"},
+            stack="main-aml",
         )
     text = str(info.value)
     assert text.startswith("invalid infrastructure config in Pulumi config of stack 'main-aml'")
@@ -182,4 +160,4 @@ def test_main_turns_azureml_config_errors_into_a_clean_run_error(monkeypatch: py
 
 def test_main_refuses_an_unknown_service(monkeypatch: pytest.MonkeyPatch):
     with pytest.raises(pulumi.RunError, match=r"vision-gitops:service: must be one of vision, azureml \(got 'sagemaker'\)"):
-        _run_main(monkeypatch, {f"{PROJECT}:service": "sagemaker"})
+        run_main(monkeypatch, {f"{PROJECT}:service": "sagemaker"}, stack="main-aml")

@@ -14,6 +14,8 @@ import pytest
 from infra import roles
 from infra.azureml_config import AzureMLConfig, ComputeConfig
 from tests.infra.mocks import (
+    checked,
+    role_definition_id,
     SUBSCRIPTION,
     TENANT,
     DeployedAzureML,
@@ -27,14 +29,6 @@ from tests.infra.mocks import (
 
 STACKS = {"azureml-dev": azureml_dev_config, "azureml-prod": azureml_prod_config}
 ML = "azure-native:machinelearningservices"
-
-
-def _role_def(guid: str) -> str:
-    return f"/subscriptions/{SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/{guid}"
-
-
-def _checked(deployed: DeployedAzureML, check) -> pulumi.Output:
-    return deployed.settled().apply(lambda _: check(deployed))
 
 
 def test_every_resource_of_each_example_stack():
@@ -78,7 +72,7 @@ def test_storage_has_the_vision_stacks_secure_defaults(stack: str):
         assert sa["networkRuleSet"] == {"defaultAction": expected_action, "bypass": "AzureServices"}
         assert d.mocks.inputs("container")["publicAccess"] == "None"
 
-    return _checked(deploy_azureml(config, stack=stack), check)
+    return checked(deploy_azureml(config, stack=stack), check)
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -114,7 +108,7 @@ def test_workspace_and_its_companions(stack: str):
         law = d.mocks.inputs("log-analytics")
         assert law["sku"] == {"name": "PerGB2018"} and law["retentionInDays"] == config.log_retention_days
 
-    return _checked(deploy_azureml(config, stack=stack), check)
+    return checked(deploy_azureml(config, stack=stack), check)
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -133,7 +127,7 @@ def test_datastore_is_identity_based(stack: str):
         assert props["serviceDataAccessAuthIdentity"] == "WorkspaceSystemAssignedIdentity"
         assert props["protocol"] == "https" and props["endpoint"] == "core.windows.net"
 
-    return _checked(deploy_azureml(config, stack=stack), check)
+    return checked(deploy_azureml(config, stack=stack), check)
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -158,7 +152,7 @@ def test_gpu_cluster_costs_nothing_idle(stack: str):
         }
         assert props["enableNodePublicIp"] is (config.managed_network == "Disabled")
 
-    return _checked(deploy_azureml(config, stack=stack), check)
+    return checked(deploy_azureml(config, stack=stack), check)
 
 
 @pulumi.runtime.test
@@ -174,7 +168,7 @@ def test_endpoint_shell_uses_entra_tokens():
         assert ep["identity"] == {"type": "SystemAssigned"} and ep["location"] == "westeurope"
         assert d.mocks.resources["online-endpoint"].id.endswith("/workspaces/mlw-vision-gitops-prod/onlineEndpoints/vision-gitops-prod")
 
-    return _checked(deploy_azureml(config, stack="azureml-prod"), check)
+    return checked(deploy_azureml(config, stack="azureml-prod"), check)
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -201,7 +195,7 @@ def test_role_wiring_is_least_privilege(stack: str):
             ra = assignments[logical]
             assert ra["scope"] == scope, logical
             assert ra["principalId"] == principal, logical
-            assert ra["roleDefinitionId"] == _role_def(role), logical
+            assert ra["roleDefinitionId"] == role_definition_id(role), logical
             assert ra["principalType"] == "ServicePrincipal", logical
             assert ra["roleAssignmentName"] == roles.role_assignment_name(scope, role, principal), logical
         assert len({ra["roleAssignmentName"] for ra in assignments.values()}) == 4
@@ -211,7 +205,7 @@ def test_role_wiring_is_least_privilege(stack: str):
         for ra in assignments.values():
             assert ra["scope"].startswith(rg_prefix + "/providers/") and ra["scope"] not in (rg_prefix, f"/subscriptions/{SUBSCRIPTION}")
 
-    return _checked(deploy_azureml(config, stack=stack), check)
+    return checked(deploy_azureml(config, stack=stack), check)
 
 
 @pulumi.runtime.test
@@ -259,7 +253,7 @@ def test_existing_resource_group_is_looked_up_not_created():
         for logical in ("workspace", "storage", "key-vault", "gpu-compute", "datastore"):
             assert d.mocks.inputs(logical)["resourceGroupName"] == "rg-shared-ml", logical
 
-    return _checked(deploy_azureml(config), check)
+    return checked(deploy_azureml(config), check)
 
 
 @pulumi.runtime.test
@@ -270,4 +264,4 @@ def test_warm_nodes_when_configured():
         scale = d.mocks.inputs("gpu-compute")["properties"]["properties"]["scaleSettings"]
         assert scale["minNodeCount"] == 1 and scale["maxNodeCount"] == 2
 
-    return _checked(deploy_azureml(config), check)
+    return checked(deploy_azureml(config), check)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import runpy
 from pathlib import Path
 
 import pulumi
@@ -18,7 +17,7 @@ from infra.outputs import (
     stack_outputs,
     write_outputs_json,
 )
-from tests.infra.mocks import ROOT, AzureMocks, deploy, dev_config, principal_for, prod_config
+from tests.infra.mocks import deploy, dev_config, principal_for, prod_config, run_main
 
 #: What the reconciler's project config reads (reconcile.specs.config, ``stackOutputs:``); spelled
 #: out here rather than imported, so a rename in infra/outputs.py breaks this test.
@@ -215,30 +214,8 @@ def test_reconciler_config_reads_the_stack_outputs_and_reaches_the_emulator(tmp_
 # --- the real entry point (infra/__main__.py), run as the Pulumi CLI runs it ---------------------------
 
 
-def _run_main(monkeypatch: pytest.MonkeyPatch, config: dict[str, str]) -> tuple[AzureMocks, dict]:
-    from pulumi.runtime import config as runtime_config
-
-    exported: dict[str, pulumi.Output] = {}
-    monkeypatch.setattr(pulumi, "export", lambda name, value: exported.__setitem__(name, value))
-    mocks = AzureMocks()
-    resolved: dict[str, str] = {}
-
-    @pulumi.runtime.test
-    def session():
-        pulumi.runtime.set_mocks(mocks, project=PROJECT, stack="main", preview=False)
-        runtime_config.set_all_config(config)
-        runpy.run_path(str(ROOT / "infra"), run_name="__main__")
-        return pulumi.Output.all(**exported).apply(resolved.update)
-
-    try:
-        session()
-    finally:
-        runtime_config.set_all_config({})
-    return mocks, resolved
-
-
 def test_main_reads_config_builds_and_exports(monkeypatch: pytest.MonkeyPatch):
-    mocks, exported = _run_main(
+    mocks, exported = run_main(
         monkeypatch,
         {
             f"{PROJECT}:location": "East US",
@@ -256,7 +233,7 @@ def test_main_reads_config_builds_and_exports(monkeypatch: pytest.MonkeyPatch):
 
 def test_main_turns_config_errors_into_a_clean_run_error(monkeypatch: pytest.MonkeyPatch):
     with pytest.raises(pulumi.RunError) as info:
-        _run_main(monkeypatch, {f"{PROJECT}:visionAccountName": "vision-main", f"{PROJECT}:storageAccountName": "Bad"})
+        run_main(monkeypatch, {f"{PROJECT}:visionAccountName": "vision-main", f"{PROJECT}:storageAccountName": "Bad"})
     text = str(info.value)
     assert text.startswith("invalid infrastructure config in Pulumi config of stack 'main'")
     assert "vision-gitops:storageAccountName:" in text

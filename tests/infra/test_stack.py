@@ -14,7 +14,8 @@ import pytest
 from infra import roles
 from infra.config import InfraConfig
 from tests.infra.mocks import (
-    SUBSCRIPTION,
+    checked,
+    role_definition_id,
     TENANT,
     Deployed,
     deploy,
@@ -25,14 +26,6 @@ from tests.infra.mocks import (
 )
 
 STACKS = {"dev": dev_config, "prod": prod_config}
-
-
-def _role_def(guid: str) -> str:
-    return f"/subscriptions/{SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/{guid}"
-
-
-def _checked(deployed: Deployed, check) -> pulumi.Output:
-    return deployed.settled().apply(lambda _: check(deployed))
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -53,7 +46,7 @@ def test_storage_account_secure_settings(stack: str):
         assert sa["location"] == config.location
         assert sa["resourceGroupName"] == config.resource_group_name
 
-    return _checked(deploy(config, stack=stack), check)
+    return checked(deploy(config, stack=stack), check)
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -70,7 +63,7 @@ def test_container_is_private_and_in_the_storage_account(stack: str):
         assert blob_service["blobServicesName"] == "default"
         assert blob_service["accountName"] == config.storage_account_name
 
-    return _checked(deploy(config, stack=stack), check)
+    return checked(deploy(config, stack=stack), check)
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -91,7 +84,7 @@ def test_vision_account_shape(stack: str):
         assert props["networkAcls"]["bypass"] == "AzureServices"
         assert vision["location"] == config.location
 
-    return _checked(deploy(config, stack=stack), check)
+    return checked(deploy(config, stack=stack), check)
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -116,7 +109,7 @@ def test_role_wiring(stack: str):
             ra = d.mocks.inputs(logical)
             assert ra["scope"] == scope, logical
             assert ra["principalId"] == principal, logical
-            assert ra["roleDefinitionId"] == _role_def(role), logical
+            assert ra["roleDefinitionId"] == role_definition_id(role), logical
             assert ra["principalType"] == "ServicePrincipal", logical
             assert ra["roleAssignmentName"] == roles.role_assignment_name(scope, role, principal), logical
             names.add(ra["roleAssignmentName"])
@@ -124,7 +117,7 @@ def test_role_wiring(stack: str):
         assert vision_principal != config.ci_principal_id
         assert ("azure-native:authorization:getClientConfig", {}) in d.mocks.calls
 
-    return _checked(deploy(config, stack=stack), check)
+    return checked(deploy(config, stack=stack), check)
 
 
 @pulumi.runtime.test
@@ -178,8 +171,8 @@ def test_dev_and_prod_differ_as_documented():
     assert d["blob-service"]["deleteRetentionPolicy"] == {"enabled": True, "days": 7}
     assert p["blob-service"]["deleteRetentionPolicy"] == {"enabled": True, "days": 30}
     assert p["blob-service"]["containerDeleteRetentionPolicy"] == {"enabled": True, "days": 30}
-    assert d["vision-blob-access"]["roleDefinitionId"] == _role_def(roles.STORAGE_BLOB_DATA_CONTRIBUTOR)
-    assert p["vision-blob-access"]["roleDefinitionId"] == _role_def(roles.STORAGE_BLOB_DATA_READER)
+    assert d["vision-blob-access"]["roleDefinitionId"] == role_definition_id(roles.STORAGE_BLOB_DATA_CONTRIBUTOR)
+    assert p["vision-blob-access"]["roleDefinitionId"] == role_definition_id(roles.STORAGE_BLOB_DATA_READER)
     assert d["vision"]["tags"] == {"environment": "dev", "project": "vision-gitops"}
     assert p["storage"]["tags"] == {"environment": "prod", "project": "vision-gitops"}
 
@@ -196,7 +189,7 @@ def test_existing_resource_group_is_looked_up_not_created():
             assert d.mocks.inputs(logical)["resourceGroupName"] == "rg-shared", logical
         assert "/resourceGroups/rg-shared/" in d.mocks.resources["container"].id
 
-    return _checked(deploy(config), check)
+    return checked(deploy(config), check)
 
 
 @pulumi.runtime.test
@@ -207,7 +200,7 @@ def test_created_resource_group():
         assert rg["location"] == "westus2"
         assert d.mocks.inputs("vision")["resourceGroupName"] == "rg-vision-gitops-dev"
 
-    return _checked(deploy(dev_config()), check)
+    return checked(deploy(dev_config()), check)
 
 
 @pulumi.runtime.test
@@ -224,7 +217,7 @@ def test_soft_delete_off_and_shared_key_on_when_configured():
         # The rest of the secure defaults do not depend on that switch.
         assert sa["minimumTlsVersion"] == "TLS1_2" and sa["allowBlobPublicAccess"] is False
 
-    return _checked(deploy(config), check)
+    return checked(deploy(config), check)
 
 
 def test_role_assignment_names_are_stable_across_deploys():

@@ -7,6 +7,7 @@ history, MLflow, scoring). Blob data lives in Azurite. Start it with
 ``reconcile emulator serve --service azureml`` or in-process with
 :func:`reconcile.emulator.azureml.server.start_azureml_emulator`.
 
-Shared with the Vision emulator by import: the clocks, fault injection and the
-request log. Nothing heavy is imported here.
+Shared with the Vision emulator by import: the clocks, fault injection, the request
+log and :mod:`reconcile.emulator.shared` (hosting, gateway pieces, admin routes, the
+SQLite store base). Nothing heavy is imported here.
 """

@@ -1,6 +1,6 @@
 """The Azure ML emulator's admin surface under ``/_emulator``: health, clock, request log, faults, throttling.
 
-The same surface as the Vision emulator's, plus ``/_emulator/throttle`` (bucket sizes),
+The shared routes (:mod:`reconcile.emulator.shared.admin`), plus ``/_emulator/throttle`` (bucket sizes),
 ``/_emulator/settings`` (the service's knobs: provisioning times, LRO Retry-After, the
 quota fault...) and ``/_emulator/datastore`` (where the workspace's blobs live, without the key).
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Protocol
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -17,53 +17,28 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from reconcile.emulator.azureml.arm import ArmError, iso
-from reconcile.emulator.azureml.throttle import BucketSize, ThrottleConfig
-from reconcile.emulator.clock import ManualClock, SpeedClock
-from reconcile.emulator.faults import FaultConfig
-
-if TYPE_CHECKING:
-    from reconcile.emulator.azureml.server import AzureMLEmulatorServer
+from reconcile.emulator.azureml.service import AzureMLService
+from reconcile.emulator.azureml.throttle import BucketSize, Throttle, ThrottleConfig
+from reconcile.emulator.shared.admin import AdminControls, AdminInput, build_admin_app
+from reconcile.emulator.shared.gateway import ADMIN_PREFIX
 
 
-def build_admin(server: "AzureMLEmulatorServer") -> Starlette:
-    def clock_body() -> dict[str, Any]:
-        c = server.clock
-        body: dict[str, Any] = {"now": iso(c.now()), "epoch": c.now(),
-                                "kind": "manual" if isinstance(c, ManualClock) else "speed"}
-        if isinstance(c, SpeedClock):
-            body["speed"] = c.speed
-        return body
+class AzureMLAdminControls(AdminControls, Protocol):
+    """What the Azure ML admin routes drive besides the shared ones (the server satisfies it,
+    without this module importing the server, which builds the admin app)."""
 
-    async def health(request: Request) -> Response:
-        return JSONResponse({"status": "ok", "service": "azureml"})
+    @property
+    def throttle(self) -> Throttle: ...
 
-    async def clock(request: Request) -> Response:
-        return JSONResponse(clock_body())
+    @property
+    def service(self) -> AzureMLService: ...
 
-    async def advance(request: Request) -> Response:
-        try:
-            seconds = float(request.query_params.get("seconds", "-1"))
-        except ValueError:
-            seconds = -1.0
-        if not seconds >= 0:
-            raise ArmError(400, "UserError", "seconds must be a number >= 0.")
-        server.advance_clock(seconds)
-        return JSONResponse(clock_body())
 
-    async def requests_log(request: Request) -> Response:
-        if request.method == "DELETE":
-            server.request_log.clear()
-            return Response(status_code=204)
-        return JSONResponse({"value": [r.to_dict() for r in server.request_log.snapshot()]})
+def _invalid(message: str, which: AdminInput) -> ArmError:
+    return ArmError(400, "UserError", message)
 
-    async def faults(request: Request) -> Response:
-        if request.method == "PUT":
-            try:
-                server.faults = FaultConfig.from_dict(json.loads(await request.body()))
-            except (ValueError, TypeError) as exc:
-                raise ArmError(400, "UserError", f"Invalid fault settings: {exc}.") from None
-        return JSONResponse(server.faults.to_dict())
 
+def build_admin(server: AzureMLAdminControls) -> Starlette:
     async def throttle(request: Request) -> Response:
         if request.method == "PUT":
             try:
@@ -97,18 +72,10 @@ def build_admin(server: "AzureMLEmulatorServer") -> Starlette:
         return JSONResponse({"configured": cfg is not None, "endpoint": cfg.endpoint if cfg else None,
                              "account": cfg.account if cfg else None, "container": cfg.container if cfg else None})
 
-    async def on_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, ArmError)
-        return JSONResponse(exc.body(), status_code=exc.status, headers={"x-ms-error-code": exc.code})
-
-    p = "/_emulator"
-    return Starlette(routes=[
-        Route(f"{p}/health", health, methods=["GET"]),
-        Route(f"{p}/clock", clock, methods=["GET"]),
-        Route(f"{p}/clock/advance", advance, methods=["POST"]),
-        Route(f"{p}/requests", requests_log, methods=["GET", "DELETE"]),
-        Route(f"{p}/faults", faults, methods=["GET", "PUT"]),
-        Route(f"{p}/throttle", throttle, methods=["GET", "PUT"]),
-        Route(f"{p}/settings", settings, methods=["GET", "PUT"]),
-        Route(f"{p}/datastore", datastore, methods=["GET"]),
-    ], exception_handlers={ArmError: on_error})
+    p = ADMIN_PREFIX
+    return build_admin_app(server, error_type=ArmError, invalid=_invalid, iso=iso,
+                           health={"status": "ok", "service": "azureml"}, extra_routes=[
+                               Route(f"{p}/throttle", throttle, methods=["GET", "PUT"]),
+                               Route(f"{p}/settings", settings, methods=["GET", "PUT"]),
+                               Route(f"{p}/datastore", datastore, methods=["GET"]),
+                           ])

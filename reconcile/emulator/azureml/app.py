@@ -9,11 +9,8 @@ MLflow's ``{"error_code", "message"}`` shape.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
-import json
-import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -26,7 +23,6 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from reconcile import safejson
-from reconcile.emulator.app import _Capture, _drop_connection  # shared with the Vision gateway
 from reconcile.emulator.azureml.arm import PROVIDER, ArmError, check_api_version
 from reconcile.emulator.azureml.runs import LOG_NAME, RunViews
 from reconcile.emulator.azureml.scoring import Scorer, ScoringError
@@ -34,11 +30,12 @@ from reconcile.emulator.azureml.base import DATA, DATA_VERSION, MODEL, MODEL_VER
 from reconcile.emulator.azureml.service import AzureMLService
 from reconcile.emulator.azureml.throttle import Throttle, kind_of
 from reconcile.emulator.faults import FaultConfig, FaultInjector
-from reconcile.emulator.requestlog import RequestLog, RequestRecord, clean_query
+from reconcile.emulator.requestlog import RequestLog
+from reconcile.emulator.shared.gateway import ADMIN_PREFIX, Capture, LogOnce, answer_with_faults
+from reconcile.emulator.shared.gateway import read_bounded_body, request_headers, send_error
 from reconcile.errors import InputError
 from reconcile.limits import REQUEST_IMAGE_BYTES, REQUEST_JSON_BYTES, Limit
 
-ADMIN_PREFIX = "/_emulator"
 WS = ("/subscriptions/{sub}/resourceGroups/{rg}/providers/" + PROVIDER + "/workspaces/{ws}")
 LOCATIONS = "/subscriptions/{sub}/providers/" + PROVIDER + "/locations/{region}"
 RUN_SCOPE = "/history/v1.0" + WS
@@ -62,19 +59,14 @@ def _base(request: Request) -> str:
     return f"{request.url.scheme}://{request.url.netloc}"
 
 
+def _too_large(limit: Limit) -> ArmError:
+    return ArmError(413, "RequestEntityTooLarge",
+                    f"The request content is larger than the {limit.name} limit of {limit.shown}.")
+
+
 async def _bounded_body(request: Request, limit: Limit) -> bytes:
     """The request body, refused with 413 past ``limit`` bytes (declared or streamed; nothing is kept)."""
-    too_large = ArmError(413, "RequestEntityTooLarge",
-                         f"The request content is larger than the {limit.name} limit of {limit.shown}.")
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit.value:
-        raise too_large
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit.value:
-            raise too_large
-    return bytes(body)
+    return await read_bounded_body(request, limit, _too_large)
 
 
 async def _json(request: Request, required: bool = True) -> Any:
@@ -375,13 +367,13 @@ class Gateway:
         if len(path) > 1 and path.endswith("/"):  # ARM ignores a trailing slash; no redirects
             path = path.rstrip("/") or "/"
             scope = {**scope, "path": path, "raw_path": path.encode()}
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        headers = request_headers(scope)
         query = scope.get("query_string", b"").decode("latin-1")
         if path.startswith(ADMIN_PREFIX):
             if path != f"{ADMIN_PREFIX}/health" and self.token is not None and self.principal(headers) is None:
-                return await _send_error(send, _unauthorized(headers))
+                return await send_error(send, _unauthorized(headers))
             return await self.admin(scope, receive, send)
-        started, t0 = time.time(), time.perf_counter()
+        log = LogOnce(self.log, scope["method"], path, query)
         request_body = bytearray()
 
         async def recording_receive() -> Any:
@@ -390,47 +382,25 @@ class Gateway:
                 request_body.extend(message.get("body", b""))
             return message
 
-        logged = False
-
-        def log(status: int) -> None:
-            nonlocal logged
-            if not logged:
-                logged = True
-                self.log.append(RequestRecord(scope["method"], path, clean_query(query), status, started,
-                                              time.perf_counter() - t0))
-
         extra = [(b"x-ms-request-id", str(uuid.uuid4()).encode()),
                  (b"x-ms-correlation-request-id", (headers.get("x-ms-client-request-id") or str(uuid.uuid4())).encode())]
-        captured = _Capture(send, on_final=lambda: log(captured.status))
+        captured = Capture(send, on_final=lambda: log(captured.status))
         answer = _with_headers(captured, extra)
         try:
             principal = self.principal(headers)
             if _needs_bearer(path) and principal is None:
-                await _send_error(answer, _unauthorized(headers))
+                await send_error(answer, _unauthorized(headers))
                 return
             if _is_arm(path):
                 kind = kind_of(scope["method"])
                 verdict = self.throttle.take(principal or "anonymous", kind)
                 extra.append((f"x-ms-ratelimit-remaining-subscription-{kind}".encode(), str(verdict.remaining).encode()))
                 if not verdict.allowed:
-                    await _send_error(answer, _throttled(verdict.retry_after))
+                    await send_error(answer, _throttled(verdict.retry_after))
                     return
-            decision = self.injector.decide()
-            if decision.latency:
-                await asyncio.sleep(decision.latency)
-            if decision.rate_limited_for is not None:
-                await _send_error(answer, _throttled(decision.rate_limited_for))
-            elif decision.drop_before:
-                _drop_connection(receive)
-                return
-            elif decision.error_status is not None:
-                await _send_error(answer, _injected(decision.error_status, self.injector.config))
-            elif decision.drop_after:
-                await self.app(scope, recording_receive, _Capture(None))  # the write happens ...
-                _drop_connection(receive)  # ... but the client never hears of it
-                return
-            else:
-                await self.app(scope, recording_receive, answer)
+            if not await answer_with_faults(self.injector, self.app, scope, receive, answer, rate_limited=_throttled,
+                                            injected=_injected, app_receive=recording_receive):
+                return  # dropped: no answer to observe
         finally:
             log(captured.status)
         for observer in list(self.observers):
@@ -464,13 +434,3 @@ def _injected(status: int, config: FaultConfig) -> ArmError:
     messages = {500: "InternalServerError", 502: "BadGateway", 503: "ServiceUnavailable", 504: "GatewayTimeout"}
     headers = {"Retry-After": str(config.retry_after_seconds)} if status == 503 else {}
     return ArmError(status, messages[status], f"{messages[status]} (injected by the emulator).", headers=headers)
-
-
-async def _send_error(send: Any, err: ArmError) -> None:
-    body = json.dumps(err.body()).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-               (b"x-ms-error-code", err.code.encode())]
-    headers += [(k.lower().encode(), v.encode()) for k, v in err.headers.items()]
-    await send({"type": "http.response.start", "status": err.status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-

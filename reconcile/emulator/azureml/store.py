@@ -7,13 +7,12 @@ tables: resources, long-running operations and blobs of fitted models.
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 from pathlib import Path
 
 import msgspec
 
 from reconcile.emulator.azureml.records import Operation, Resource
+from reconcile.emulator.shared.sqlite import SqliteStore
 
 DB_FILE = "azureml-emulator.sqlite3"
 _SCHEMA = """
@@ -24,34 +23,20 @@ CREATE TABLE IF NOT EXISTS resources (
 );
 CREATE TABLE IF NOT EXISTS operations (id TEXT PRIMARY KEY, body BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS artifacts (key TEXT PRIMARY KEY, data BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
-class Store:
+class Store(SqliteStore):
     """Thread-safe; every method is atomic. Names are case-sensitive (as the service's)."""
 
+    DB_FILE = DB_FILE
+    SCHEMA = _SCHEMA
+
     def __init__(self, state_dir: Path | None = None) -> None:
-        self.path: Path | None = None
-        if state_dir is not None:
-            state_dir = Path(state_dir)
-            state_dir.mkdir(parents=True, exist_ok=True)
-            self.path = state_dir / DB_FILE
-        self.lock = threading.RLock()
-        """Held by the service across read-modify-write sequences."""
-        self._db = sqlite3.connect(":memory:" if self.path is None else str(self.path), check_same_thread=False,
-                                   isolation_level=None)
-        if self.path is not None:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        super().__init__(state_dir)
         self._enc = msgspec.json.Encoder()
         self._res = msgspec.json.Decoder(Resource)
         self._op = msgspec.json.Decoder(Operation)
-
-    def close(self) -> None:
-        with self.lock:
-            self._db.close()
 
     # --- resources ---------------------------------------------------------------------
 
@@ -88,7 +73,7 @@ class Store:
                                         (kind, scope)).fetchall()
         return [self._res.decode(r[0]) for r in rows]
 
-    # --- operations, artifacts, meta ---------------------------------------------------
+    # --- operations, artifacts ---------------------------------------------------
 
     def put_operation(self, op: Operation) -> None:
         with self.lock:
@@ -107,12 +92,3 @@ class Store:
         with self.lock:
             row = self._db.execute("SELECT data FROM artifacts WHERE key = ?", (key,)).fetchone()
         return None if row is None else bytes(row[0])
-
-    def get_meta(self, key: str) -> str | None:
-        with self.lock:
-            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else row[0]
-
-    def set_meta(self, key: str, value: str) -> None:
-        with self.lock:
-            self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
