@@ -14,6 +14,9 @@ calls (1,031 list GETs, 1 Compute_Get), wall 58.2 s, CPU 15.5 s: the CPU target 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import pstats
+from collections import Counter
 import json
 import os
 import re
@@ -34,6 +37,17 @@ from bench.bench_azureml_emulator import TOKEN, start_azurite  # noqa: E402
 
 #: A list GET ends in a collection: data, data/<name>/versions, jobs, models/<name>/versions, computes/<name> is not.
 _LIST = re.compile(r"/(data|versions|jobs|models)$")
+
+
+#: Path segments followed by a resource name (the name is shown as ``{}`` in the calls by kind).
+_NAMED = frozenset({"subscriptions", "resourceGroups", "workspaces", "data", "versions", "jobs", "models", "computes",
+                    "onlineEndpoints", "deployments", "runs", "experiments"})
+
+
+def route(path: str) -> str:
+    """``path`` with resource names replaced by ``{}``: the kind of call it is."""
+    parts = path.split("?", 1)[0].split("/")
+    return "/".join("{}" if i and parts[i - 1] in _NAMED else p for i, p in enumerate(parts))
 
 
 class _Cred:
@@ -78,6 +92,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--datasets", type=int, default=900)
     ap.add_argument("--models", type=int, default=100)
+    ap.add_argument("--profile", type=int, default=0, metavar="N",
+                    help="profile the no-op plan (cProfile) and print its N costliest functions by cumulative time")
     args = ap.parse_args()
     import reconcile.client.auth as auth
     from reconcile.session import open_session
@@ -116,8 +132,13 @@ def main() -> None:
         with httpx.Client(verify=options["verify"], headers={"Authorization": f"Bearer {TOKEN}"}) as h:
             h.delete(log_url)
             with open_session(config, client_options=options) as s:
+                profiler = cProfile.Profile() if args.profile else None
                 w0, c0 = time.perf_counter(), time.process_time()
+                if profiler is not None:
+                    profiler.enable()
                 plan = make_plan(s, specs)
+                if profiler is not None:
+                    profiler.disable()
                 wall, cpu = time.perf_counter() - w0, time.process_time() - c0
             calls = h.get(log_url).json()["value"]
         lists = [c for c in calls if c["method"] == "GET" and _LIST.search(c["path"])]
@@ -128,6 +149,10 @@ def main() -> None:
               f"({len(lists)} list GETs, {len(other)} other), wall {wall:.3f} s, CPU {cpu:.3f} s")
         for line in sorted(set(other))[:10]:
             print("  not a list call:", line)
+        for kind, n in Counter(f"{c['method']} {route(c['path'])}" for c in calls).most_common():
+            print(f"  {n:5d} {kind}")
+        if profiler is not None:
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.profile)
     finally:
         server.terminate()
         azurite.terminate()

@@ -88,6 +88,9 @@ def validate_local_labels(specs: SpecSet, *, api_version: str | None = None) -> 
     report = LocalLabelsReport()
     store = OfflineStore()
     counts: dict[str, tuple[int, int]] = {}  # dataset -> (images, annotations), when every file is local
+    # Datasets often share label files: build (hash the images) and validate each file once per plan.
+    builds: dict[tuple[str, str | None], Any] = {}
+    reports: dict[tuple[str, str, str], Any] = {}
     for name, spec in sorted(specs.datasets.items()):
         for label in spec.labels:
             if label.file is None:
@@ -163,6 +166,9 @@ def resolve_labels(specs: SpecSet, session: Session, live: LiveState) -> Resolve
     diffs: dict[str, LabelDiffDoc] = {}
     new_bytes: dict[str, bytes] = {}
     counts: dict[str, tuple[int, int]] = {}  # dataset -> (images, annotations), when every file is local
+    # Datasets often share label files: build (hash the images) and validate each file once per plan.
+    builds: dict[tuple[str, str | None], Any] = {}
+    reports: dict[tuple[str, str, str], Any] = {}
     for name, spec in sorted(specs.datasets.items()):
         files: list[LabelFile] = []
         built: list[tuple[str, bytes]] = []
@@ -173,10 +179,14 @@ def resolve_labels(specs: SpecSet, session: Session, live: LiveState) -> Resolve
                 continue
             assert label.file is not None
             store = session.blob_store()
-            build = _build(specs.root, label.file, label.images, store)
+            if (label.file, label.images) not in builds:
+                builds[(label.file, label.images)] = _build(specs.root, label.file, label.images, store)
+            build = builds[(label.file, label.images)]
             for purpose in purposes(specs, name):
-                report = validate_bytes(build.data, _validation_options(spec.annotation_kind, purpose,
-                                                                        specs.api_version, store))
+                if (build.sha256, spec.annotation_kind, purpose) not in reports:
+                    reports[(build.sha256, spec.annotation_kind, purpose)] = validate_bytes(
+                        build.data, _validation_options(spec.annotation_kind, purpose, specs.api_version, store))
+                report = reports[(build.sha256, spec.annotation_kind, purpose)]
                 if not report.valid:
                     first = report.errors[0]
                     where = f" at {first.examples[0].path}" if first.examples else ""

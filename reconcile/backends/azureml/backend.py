@@ -4,7 +4,9 @@
   is derived from the labels' content (:mod:`.naming`), so changed labels are a new version
   beside the old one and a re-apply is a no-op. "Delete" archives (the service cannot delete).
 - Model → the newest AutoML job tagged with the model's name, and, once it completed, the
-  best trial's MLflow model registered as model ``<name>`` version ``<job name>``. The job
+  best trial's MLflow model registered as model ``<name>`` version ``<job name>`` by apply or
+  ``wait`` (:meth:`AzureMLBackend.finish_model`; reads never write, so ``plan`` shows a
+  completed, unregistered job as ``trained`` with registration pending). The job
   name is ``<model>-<spec hash>-g<n>``: a crash or retry finds the job and adopts it.
 - Evaluation → a pipeline job running the ``azureml`` registry's model_evaluation_pipeline component on
   the registered model version and the evaluation's dataset (any dataset); its figures are the job's
@@ -15,7 +17,8 @@ Transport, throttling, paging and LROs belong to :class:`~reconcile.client.arm.A
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+import hashlib
+from typing import Any, Mapping, Sequence
 from urllib.parse import quote
 
 from reconcile.backends.azureml import naming, wire
@@ -33,7 +36,7 @@ from reconcile.backends.base import (
     Prediction,
 )
 from reconcile.client.arm import ArmClient
-from reconcile.errors import AuthError, CocoError, InputError, NotFoundError, RemoteError
+from reconcile.errors import CocoError, InputError, NotFoundError, RemoteError
 from reconcile.storage.base import BlobStore
 
 #: What budgetHours means here, in the plan (REFERENCE §3.4): a wall-clock limit on a cluster, not compute hours.
@@ -69,6 +72,7 @@ class AzureMLBackend:
         self._store = store
         self._ws = target.workspace_id
         self._capabilities: Capabilities | None = None
+        self._checked: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
 
     @property
     def capabilities(self) -> Capabilities:
@@ -100,12 +104,17 @@ class AzureMLBackend:
     def check_labels(self, dataset: str, annotation_kind: str, files: Sequence[tuple[str, bytes]]) -> None:
         """Convert the files as apply will and check the JSONL and MLTable (plan time, nothing written).
 
+        The same bytes of the same kind are checked once per backend (datasets sharing label files).
         Raises :class:`CocoError`/:class:`InputError` naming the dataset and file."""
+        key = (annotation_kind, tuple((shown, hashlib.sha256(data).hexdigest()) for shown, data in files))
+        if key in self._checked:
+            return
         try:
             convert_coco(files, detection=wire.annotation_task(annotation_kind), locate=self._store.name_for,
                          datastore_uri=self._datastore_uri)
         except InputError as err:
             raise CocoError(f"dataset {dataset}: {err.message}", hint=err.hint) from None
+        self._checked.add(key)
 
     def _datastore_uri(self, blob: str) -> str:
         return self._target.datastore_uri(blob)
@@ -202,34 +211,57 @@ class AzureMLBackend:
             out[j["properties"]["tags"][wire.TAG_MODEL]] = j
         return out
 
-    def list_models(self) -> dict[str, LiveModel]:
-        """Every model's newest job. A completed job whose best trial is not registered yet is registered
-        here (the same idempotent PUT ``get_model`` makes, named after the job), so ``status``, ``plan`` and
-        ``wait`` agree on ``succeeded``; a caller not allowed to write (403) sees it as still running."""
-        newest = self._newest_by_model(self._jobs())
+    def _latest_registered(self) -> dict[str, str]:
+        """``{model: latest version}`` of every registered model, from one list of model containers."""
         out = {}
-        for model, job in newest.items():
-            registered = False
-            if job["properties"].get("status") == "Completed":
-                try:
-                    registered = self._register(model, job)
-                except AuthError:
-                    registered = False
-            out[model] = wire.parse_job(model, job, registered=registered)
+        for container in self._client.list(f"{self._ws}/models", {"listViewType": "All"}):
+            latest = (container.get("properties") or {}).get("latestVersion")
+            if latest:
+                out[str(container.get("name", ""))] = str(latest)
         return out
 
+    def _is_registered(self, model: str, job: dict[str, Any], latest: Mapping[str, str]) -> bool:
+        """Whether ``job``'s best trial is registered (version = job name). The containers' ``latestVersion``
+        answers for the newest job; only when it names another version is the model's version list read."""
+        if latest.get(model) == str(job["name"]):
+            return True
+        return model in latest and str(job["name"]) in self._registered(model)
+
+    def list_models(self) -> dict[str, LiveModel]:
+        """Every model's newest job, read-only: a completed job whose best trial is not registered yet is
+        ``trained`` (apply or ``wait`` registers it through :meth:`finish_model`)."""
+        newest = self._newest_by_model(self._jobs())
+        completed = [m for m, j in newest.items() if j["properties"].get("status") == "Completed"]
+        latest = self._latest_registered() if completed else {}
+        return {model: wire.parse_job(model, job, registered=model in completed
+                                      and self._is_registered(model, job, latest))
+                for model, job in newest.items()}
+
+    def _newest_job(self, name: str) -> dict[str, Any] | None:
+        return self._newest_by_model([j for j in self._jobs() if j["properties"]["tags"][wire.TAG_MODEL] == name]).get(name)
+
     def get_model(self, name: str) -> LiveModel | None:
-        """The model's newest job; a completed one is registered first (idempotent), so ``succeeded``
-        means the model version exists."""
-        job = self._newest_by_model([j for j in self._jobs() if j["properties"]["tags"][wire.TAG_MODEL] == name]).get(name)
+        """The model's newest job, read-only; a succeeded one carries its best trial's figures."""
+        job = self._newest_job(name)
         if job is None:
             return None
-        registered = False
-        performance = None
-        if job["properties"].get("status") == "Completed":
-            best = self._best_metrics(job)
-            performance = wire.neutral_metrics(best) if best else None  # the first service's metric names
-            registered = self._register(name, job)
+        if job["properties"].get("status") != "Completed":
+            return wire.parse_job(name, job, registered=False)
+        return self._completed(name, job, registered=str(job["name"]) in self._registered(name))
+
+    def finish_model(self, name: str) -> LiveModel | None:
+        """Register a completed job's best trial as model version ``<job name>`` (idempotent: a version that
+        is already there is not written again), then return the model as :meth:`get_model` would."""
+        job = self._newest_job(name)
+        if job is None:
+            return None
+        if job["properties"].get("status") != "Completed":
+            return wire.parse_job(name, job, registered=False)
+        return self._completed(name, job, registered=self._register(name, job))
+
+    def _completed(self, name: str, job: dict[str, Any], *, registered: bool) -> LiveModel:
+        best = self._best_metrics(job)
+        performance = wire.neutral_metrics(best) if best else None  # the first service's metric names
         return wire.parse_job(name, job, registered=registered, performance=performance)
 
     def _mlflow_run(self, run_id: str) -> dict[str, Any]:
@@ -315,7 +347,7 @@ class AzureMLBackend:
     def cancel_model(self, name: str) -> None:
         """POST cancel on the model's running job; the service answers at once (202 + Location) and the
         job moves CancelRequested → Canceled, which the waiter observes (the LRO is not held open)."""
-        job = self._newest_by_model([j for j in self._jobs() if j["properties"]["tags"][wire.TAG_MODEL] == name]).get(name)
+        job = self._newest_job(name)
         if job is None:
             return
         path = f"{self._ws}/jobs/{_seg(str(job['name']))}/cancel"
@@ -358,7 +390,7 @@ class AzureMLBackend:
         return mine[-1] if mine else None
 
     def _model_version(self, model: str) -> dict[str, Any] | None:
-        job = self._newest_by_model([j for j in self._jobs() if j["properties"]["tags"][wire.TAG_MODEL] == model]).get(model)
+        job = self._newest_job(model)
         if job is None:
             return None
         try:
