@@ -297,6 +297,8 @@ class LabelUploader:
 
         self._session = session
         self._built: dict[tuple[str, str], Any] = {}
+        self._by_source: dict[tuple[str, str | None], Any] = {}
+        self._uploaded: set[str] = set()
         # One label file's images at a time (each upload is itself parallel): a terminal shows
         # one progress bar at once, and dataset changes run concurrently.
         self._one_at_a_time = threading.Lock()
@@ -306,7 +308,11 @@ class LabelUploader:
 
         store = self._session.blob_store()
         source = label.source.removeprefix("file:")
-        build = _build(self._session.config.root, source, label.images, store)
+        # Many datasets may share one file: it is read and its images hashed once per apply.
+        build = self._by_source.get((source, label.images))
+        if build is None:
+            build = self._by_source[(source, label.images)] = _build(self._session.config.root, source,
+                                                                     label.images, store)
         if build.uri != label.uri:
             raise StalePlanError(
                 f"{change.address}: {source} changed since the plan was made",
@@ -321,7 +327,10 @@ class LabelUploader:
         if key not in self._built:
             self.check(change, label)
         with self._one_at_a_time:
+            if label.uri in self._uploaded:  # the same content, already sent by this apply
+                return
             upload_local_coco(self._session.blob_store(), self._built[key], progress=None)
+            self._uploaded.add(label.uri)
 
 
 #: Seconds to wait for one label file while probing for drift (a slow blob only costs a warning).

@@ -18,6 +18,7 @@ Transport, throttling, paging and LROs belong to :class:`~reconcile.client.arm.A
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Mapping, Sequence
 from urllib.parse import quote
 
@@ -25,6 +26,7 @@ from reconcile.backends.azureml import naming, wire
 from reconcile.backends.azureml.automl_data import JSONL_NAME, MLTABLE_NAME, AutoMLData, AutoMLTask, convert_coco
 from reconcile.backends.azureml.target import AzureMLTarget
 from reconcile.backends.base import (
+    MODEL_TRAINED,
     Capabilities,
     DesiredDataset,
     DesiredEvaluation,
@@ -37,7 +39,7 @@ from reconcile.backends.base import (
 )
 from reconcile.client.arm import ArmClient
 from reconcile.errors import CocoError, InputError, NotFoundError, RemoteError
-from reconcile.storage.base import BlobStore
+from reconcile.storage.base import IMAGES_PREFIX, BlobStore
 
 #: What budgetHours means here, in the plan (REFERENCE §3.4): a wall-clock limit on a cluster, not compute hours.
 BUDGET_NOTE = ("budgetHours {hours} is the AutoML job's wall-clock timeout on a cluster of up to {nodes} node(s): "
@@ -66,13 +68,19 @@ def _seg(name: str) -> str:
 class AzureMLBackend:
     """One workspace. ``store`` is the datastore's container (label files, images, MLTable folders)."""
 
-    def __init__(self, client: ArmClient, target: AzureMLTarget, store: BlobStore) -> None:
+    def __init__(self, client: ArmClient, target: AzureMLTarget, store: BlobStore, *, max_concurrency: int = 8) -> None:
         self._client = client
+        self._max_concurrency = max(1, max_concurrency)
         self._target = target
         self._store = store
         self._ws = target.workspace_id
         self._capabilities: Capabilities | None = None
         self._checked: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
+        self._built: dict[tuple[str, tuple[str, ...]], AutoMLData] = {}
+        self._present: set[str] = set()
+        self._listed_images = False
+        #: The service's answer to each data version PUT sent since the last observe: ``{dataset: version body}``.
+        self._registered_here: dict[str, dict[str, Any]] = {}
 
     @property
     def capabilities(self) -> Capabilities:
@@ -91,15 +99,31 @@ class AzureMLBackend:
 
     def build_data(self, desired: DesiredDataset) -> AutoMLData:
         """The JSONL and MLTable ``desired`` becomes, validated (raises :class:`InputError` naming the file)."""
-        sources = []
+        names = []
         for uri in desired.label_uris:
             name = self._store.name_for(uri)
             if name is None:
                 raise InputError(f"dataset {desired.name}: label file {naming.label_address(uri)} is not in the "
                                  "workspace datastore", hint="give the dataset local label files (`file:`)")
-            sources.append((name, self._store.get(name)))
-        return convert_coco(sources, detection=wire.annotation_task(desired.annotation_kind),
-                            locate=self._store.name_for, datastore_uri=self._datastore_uri)
+            names.append(name)
+        key = (desired.annotation_kind, tuple(names))
+        if key not in self._built:  # label blobs are content-addressed: the same names are the same bytes
+            self._built[key] = convert_coco([(n, self._store.get(n)) for n in names],
+                                            detection=wire.annotation_task(desired.annotation_kind),
+                                            locate=self._store.name_for, datastore_uri=self._datastore_uri)
+        return self._built[key]
+
+    def _missing(self, blobs: Sequence[str]) -> list[str]:
+        """The blobs of ``blobs`` not in the datastore: one listing of ``images/`` per apply instead of a HEAD per
+        image (images are content-addressed and never removed, so a blob seen once stays present)."""
+        todo = [b for b in dict.fromkeys(blobs) if b not in self._present]
+        if todo and not self._listed_images:
+            self._present.update(self._store.list_names(IMAGES_PREFIX))
+            self._listed_images = True
+            todo = [b for b in todo if b not in self._present]
+        missing = [b for b in todo if not self._store.exists(b)]
+        self._present.update(b for b in todo if b not in missing)
+        return missing
 
     def check_labels(self, dataset: str, annotation_kind: str, files: Sequence[tuple[str, bytes]]) -> None:
         """Convert the files as apply will and check the JSONL and MLTable (plan time, nothing written).
@@ -138,12 +162,29 @@ class AzureMLBackend:
         return wire.parse_data_version(name, latest) if latest else None
 
     def _list_datasets(self) -> dict[str, LiveDataset]:
+        """One list of data containers, then the version list of each container (side by side: the version
+        body carries the tags and archive state drift is judged on, and ARM has no list across containers).
+
+        A version this backend registered since the last observe is not listed again while the container's
+        ``latestVersion`` still names it: the service's answer to that PUT, moments ago, is the version as it
+        is (apply's closing observe reads one list instead of one per dataset it just wrote). Those answers
+        serve once; every later observe lists again, so a change made outside afterwards is seen."""
+        latest_of = {str(c.get("name", "")): str((c.get("properties") or {}).get("latestVersion") or "")
+                     for c in self._client.list(f"{self._ws}/data", {"listViewType": "All"})}
+        fresh, self._registered_here = self._registered_here, {}
         out = {}
-        for container in self._client.list(f"{self._ws}/data", {"listViewType": "All"}):
-            name = str(container.get("name", ""))
-            latest = self._latest(self._versions(name))
-            if latest is not None:
-                out[name] = wire.parse_data_version(name, latest)
+        todo = []
+        for name, latest in latest_of.items():
+            mine = fresh.get(name)
+            if mine is not None and latest and str(mine.get("name")) == latest:
+                out[name] = wire.parse_data_version(name, mine)
+            else:
+                todo.append(name)
+        with ThreadPoolExecutor(max_workers=min(self._max_concurrency, max(1, len(todo)))) as pool:
+            for name, versions in zip(todo, pool.map(self._versions, todo)):
+                newest = self._latest(versions)
+                if newest is not None:
+                    out[name] = wire.parse_data_version(name, newest)
         return out
 
     def create_dataset(self, desired: DesiredDataset) -> LiveDataset:
@@ -153,7 +194,7 @@ class AzureMLBackend:
         is PUT again with the same path (tags and archive state may change, nothing else).
         """
         data = self.build_data(desired)
-        missing = [b for b in data.image_blobs if not self._store.exists(b)]
+        missing = self._missing(data.image_blobs)
         if missing:
             raise InputError(f"dataset {desired.name}: {len(missing)} image(s) are not in the datastore, "
                              f"e.g. {missing[0]}", hint="run apply again: images are uploaded before the dataset")
@@ -166,6 +207,7 @@ class AzureMLBackend:
             labels=tuple(naming.label_address(u) for u in desired.label_uris),
             annotation_kind=desired.annotation_kind, tags=desired.custom_properties)
         answer = self._client.put(f"{self._ws}/data/{_seg(desired.name)}/versions/{_seg(version)}", body)
+        self._registered_here[desired.name] = answer
         return wire.parse_data_version(desired.name, answer)
 
     def update_dataset(self, desired: DesiredDataset, *, etag: str) -> LiveDataset:
@@ -174,6 +216,7 @@ class AzureMLBackend:
 
     def delete_dataset(self, name: str, *, etag: str | None = None) -> bool:
         """Archive every active version (data assets cannot be deleted, REFERENCE §3.3); False if none was."""
+        self._registered_here.pop(name, None)
         try:
             versions = self._versions(name)
         except NotFoundError:
@@ -470,11 +513,51 @@ class AzureMLBackend:
         return bool(jobs)
 
     def predict(self, model: str, *, image: bytes | None = None, url: str | None = None) -> Prediction:
-        raise InputError(
-            f"model {model}: scoring on Azure ML needs an online deployment of its registered version behind a "
-            "managed online endpoint, and vision-gitops does not manage online deployments yet",
-            hint=("deploy the registered version yourself (az ml online-endpoint create, then az ml online-deployment "
-                  "create; billed per instance-hour while it exists); the Deployment spec is a later issue"))
+        """Azure ML scores a model only through a managed online endpoint serving its registered version,
+        which vision-gitops does not manage yet: raises :class:`InputError` (exit 1) saying precisely what
+        is missing for ``model`` (read-only: the model's job, its registered version, the endpoints)."""
+        raise self._not_served(model)
+
+    def _not_served(self, model: str) -> InputError:
+        where = f"workspace {self._target.workspace}"
+        deploy_hint = ("deploy it behind a managed online endpoint: `az ml online-endpoint create`, then `az ml "
+                       "online-deployment create --endpoint-name ENDPOINT --model azureml:{model}:{version}` "
+                       "(billed per instance-hour while it exists); vision-gitops' Deployment spec will manage this")
+        job = self._newest_job(model)
+        if job is None:
+            return InputError(f"model {model}: there is no such model in {where}",
+                              hint="`reconcile status` lists the models; apply the model's spec to train it")
+        live = self.get_model(model)
+        if live is None or live.status != "succeeded":
+            status = live.status if live else "unknown"
+            todo = ("`reconcile wait` (or `reconcile apply`) registers it" if status == MODEL_TRAINED else
+                    "`reconcile wait` follows the training" if status in ("running", "cancelling") else
+                    "fix and apply its spec to train a new version")
+            return InputError(f"model {model}: nothing to score yet: its newest training ({job['name']}) is {status}, "
+                              "so no model version is registered", hint=f"{todo}; then " +
+                              deploy_hint.format(model=model, version=job["name"]))
+        version = str(job["name"])
+        served = self._deployments_of(model, version)
+        if served:
+            return InputError(f"model {model}: version {version} is served by online deployment(s) "
+                              f"{', '.join(served)} in {where}, but vision-gitops does not score through online "
+                              "endpoints yet", hint="invoke the endpoint directly: `az ml online-endpoint invoke "
+                              f"--name {served[0].split('/')[0]} --request-file REQUEST.json`")
+        return InputError(f"model {model}: version {version} is registered, but no online endpoint in {where} serves it "
+                          "(Azure ML scores only through a managed online deployment of the version)",
+                          hint=deploy_hint.format(model=model, version=version))
+
+    def _deployments_of(self, model: str, version: str) -> list[str]:
+        """``endpoint/deployment`` of every online deployment whose model is ``model`` version ``version``."""
+        wanted = (f"/models/{model}/versions/{version}", f"azureml:{model}:{version}")
+        out = []
+        for ep in self._client.list(f"{self._ws}/onlineEndpoints"):
+            name = str(ep.get("name", ""))
+            for dep in self._client.list(f"{self._ws}/onlineEndpoints/{_seg(name)}/deployments"):
+                ref = str((dep.get("properties") or {}).get("model") or "")
+                if ref.endswith(wanted[0]) or ref == wanted[1]:
+                    out.append(f"{name}/{dep.get('name')}")
+        return out
 
     def close(self) -> None:
         self._client.close()

@@ -44,6 +44,20 @@ def test_dataset_is_a_content_derived_version_with_jsonl_and_mltable(rig: Rig) -
     assert set(rig.backend.observe().datasets) == {"cls-train"}
 
 
+def test_the_observe_after_a_write_lists_once_and_later_ones_list_every_version(rig: Rig) -> None:
+    for name in ("a", "b"):
+        rig.backend.create_dataset(rig.dataset(name))
+    rig.srv.request_log.clear()
+    seen = rig.backend.observe().datasets
+    assert set(seen) == {"a", "b"} and seen["a"].custom_properties == {"project": "shapes"}
+    paths = [r.path.rsplit("/workspaces/", 1)[-1] for r in rig.srv.request_log.snapshot() if "/data" in r.path]
+    assert paths == ["vision-gitops-ws/data"]  # the PUT answers stand for the versions just written
+    rig.srv.request_log.clear()
+    assert set(rig.backend.observe().datasets) == {"a", "b"}
+    paths = sorted(r.path.rsplit("/workspaces/", 1)[-1] for r in rig.srv.request_log.snapshot() if "/data" in r.path)
+    assert paths == ["vision-gitops-ws/data", "vision-gitops-ws/data/a/versions", "vision-gitops-ws/data/b/versions"]
+
+
 def test_changed_labels_make_a_new_version_beside_the_old_one(rig: Rig) -> None:
     first = rig.backend.create_dataset(rig.dataset("ds"))
     second = rig.backend.create_dataset(rig.dataset("ds", split="test"))
