@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -256,6 +256,18 @@ def predict(model: str, image: str, config_path: Path | None, environment: str |
 # --- schema / demo --------------------------------------------------------------------
 
 
+def _demo_try(config: Any) -> str:
+    """What the demo suggests next: predict scores directly on the Vision service; on Azure ML only through an
+    online deployment, which predict names as missing."""
+    env = "" if config.name == "local" else f" --env {config.name}"
+    if config.service == "azureml":
+        return (f"On Azure ML a model scores only through an online deployment of its registered version: "
+                f"`reconcile predict{env} shapes-classifier data/shapes/classification/images/test-001.png` "
+                "names the version and how to deploy it.")
+    return (f"Try: `reconcile predict{env} shapes-classifier data/shapes/classification/images/test-001.png` or "
+            f"`reconcile predict{env} shapes-detector data/shapes/detection/images/test-001.png`.")
+
+
 @click.command()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("schemas"),
               show_default=True, help="Folder to write the JSON Schemas to.")
@@ -308,7 +320,5 @@ def demo(config_path: Path | None, environment: str, timeout: float) -> None:
     out.print("The bundled emulator trained these models on the images' pixels. Their metrics were measured on "
               "held-out test images: accuracyTop1 is the share named right (0.33 = guessing among three shapes), "
               "meanAveragePrecision50 how well the detector's boxes find the shapes (1 = all found, no false "
-              "alarm ranked first). Try: `reconcile predict shapes-classifier "
-              "data/shapes/classification/images/test-001.png` or `reconcile predict shapes-detector "
-              "data/shapes/detection/images/test-001.png`.")
+              "alarm ranked first). " + _demo_try(config))
     sys.stdout.flush()

@@ -68,3 +68,14 @@ def test_predict_says_what_is_missing_at_each_step_and_writes_nothing(project) -
     err = _predict_error(session, "clf")
     assert f"version {version} is served by online deployment(s) clf-ep/blue" in err.message
     assert "az ml online-endpoint invoke --name clf-ep" in err.hint
+
+
+def test_the_demo_suggests_predict_as_each_service_answers_it() -> None:
+    from types import SimpleNamespace
+
+    from reconcile.cli.core import _demo_try
+
+    azureml = _demo_try(SimpleNamespace(name="local-azureml", service="azureml"))
+    assert "only through an online deployment" in azureml and "reconcile predict --env local-azureml" in azureml
+    vision = _demo_try(SimpleNamespace(name="local", service="vision"))
+    assert vision.startswith("Try: `reconcile predict shapes-classifier") and "deployment" not in vision
