@@ -12,6 +12,9 @@ buckets enforced: writes 200 refilling 10/s) in their own processes, then:
 Each prints elapsed, the floor the write bucket allows for the ARM writes sent,
 ``max((writes - 200) / 10, writes × latency / concurrency)`` seconds, the ratio (target ≤ 1.1)
 and the 429 answers received (target 0). Compare numbers from the same run only (shared machine).
+Measured 2026-11-30 (shared 2-core machine under load): apply of 300 datasets 11.52 s, floor 10.00 s,
+ratio 1.152, 300 writes + 8 reads, 0 answers 429 (31.4 s before each shared label file was hashed and
+uploaded once per apply and the closing observe trusted the PUT answers); client alone 10.18 s, ratio 1.018.
 
     .venv/bin/python bench/bench_azureml_backend.py [--datasets 300] [--writes 300] [--threads 5]
 """

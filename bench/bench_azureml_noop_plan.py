@@ -5,10 +5,13 @@ own processes, applies ``--datasets`` datasets and ``--models`` models (each mod
 own dataset) until the plan is empty, then times one more ``make_plan``: wall and CPU time of this
 process (the emulator's CPU is not counted) and the calls it sent, split into list GETs and
 anything else. Target: only list calls, < 1 s CPU. Compare numbers from the same run only.
-Measured 2026-11-30 (980 datasets + 20 models, shared 2-core machine): setup 499 s; no-op plan 1,032
-calls (1,031 list GETs, 1 Compute_Get), wall 58.2 s, CPU 15.5 s: the CPU target is missed (docs/azureml.md).
+Measured 2026-11-30 (980 datasets + 20 models, shared 2-core machine): before, setup 499 s and a no-op
+plan of 1,032 calls (1,031 list GETs, 1 Compute_Get), wall 58.2 s, CPU 15.5 s (plan-time label work, found
+with ``--profile``); after each label file is built and checked once per plan, setup 192 s, 994 calls
+(993 list GETs, 1 Compute_Get), wall 39.5 s (ARM's read bucket), CPU 2.45 s with the version lists side by
+side (1.96 s one after another): the < 1 s target is still missed (docs/azureml.md says why).
 
-    .venv/bin/python bench/bench_azureml_noop_plan.py [--datasets 900] [--models 100]
+    .venv/bin/python bench/bench_azureml_noop_plan.py [--datasets 900] [--models 100] [--profile 40]
 """
 
 from __future__ import annotations
