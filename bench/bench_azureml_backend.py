@@ -12,9 +12,10 @@ buckets enforced: writes 200 refilling 10/s) in their own processes, then:
 Each prints elapsed, the floor the write bucket allows for the ARM writes sent,
 ``max((writes - 200) / 10, writes × latency / concurrency)`` seconds, the ratio (target ≤ 1.1)
 and the 429 answers received (target 0). Compare numbers from the same run only (shared machine).
-Measured 2026-11-30 (shared 2-core machine under load): apply of 300 datasets 11.52 s, floor 10.00 s,
-ratio 1.152, 300 writes + 8 reads, 0 answers 429 (31.4 s before each shared label file was hashed and
-uploaded once per apply and the closing observe trusted the PUT answers); client alone 10.18 s, ratio 1.018.
+Measured 2026-11-30 (shared 2-core machine under load): apply of 300 datasets 11.22–11.38 s, floor
+10.00 s, ratio 1.12–1.14 (writes span 10.25 s; 0.6 s before the first, 0.35 s after the last), 300
+writes + 8 reads, 0 answers 429 (31.4 s before each shared label file was hashed and uploaded once per
+apply and the closing observe trusted the PUT answers); client alone 10.20–10.57 s, ratio 1.02–1.06.
 
     .venv/bin/python bench/bench_azureml_backend.py [--datasets 300] [--writes 300] [--threads 5]
 """
@@ -103,7 +104,7 @@ def bench_apply(blob_endpoint: str, datasets: int, latency_ms: float, concurrenc
             plan = make_plan(s, specs)
             with httpx.Client(verify=verify, headers={"Authorization": f"Bearer {TOKEN}"}) as h:
                 h.delete(endpoint + "/_emulator/requests")
-                t0 = time.perf_counter()
+                t0, wall0 = time.perf_counter(), time.time()
                 result = run_apply(s, plan)
                 elapsed = time.perf_counter() - t0
                 calls = h.get(endpoint + "/_emulator/requests").json()["value"]
@@ -111,10 +112,13 @@ def bench_apply(blob_endpoint: str, datasets: int, latency_ms: float, concurrenc
         writes = sum(c["method"] in ("PUT", "POST", "PATCH") for c in calls)
         throttled = sum(c.get("status") == 429 for c in calls)
         floor = floor_s(writes, latency_ms, concurrency)
+        put_times = sorted(c["started"] for c in calls if c["method"] == "PUT")
+        phases = (f"first write at {put_times[0] - wall0:.2f} s, writes for {put_times[-1] - put_times[0]:.2f} s, "
+                  f"then {elapsed - (put_times[-1] - wall0):.2f} s to the end") if put_times else "no writes"
         print(f"apply of {datasets} datasets: exit {int(result.exit_code)}, {len(result.done)} done, "
               f"{len(result.failed)} failed; {len(calls)} ARM calls ({writes} writes, {len(calls) - writes} reads), "
               f"{elapsed:.2f} s, floor {floor:.2f} s, ratio {elapsed / floor:.3f}, 429s {throttled} "
-              f"(client saw {stats.responses_429}), budget wait {stats.budget_wait_s:.2f} s")
+              f"(client saw {stats.responses_429}), budget wait {stats.budget_wait_s:.2f} s; {phases}")
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -75,33 +75,45 @@ class ArmBudget:
         self._tokens = size
         self._last = monotonic()
         self._paused_until = float("-inf")
+        self._sent = 0
         self._monotonic, self._sleep = monotonic, sleep
         self._lock = threading.Lock()
 
-    def _take(self) -> float:
+    def _take(self) -> tuple[float, int]:
         with self._lock:
             now = self._monotonic()
             self._tokens = min(self.size, self._tokens + (now - self._last) * self.refill)
             self._last = now
             if now < self._paused_until:
-                return self._paused_until - now
+                return self._paused_until - now, self._sent
             if self._tokens >= 1.0 - 1e-9:
                 self._tokens -= 1.0
-                return 0.0
-            return (1.0 - self._tokens) / self.refill
+                self._sent += 1
+                return 0.0, self._sent
+            return (1.0 - self._tokens) / self.refill, self._sent
 
     def acquire(self) -> float:
         """Wait until a call may be sent; return the seconds waited."""
+        return self.acquire_ticket()[0]
+
+    def acquire_ticket(self) -> tuple[float, int]:
+        """Like :meth:`acquire`, also returning the call's ticket (its place among the calls sent) for
+        :meth:`report`."""
         waited = 0.0
-        while (wait := self._take()) > 0:
+        while True:
+            wait, ticket = self._take()
+            if wait <= 0:
+                return waited, ticket
             self._sleep(wait)
             waited += wait
-        return waited
 
-    def report(self, remaining: int) -> None:
-        """The service says ``remaining`` tokens are left: never believe we have more."""
+    def report(self, remaining: int, ticket: int | None = None) -> None:
+        """The service says ``remaining`` tokens were left after the call holding ``ticket``: never believe
+        we have more. Calls sent after that one may not have reached the service when it counted, so they
+        are taken off what it reported (else concurrent callers overdraw the bucket and meet a 429)."""
         with self._lock:
-            self._tokens = min(self._tokens, float(remaining))
+            later = self._sent - ticket if ticket is not None else 0
+            self._tokens = min(self._tokens, float(remaining) - later)
 
     def pause(self, seconds: float) -> None:
         with self._lock:
@@ -296,7 +308,7 @@ class ArmClient:
         while True:
             attempt += 1
             ctx = dict(method=method, path=path, request_id=request_id, attempts=attempt)
-            waited = self.budgets[kind].acquire()
+            waited, ticket = self.budgets[kind].acquire_ticket()
             if waited:
                 self._add(budget_wait_s=waited)
             headers = {"x-ms-client-request-id": request_id}
@@ -319,7 +331,7 @@ class ArmClient:
             else:
                 remaining = response.headers.get(f"x-ms-ratelimit-remaining-subscription-{kind}")
                 if remaining and remaining.strip().isdigit():
-                    self.budgets[kind].report(int(remaining))
+                    self.budgets[kind].report(int(remaining), ticket)
                 status = response.status_code
                 if 200 <= status < 300:
                     return response

@@ -411,9 +411,15 @@ class AzureMLBackend:
     # --- observe -----------------------------------------------------------------
 
     def observe(self, *, evaluations_of: frozenset[str] | None = None) -> LiveState:
-        models = self.list_models()
-        wanted = set(models) if evaluations_of is None else set(models) & set(evaluations_of)
-        return LiveState(datasets=self._list_datasets(), models=models, evaluations=self._list_evaluations(wanted))
+        """Models, datasets and evaluation jobs are listed side by side (each is its own list of calls)."""
+        with ThreadPoolExecutor(max_workers=3, thread_name_prefix="observe") as pool:
+            models_f = pool.submit(self.list_models)
+            datasets_f = pool.submit(self._list_datasets)
+            evaluations_f = pool.submit(self._evaluation_jobs)
+            models = models_f.result()
+            wanted = set(models) if evaluations_of is None else set(models) & set(evaluations_of)
+            return LiveState(datasets=datasets_f.result(), models=models,
+                             evaluations=self._list_evaluations(wanted, evaluations_f.result()))
 
     # --- evaluations ----------------------------------------------------------------
     # An evaluation is a pipeline job running Azure ML's model_evaluation_pipeline component (azureml
@@ -467,10 +473,12 @@ class AzureMLBackend:
         job = self._evaluation_job(model, name)
         return self._read_evaluation(job) if job is not None else None
 
-    def _list_evaluations(self, models: set[str]) -> dict[tuple[str, str], LiveEvaluation]:
-        """List calls only: statuses without figures (``get_evaluation`` reads them)."""
+    @staticmethod
+    def _list_evaluations(models: set[str], jobs: list[dict[str, Any]]) -> dict[tuple[str, str], LiveEvaluation]:
+        """The newest evaluation job of each evaluation of ``models``: statuses without figures (``get_evaluation``
+        reads them)."""
         out: dict[tuple[str, str], LiveEvaluation] = {}
-        jobs = sorted(self._evaluation_jobs(), key=lambda j: (j.get("systemData") or {}).get("createdAt") or "")
+        jobs = sorted(jobs, key=lambda j: (j.get("systemData") or {}).get("createdAt") or "")
         for job in jobs:
             live = wire.parse_evaluation_job(job)
             if live.model in models:
