@@ -171,7 +171,10 @@ def _run_id() -> str:
 @click.option("--timeout", type=float, default=None, metavar="SECONDS", help="Give up after this long (exit 3).")
 @click.option("--poll", type=float, default=10.0, metavar="SECONDS", help="Polling interval.")
 def wait(config_path: Path | None, environment: str | None, timeout: float | None, poll: float) -> None:
-    """Follow every spec'd model and evaluation that is still running. Exit 0 done, 3 timed out, 1 failed."""
+    """Follow every spec'd model and evaluation that is still running. Exit 0 done, 3 timed out, 1 failed.
+
+    A model whose training succeeded but which still needs a step (Azure ML: registering its best trial) gets
+    it here, as in `apply --wait`."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from reconcile.workflow import WaitSettings, load_desired, make_waiter, observe
