@@ -5,15 +5,21 @@ own processes, applies ``--datasets`` datasets and ``--models`` models (each mod
 own dataset) until the plan is empty, then times one more ``make_plan``: wall and CPU time of this
 process (the emulator's CPU is not counted) and the calls it sent, split into list GETs and
 anything else. Target: only list calls, < 1 s CPU. Compare numbers from the same run only.
-Measured 2026-11-30 (980 datasets + 20 models, shared 2-core machine): setup 499 s; no-op plan 1,032
-calls (1,031 list GETs, 1 Compute_Get), wall 58.2 s, CPU 15.5 s: the CPU target is missed (docs/azureml.md).
+Measured 2026-11-30 (980 datasets + 20 models, shared 2-core machine): before, setup 499 s and a no-op
+plan of 1,032 calls (1,031 list GETs, 1 Compute_Get), wall 58.2 s, CPU 15.5 s (plan-time label work, found
+with ``--profile``); after each label file is built and checked once per plan, setup 192 s, 994 calls
+(993 list GETs, 1 Compute_Get), wall 39.5 s (ARM's read bucket), CPU 2.45 s with the version lists side by
+side (1.96 s one after another): the < 1 s target is still missed (docs/azureml.md says why).
 
-    .venv/bin/python bench/bench_azureml_noop_plan.py [--datasets 900] [--models 100]
+    .venv/bin/python bench/bench_azureml_noop_plan.py [--datasets 900] [--models 100] [--profile 40]
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import pstats
+from collections import Counter
 import json
 import os
 import re
@@ -34,6 +40,17 @@ from bench.bench_azureml_emulator import TOKEN, start_azurite  # noqa: E402
 
 #: A list GET ends in a collection: data, data/<name>/versions, jobs, models/<name>/versions, computes/<name> is not.
 _LIST = re.compile(r"/(data|versions|jobs|models)$")
+
+
+#: Path segments followed by a resource name (the name is shown as ``{}`` in the calls by kind).
+_NAMED = frozenset({"subscriptions", "resourceGroups", "workspaces", "data", "versions", "jobs", "models", "computes",
+                    "onlineEndpoints", "deployments", "runs", "experiments"})
+
+
+def route(path: str) -> str:
+    """``path`` with resource names replaced by ``{}``: the kind of call it is."""
+    parts = path.split("?", 1)[0].split("/")
+    return "/".join("{}" if i and parts[i - 1] in _NAMED else p for i, p in enumerate(parts))
 
 
 class _Cred:
@@ -78,6 +95,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--datasets", type=int, default=900)
     ap.add_argument("--models", type=int, default=100)
+    ap.add_argument("--profile", type=int, default=0, metavar="N",
+                    help="profile the no-op plan (cProfile) and print its N costliest functions by cumulative time")
     args = ap.parse_args()
     import reconcile.client.auth as auth
     from reconcile.session import open_session
@@ -116,8 +135,13 @@ def main() -> None:
         with httpx.Client(verify=options["verify"], headers={"Authorization": f"Bearer {TOKEN}"}) as h:
             h.delete(log_url)
             with open_session(config, client_options=options) as s:
+                profiler = cProfile.Profile() if args.profile else None
                 w0, c0 = time.perf_counter(), time.process_time()
+                if profiler is not None:
+                    profiler.enable()
                 plan = make_plan(s, specs)
+                if profiler is not None:
+                    profiler.disable()
                 wall, cpu = time.perf_counter() - w0, time.process_time() - c0
             calls = h.get(log_url).json()["value"]
         lists = [c for c in calls if c["method"] == "GET" and _LIST.search(c["path"])]
@@ -128,6 +152,10 @@ def main() -> None:
               f"({len(lists)} list GETs, {len(other)} other), wall {wall:.3f} s, CPU {cpu:.3f} s")
         for line in sorted(set(other))[:10]:
             print("  not a list call:", line)
+        for kind, n in Counter(f"{c['method']} {route(c['path'])}" for c in calls).most_common():
+            print(f"  {n:5d} {kind}")
+        if profiler is not None:
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.profile)
     finally:
         server.terminate()
         azurite.terminate()

@@ -88,6 +88,9 @@ def validate_local_labels(specs: SpecSet, *, api_version: str | None = None) -> 
     report = LocalLabelsReport()
     store = OfflineStore()
     counts: dict[str, tuple[int, int]] = {}  # dataset -> (images, annotations), when every file is local
+    # Datasets often share label files: build (hash the images) and validate each file once per plan.
+    builds: dict[tuple[str, str | None], Any] = {}
+    reports: dict[tuple[str, str, str], Any] = {}
     for name, spec in sorted(specs.datasets.items()):
         for label in spec.labels:
             if label.file is None:
@@ -163,6 +166,9 @@ def resolve_labels(specs: SpecSet, session: Session, live: LiveState) -> Resolve
     diffs: dict[str, LabelDiffDoc] = {}
     new_bytes: dict[str, bytes] = {}
     counts: dict[str, tuple[int, int]] = {}  # dataset -> (images, annotations), when every file is local
+    # Datasets often share label files: build (hash the images) and validate each file once per plan.
+    builds: dict[tuple[str, str | None], Any] = {}
+    reports: dict[tuple[str, str, str], Any] = {}
     for name, spec in sorted(specs.datasets.items()):
         files: list[LabelFile] = []
         built: list[tuple[str, bytes]] = []
@@ -173,10 +179,14 @@ def resolve_labels(specs: SpecSet, session: Session, live: LiveState) -> Resolve
                 continue
             assert label.file is not None
             store = session.blob_store()
-            build = _build(specs.root, label.file, label.images, store)
+            if (label.file, label.images) not in builds:
+                builds[(label.file, label.images)] = _build(specs.root, label.file, label.images, store)
+            build = builds[(label.file, label.images)]
             for purpose in purposes(specs, name):
-                report = validate_bytes(build.data, _validation_options(spec.annotation_kind, purpose,
-                                                                        specs.api_version, store))
+                if (build.sha256, spec.annotation_kind, purpose) not in reports:
+                    reports[(build.sha256, spec.annotation_kind, purpose)] = validate_bytes(
+                        build.data, _validation_options(spec.annotation_kind, purpose, specs.api_version, store))
+                report = reports[(build.sha256, spec.annotation_kind, purpose)]
                 if not report.valid:
                     first = report.errors[0]
                     where = f" at {first.examples[0].path}" if first.examples else ""
@@ -287,6 +297,8 @@ class LabelUploader:
 
         self._session = session
         self._built: dict[tuple[str, str], Any] = {}
+        self._by_source: dict[tuple[str, str | None], Any] = {}
+        self._uploaded: set[str] = set()
         # One label file's images at a time (each upload is itself parallel): a terminal shows
         # one progress bar at once, and dataset changes run concurrently.
         self._one_at_a_time = threading.Lock()
@@ -296,7 +308,11 @@ class LabelUploader:
 
         store = self._session.blob_store()
         source = label.source.removeprefix("file:")
-        build = _build(self._session.config.root, source, label.images, store)
+        # Many datasets may share one file: it is read and its images hashed once per apply.
+        build = self._by_source.get((source, label.images))
+        if build is None:
+            build = self._by_source[(source, label.images)] = _build(self._session.config.root, source,
+                                                                     label.images, store)
         if build.uri != label.uri:
             raise StalePlanError(
                 f"{change.address}: {source} changed since the plan was made",
@@ -311,7 +327,10 @@ class LabelUploader:
         if key not in self._built:
             self.check(change, label)
         with self._one_at_a_time:
+            if label.uri in self._uploaded:  # the same content, already sent by this apply
+                return
             upload_local_coco(self._session.blob_store(), self._built[key], progress=None)
+            self._uploaded.add(label.uri)
 
 
 #: Seconds to wait for one label file while probing for drift (a slow blob only costs a warning).

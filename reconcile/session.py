@@ -196,7 +196,7 @@ def _open_azureml(
 
         if store is None:
             store = open_blob_store(config, env)
-        backend = AzureMLBackend(client, target, store)
+        backend = AzureMLBackend(client, target, store, max_concurrency=config.max_concurrency)
     except BaseException:
         stack.close()
         raise

@@ -37,6 +37,7 @@ from typing import Callable, NamedTuple, Protocol, TypeVar
 from reconcile import defaults
 from reconcile.apply.waiting import Progress, Waiter
 from reconcile.backends.base import (
+    MODEL_TRAINED,
     Backend,
     DesiredDataset,
     DesiredEvaluation,
@@ -376,6 +377,9 @@ class Executor:
 
     def _apply_model(self, c: ResourceChange, live: LiveState) -> None:
         req = _desired(c, DesiredModel)
+        if c.action == "update":  # registration-pending: training succeeded, the service needs one more step
+            self._finish_model(c)
+            return
         if c.action == "replace":
             self._remove_model(c.name, live)
         elif self._had_intent(c):
@@ -387,11 +391,21 @@ class Executor:
         self._create(c, lambda: self.backend.create_model(req), lambda: self.backend.get_model(c.name),
                      lambda m: _model_matches(m, req), running=True)
 
+    def _finish_model(self, c: ResourceChange) -> None:
+        self._write_check()
+        model = self.backend.finish_model(c.name)
+        if model is None or model.status not in ("succeeded", MODEL_TRAINED):
+            raise FatalError(f"{c.address}: expected a model whose training succeeded, found "
+                             f"{model.status if model else 'none'}; run `reconcile plan` again")
+        if model.status == MODEL_TRAINED:
+            raise FatalError(f"{c.address}: {model.pending or 'the finishing step'} did not complete; run apply again")
+        self._record(c.address, "done", "registered (training had succeeded)")
+
     def _remove_model(self, name: str, live: LiveState) -> None:
         model = self.backend.get_model(name)
         if model is None:
             return
-        if not model.terminal:
+        if not model.terminal and model.status != MODEL_TRAINED:  # a trained model has nothing left to cancel
             if self.backend.capabilities.cancel_training:
                 self._write_check()
                 self._emit(f"model/{name}", "start", f"cancelling training ({model.status})")
@@ -451,6 +465,9 @@ class Executor:
     def _apply_evaluation(self, c: ResourceChange) -> None:
         req = _desired(c, DesiredEvaluation)
         model = self._models_now.get(req.model) or self.backend.get_model(req.model)
+        if model is not None and model.status == MODEL_TRAINED:
+            self._write_check()
+            model = self.backend.finish_model(req.model)
         if model is None or model.status != "succeeded":
             if model is not None and model.terminal:
                 raise FatalError(f"model {req.model} ended {model.status} ({model.error_code or 'no code'}); "

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-from reconcile.backends.base import Backend, LiveEvaluation, LiveModel
+from reconcile.backends.base import MODEL_TRAINED, Backend, LiveEvaluation, LiveModel
 from reconcile.errors import ExitCode
 
 
@@ -79,8 +79,10 @@ class Waiter:
     ) -> WaitResult:
         """Poll until every named model and evaluation is terminal or the timeout passes.
 
-        Resources that disappear are dropped from the result. Remote errors propagate
-        (the client already retried the transient ones).
+        Resources that disappear are dropped from the result. A model whose training succeeded but
+        which still needs a step from us (``trained``: Azure ML registers the best trial) gets it here
+        (:meth:`Backend.finish_model`, idempotent), so waiting ends with a usable model. Remote errors
+        propagate (the client already retried the transient ones).
         """
         start = self.monotonic()
         if self.timeout is not None and self._deadline is None:
@@ -91,6 +93,8 @@ class Waiter:
         while True:
             for name in want_models:
                 m = self.backend.get_model(name)
+                if m is not None and m.status == MODEL_TRAINED:
+                    m = self.backend.finish_model(name)
                 if m is not None:
                     result.models[name] = m
             for key in want_evals:

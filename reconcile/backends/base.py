@@ -17,13 +17,16 @@ Failure contracts (Pulumi's provider contract, adapted):
   the eTag moved; nothing was written by this call.
 - ``delete_*``: if it raises, the resource is assumed to still exist. Deleting a
   resource that is already gone is not an error (returns ``False``).
-- ``observe``: list calls only; never one GET per resource.
+- ``observe``, ``list_models`` and the ``get_*`` reads: read-only (``plan`` and ``status`` write
+  nothing); list calls only for ``observe``, never one GET per resource.
+- ``finish_model``: the one write a ``trained`` model still needs (idempotent, so a crash between
+  the end of training and this step converges on the next apply or wait).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Mapping, Protocol, Sequence
+from typing import Final, Literal, Mapping, Protocol, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -45,6 +48,11 @@ class LiveDataset:
     updated: str | None = None
 
 
+#: A model whose training succeeded but which is not usable until apply (or ``wait``) takes the step
+#: named by :attr:`LiveModel.pending` (Azure ML: register the best trial as a model version). Not terminal.
+MODEL_TRAINED: Final = "trained"
+
+
 @dataclass(frozen=True, slots=True)
 class LiveModel:
     """A model (a training run) as the service reports it."""
@@ -61,6 +69,8 @@ class LiveModel:
     performance: Mapping[str, object] | None = None
     created: str | None = None
     updated: str | None = None
+    pending: str | None = None
+    """With status ``trained``: the step :meth:`Backend.finish_model` takes, in words (``registration``)."""
 
     @property
     def terminal(self) -> bool:
@@ -226,6 +236,11 @@ class Backend(Protocol):
 
     def cancel_model(self, name: str) -> None:
         """Ask a running training to stop (only called when ``capabilities.cancel_training``)."""
+        ...
+
+    def finish_model(self, name: str) -> LiveModel | None:
+        """Take the step a ``trained`` model still needs (a write, idempotent) and return the model as it is
+        now (``succeeded``); a model in any other state is returned unchanged. ``None``: no such model."""
         ...
 
     def delete_model(self, name: str) -> bool: ...

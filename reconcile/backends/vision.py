@@ -184,6 +184,10 @@ class VisionBackend:
         except NotFoundError:
             return None
 
+    def finish_model(self, name: str) -> LiveModel | None:
+        """Nothing to finish: a model this service trained is usable as soon as it succeeds."""
+        return self.get_model(name)
+
     def get_evaluation(self, model: str, name: str) -> LiveEvaluation | None:
         try:
             return parse_evaluation(self.client.get(f"models/{_seg(model)}/evaluations/{_seg(name)}"), model)

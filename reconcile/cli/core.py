@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -171,7 +171,10 @@ def _run_id() -> str:
 @click.option("--timeout", type=float, default=None, metavar="SECONDS", help="Give up after this long (exit 3).")
 @click.option("--poll", type=float, default=10.0, metavar="SECONDS", help="Polling interval.")
 def wait(config_path: Path | None, environment: str | None, timeout: float | None, poll: float) -> None:
-    """Follow every spec'd model and evaluation that is still running. Exit 0 done, 3 timed out, 1 failed."""
+    """Follow every spec'd model and evaluation that is still running. Exit 0 done, 3 timed out, 1 failed.
+
+    A model whose training succeeded but which still needs a step (Azure ML: registering its best trial) gets
+    it here, as in `apply --wait`."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from reconcile.workflow import WaitSettings, load_desired, make_waiter, observe
@@ -256,6 +259,18 @@ def predict(model: str, image: str, config_path: Path | None, environment: str |
 # --- schema / demo --------------------------------------------------------------------
 
 
+def _demo_try(config: Any) -> str:
+    """What the demo suggests next: predict scores directly on the Vision service; on Azure ML only through an
+    online deployment, which predict names as missing."""
+    env = "" if config.name == "local" else f" --env {config.name}"
+    if config.service == "azureml":
+        return (f"On Azure ML a model scores only through an online deployment of its registered version: "
+                f"`reconcile predict{env} shapes-classifier data/shapes/classification/images/test-001.png` "
+                "names the version and how to deploy it.")
+    return (f"Try: `reconcile predict{env} shapes-classifier data/shapes/classification/images/test-001.png` or "
+            f"`reconcile predict{env} shapes-detector data/shapes/detection/images/test-001.png`.")
+
+
 @click.command()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("schemas"),
               show_default=True, help="Folder to write the JSON Schemas to.")
@@ -308,7 +323,5 @@ def demo(config_path: Path | None, environment: str, timeout: float) -> None:
     out.print("The bundled emulator trained these models on the images' pixels. Their metrics were measured on "
               "held-out test images: accuracyTop1 is the share named right (0.33 = guessing among three shapes), "
               "meanAveragePrecision50 how well the detector's boxes find the shapes (1 = all found, no false "
-              "alarm ranked first). Try: `reconcile predict shapes-classifier "
-              "data/shapes/classification/images/test-001.png` or `reconcile predict shapes-detector "
-              "data/shapes/detection/images/test-001.png`.")
+              "alarm ranked first). " + _demo_try(config))
     sys.stdout.flush()

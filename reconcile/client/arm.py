@@ -264,7 +264,7 @@ class ArmClient:
         while True:
             attempt = attempts.next()
             ctx = attempts.context()
-            waited = self.budgets[kind].acquire()
+            waited, ticket = self.budgets[kind].acquire_ticket()
             if waited:
                 self._add(budget_wait_s=waited)
             headers = {"x-ms-client-request-id": request_id}
@@ -282,7 +282,7 @@ class ArmClient:
             else:
                 remaining = response.headers.get(f"x-ms-ratelimit-remaining-subscription-{kind}")
                 if remaining and remaining.strip().isdigit():
-                    self.budgets[kind].report(int(remaining))
+                    self.budgets[kind].report(int(remaining), ticket)
                 status = response.status_code
                 if 200 <= status < 300:
                     return response

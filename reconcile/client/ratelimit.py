@@ -60,28 +60,37 @@ class TokenBucket:
         self._tokens = self.burst
         self._last = monotonic()
         self._paused_until = float("-inf")
+        self._granted = 0
 
-    def _take(self) -> float:
-        """Take a token if one is there (return 0), else return how long until one may be."""
+    def _take(self) -> tuple[float, int]:
+        """Take a token if one is there (return 0 and the grant's number), else return how long until one
+        may be (and 0)."""
         with self._lock:
             now = self._monotonic()
             self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
             self._last = now
             if now < self._paused_until:
-                return self._paused_until - now
+                return self._paused_until - now, 0
             # The tolerance absorbs float residue, so a due token is not missed by 1e-16.
             if self._tokens >= 1.0 - 1e-9:
                 self._tokens -= 1.0
-                return 0.0
-            return (1.0 - self._tokens) / self.rate
+                self._granted += 1
+                return 0.0, self._granted
+            return (1.0 - self._tokens) / self.rate, 0
 
     def acquire(self) -> float:
         """Wait until a request may start; return the seconds waited."""
+        return self.acquire_ticket()[0]
+
+    def acquire_ticket(self) -> tuple[float, int]:
+        """Like :meth:`acquire`, also returning the grant's ticket (its place among all grants so far)."""
         waited = 0.0
-        while (wait := self._take()) > 0:
+        while True:
+            wait, ticket = self._take()
+            if wait <= 0:
+                return waited, ticket
             self._sleep(wait)
             waited += wait
-        return waited
 
     def pause(self, seconds: float) -> None:
         """Grant nothing for ``seconds`` from now, then resume at the steady rate (no burst)."""
@@ -111,10 +120,13 @@ class MirroredBucket(TokenBucket):
 
     MAX_BURST_SECONDS = math.inf  # the service sizes its bucket; we only mirror it
 
-    def report(self, remaining: int) -> None:
-        """The service says ``remaining`` tokens are left: never believe we have more."""
+    def report(self, remaining: int, ticket: int | None = None) -> None:
+        """The service says ``remaining`` tokens were left after the call holding ``ticket``: never believe
+        we have more. Calls granted after that one may not have reached the service when it counted, so
+        they are taken off what it reported (else concurrent callers overdraw the bucket and meet a 429)."""
         with self._lock:
-            self._tokens = min(self._tokens, float(remaining))
+            later = self._granted - ticket if ticket is not None else 0
+            self._tokens = min(self._tokens, float(remaining) - later)
 
     def pause(self, seconds: float) -> None:
         """Grant nothing for ``seconds`` from now. The service's bucket refills meanwhile,

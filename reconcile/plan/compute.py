@@ -14,7 +14,7 @@ import datetime as _dt
 from typing import Any, Callable, Mapping, Sequence
 
 from reconcile import __version__
-from reconcile.backends.base import Capabilities, LiveDataset, LiveState
+from reconcile.backends.base import MODEL_TRAINED, Capabilities, LiveDataset, LiveState
 from reconcile.errors import SpecError
 from reconcile.inventory.records import Inventory
 from reconcile.plan import desired
@@ -325,6 +325,13 @@ def _model_change(spec: ModelSpec, live: LiveState, src: str | None, updated_dat
             action="new-version", live_fingerprint=fp, live_status=have.status,
             reason=f"the model's training ended {have.status} outside apply; trained again as a new job",
             reason_code="ended-outside", training_hours=hours, notes=notes + budget_notes, **common,
+        )
+    if not diffs and have.status == MODEL_TRAINED:
+        # Plan writes nothing: the step the service still needs (Azure ML: registering the best trial) is apply's.
+        return ResourceChange(
+            action="update", live_fingerprint=fp, live_status=have.status,
+            reason=f"training succeeded; {have.pending or 'a finishing step'} pending", reason_code="registration-pending",
+            notes=notes, **common,
         )
     if not diffs:
         return ResourceChange(action="no-op", reason_code="up-to-date", live_fingerprint=fp,

@@ -22,7 +22,9 @@ Actions:
 
 - ``create``      -- the resource does not exist.
 - ``update``      -- a dataset differs; updated in place with its live version token
-  (``liveEtag``) as a precondition.
+  (``liveEtag``) as a precondition. For a model (reason ``registration-pending``): its
+  training succeeded and the service needs one more step before it can be used (Azure ML:
+  register the best trial as a model version); nothing is trained or billed.
 - ``replace``     -- an immutable field differs on a service whose models are immutable:
   cancel (if training) -> wait -> delete -> create. Refused unless allowed for the
   resource (``allowReplace: true`` in its spec) or by ``apply --allow-replace``.
@@ -43,7 +45,7 @@ Reason codes (``reasonCode``), in the manner of Terraform's action reasons:
 ``parent-replaced`` / ``parent-new-version`` (an evaluation follows its model),
 ``versioned`` (a versioned service records a change as a new version),
 ``ended-outside`` (on a versioned service, a model whose training failed or was cancelled is trained again
-as a new job),
+as a new job), ``registration-pending`` (a model's training succeeded; apply registers it),
 ``up-to-date``, ``removed-from-specs``, ``kept-without-prune``, ``protected``,
 ``parent-deleted``, ``gone-from-service``, ``not-owned``, ``exists-not-managed``.
 
@@ -51,7 +53,8 @@ Format history: 1.1 added ``delete``/``unmanaged``, drift, protection, spec hash
 label digests, owners, ``prune`` and ``guardrails``. 2.0 replaced the request bodies
 in ``desired`` by typed values, made ``formatVersion`` required, and added
 ``service``, ``reasonCode`` and the ``conflict`` and ``new-version`` actions. 2.1 added
-``live``, the typed live value of each change, and the ``ended-outside`` reason code.
+``live``, the typed live value of each change, and the ``ended-outside`` reason code. 2.2 added the
+``registration-pending`` reason code (a model ``update``).
 
 Drift classes (``drift[].kind``):
 
@@ -79,13 +82,13 @@ from reconcile import __version__
 from reconcile.errors import ExitCode, InputError, JsonSyntaxError
 
 #: The format this version writes; it reads every ``2.x``.
-FORMAT_VERSION = "2.1"
+FORMAT_VERSION = "2.2"
 FORMAT_MAJOR = 2
 
 Action = Literal["create", "update", "replace", "new-version", "no-op", "delete", "unmanaged", "conflict"]
 ReasonCode = Literal[
     "does-not-exist", "fields-changed", "cannot-update", "parent-replaced", "parent-new-version", "versioned",
-    "ended-outside",
+    "ended-outside", "registration-pending",
     "up-to-date", "removed-from-specs", "kept-without-prune", "protected", "parent-deleted", "gone-from-service",
     "not-owned", "exists-not-managed",
 ]

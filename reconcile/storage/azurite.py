@@ -83,7 +83,7 @@ def start_azurite(root: Path, data_dir: Path) -> AzuriteProcess:
     binary = root / "node_modules" / ".bin" / "azurite-blob"
     if not binary.exists():
         raise ConfigError(f"Azurite is not installed ({binary} is missing); the local-azureml environment needs it",
-                          hint="run `npm ci` (or scripts/setup.sh --test) in the repository")
+                          hint="run `bash scripts/setup.sh --azurite` (or `npm ci`) in the repository")
     data_dir.mkdir(parents=True, exist_ok=True)
     return launch_azurite(binary, _stable_port(data_dir / "port"), workdir=data_dir, persist=True)
 

@@ -215,12 +215,26 @@ def _box_ok(box: Any) -> bool:
     return 0.0 <= tx < bx <= 1.0 and 0.0 <= ty < by <= 1.0
 
 
+#: MLTable texts already found valid in this process (every dataset's MLTable is the same few bytes, and
+#: parsing YAML is most of a no-op plan's check per dataset). Small and bounded.
+_VALID_MLTABLES: set[tuple[str, str]] = set()
+_VALID_MLTABLES_MAX = 16
+
+
 def validate_mltable(text: str, *, shown: str, jsonl_name: str = JSONL_NAME) -> None:
     """Check an MLTable the way AutoML needs it: it names ``jsonl_name`` relative to its folder,
     reads JSON lines and turns ``image_url`` into a stream column.
 
     Raises :class:`InputError` naming ``shown`` and the missing piece.
     """
+    if (text, jsonl_name) in _VALID_MLTABLES:
+        return
+    _check_mltable(text, shown=shown, jsonl_name=jsonl_name)
+    if len(_VALID_MLTABLES) < _VALID_MLTABLES_MAX:
+        _VALID_MLTABLES.add((text, jsonl_name))
+
+
+def _check_mltable(text: str, *, shown: str, jsonl_name: str) -> None:
     if len(text.encode("utf-8")) > SPEC_FILE_BYTES.value:
         raise InputError(f"{shown}: larger than {SPEC_FILE_BYTES.value} bytes")
     try:

@@ -4,7 +4,9 @@
   is derived from the labels' content (:mod:`.naming`), so changed labels are a new version
   beside the old one and a re-apply is a no-op. "Delete" archives (the service cannot delete).
 - Model → the newest AutoML job tagged with the model's name, and, once it completed, the
-  best trial's MLflow model registered as model ``<name>`` version ``<job name>``. The job
+  best trial's MLflow model registered as model ``<name>`` version ``<job name>`` by apply or
+  ``wait`` (:meth:`AzureMLBackend.finish_model`; reads never write, so ``plan`` shows a
+  completed, unregistered job as ``trained`` with registration pending). The job
   name is ``<model>-<spec hash>-g<n>``: a crash or retry finds the job and adopts it.
 - Evaluation → a pipeline job running the ``azureml`` registry's model_evaluation_pipeline component on
   the registered model version and the evaluation's dataset (any dataset); its figures are the job's
@@ -15,13 +17,16 @@ Transport, throttling, paging and LROs belong to :class:`~reconcile.client.arm.A
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+import hashlib
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Mapping, Sequence
 from urllib.parse import quote
 
 from reconcile.backends.azureml import naming, wire
 from reconcile.backends.azureml.automl_data import JSONL_NAME, MLTABLE_NAME, AutoMLData, AutoMLTask, convert_coco
 from reconcile.backends.azureml.target import AzureMLTarget
 from reconcile.backends.base import (
+    MODEL_TRAINED,
     Capabilities,
     DesiredDataset,
     DesiredEvaluation,
@@ -33,8 +38,8 @@ from reconcile.backends.base import (
     Prediction,
 )
 from reconcile.client.arm import ArmClient
-from reconcile.errors import AuthError, CocoError, InputError, NotFoundError, RemoteError
-from reconcile.storage.base import BlobStore
+from reconcile.errors import CocoError, InputError, NotFoundError, RemoteError
+from reconcile.storage.base import IMAGES_PREFIX, BlobStore
 
 #: What budgetHours means here, in the plan (REFERENCE §3.4): a wall-clock limit on a cluster, not compute hours.
 BUDGET_NOTE = ("budgetHours {hours} is the AutoML job's wall-clock timeout on a cluster of up to {nodes} node(s): "
@@ -63,12 +68,19 @@ def _seg(name: str) -> str:
 class AzureMLBackend:
     """One workspace. ``store`` is the datastore's container (label files, images, MLTable folders)."""
 
-    def __init__(self, client: ArmClient, target: AzureMLTarget, store: BlobStore) -> None:
+    def __init__(self, client: ArmClient, target: AzureMLTarget, store: BlobStore, *, max_concurrency: int = 8) -> None:
         self._client = client
+        self._max_concurrency = max(1, max_concurrency)
         self._target = target
         self._store = store
         self._ws = target.workspace_id
         self._capabilities: Capabilities | None = None
+        self._checked: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
+        self._built: dict[tuple[str, tuple[str, ...]], AutoMLData] = {}
+        self._present: set[str] = set()
+        self._listed_images = False
+        #: The service's answer to each data version PUT sent since the last observe: ``{dataset: version body}``.
+        self._registered_here: dict[str, dict[str, Any]] = {}
 
     @property
     def capabilities(self) -> Capabilities:
@@ -87,25 +99,46 @@ class AzureMLBackend:
 
     def build_data(self, desired: DesiredDataset) -> AutoMLData:
         """The JSONL and MLTable ``desired`` becomes, validated (raises :class:`InputError` naming the file)."""
-        sources = []
+        names = []
         for uri in desired.label_uris:
             name = self._store.name_for(uri)
             if name is None:
                 raise InputError(f"dataset {desired.name}: label file {naming.label_address(uri)} is not in the "
                                  "workspace datastore", hint="give the dataset local label files (`file:`)")
-            sources.append((name, self._store.get(name)))
-        return convert_coco(sources, detection=wire.annotation_task(desired.annotation_kind),
-                            locate=self._store.name_for, datastore_uri=self._datastore_uri)
+            names.append(name)
+        key = (desired.annotation_kind, tuple(names))
+        if key not in self._built:  # label blobs are content-addressed: the same names are the same bytes
+            self._built[key] = convert_coco([(n, self._store.get(n)) for n in names],
+                                            detection=wire.annotation_task(desired.annotation_kind),
+                                            locate=self._store.name_for, datastore_uri=self._datastore_uri)
+        return self._built[key]
+
+    def _missing(self, blobs: Sequence[str]) -> list[str]:
+        """The blobs of ``blobs`` not in the datastore: one listing of ``images/`` per apply instead of a HEAD per
+        image (images are content-addressed and never removed, so a blob seen once stays present)."""
+        todo = [b for b in dict.fromkeys(blobs) if b not in self._present]
+        if todo and not self._listed_images:
+            self._present.update(self._store.list_names(IMAGES_PREFIX))
+            self._listed_images = True
+            todo = [b for b in todo if b not in self._present]
+        missing = [b for b in todo if not self._store.exists(b)]
+        self._present.update(b for b in todo if b not in missing)
+        return missing
 
     def check_labels(self, dataset: str, annotation_kind: str, files: Sequence[tuple[str, bytes]]) -> None:
         """Convert the files as apply will and check the JSONL and MLTable (plan time, nothing written).
 
+        The same bytes of the same kind are checked once per backend (datasets sharing label files).
         Raises :class:`CocoError`/:class:`InputError` naming the dataset and file."""
+        key = (annotation_kind, tuple((shown, hashlib.sha256(data).hexdigest()) for shown, data in files))
+        if key in self._checked:
+            return
         try:
             convert_coco(files, detection=wire.annotation_task(annotation_kind), locate=self._store.name_for,
                          datastore_uri=self._datastore_uri)
         except InputError as err:
             raise CocoError(f"dataset {dataset}: {err.message}", hint=err.hint) from None
+        self._checked.add(key)
 
     def _datastore_uri(self, blob: str) -> str:
         return self._target.datastore_uri(blob)
@@ -129,12 +162,29 @@ class AzureMLBackend:
         return wire.parse_data_version(name, latest) if latest else None
 
     def _list_datasets(self) -> dict[str, LiveDataset]:
+        """One list of data containers, then the version list of each container (side by side: the version
+        body carries the tags and archive state drift is judged on, and ARM has no list across containers).
+
+        A version this backend registered since the last observe is not listed again while the container's
+        ``latestVersion`` still names it: the service's answer to that PUT, moments ago, is the version as it
+        is (apply's closing observe reads one list instead of one per dataset it just wrote). Those answers
+        serve once; every later observe lists again, so a change made outside afterwards is seen."""
+        latest_of = {str(c.get("name", "")): str((c.get("properties") or {}).get("latestVersion") or "")
+                     for c in self._client.list(f"{self._ws}/data", {"listViewType": "All"})}
+        fresh, self._registered_here = self._registered_here, {}
         out = {}
-        for container in self._client.list(f"{self._ws}/data", {"listViewType": "All"}):
-            name = str(container.get("name", ""))
-            latest = self._latest(self._versions(name))
-            if latest is not None:
-                out[name] = wire.parse_data_version(name, latest)
+        todo = []
+        for name, latest in latest_of.items():
+            mine = fresh.get(name)
+            if mine is not None and latest and str(mine.get("name")) == latest:
+                out[name] = wire.parse_data_version(name, mine)
+            else:
+                todo.append(name)
+        with ThreadPoolExecutor(max_workers=min(self._max_concurrency, max(1, len(todo)))) as pool:
+            for name, versions in zip(todo, pool.map(self._versions, todo)):
+                newest = self._latest(versions)
+                if newest is not None:
+                    out[name] = wire.parse_data_version(name, newest)
         return out
 
     def create_dataset(self, desired: DesiredDataset) -> LiveDataset:
@@ -144,7 +194,7 @@ class AzureMLBackend:
         is PUT again with the same path (tags and archive state may change, nothing else).
         """
         data = self.build_data(desired)
-        missing = [b for b in data.image_blobs if not self._store.exists(b)]
+        missing = self._missing(data.image_blobs)
         if missing:
             raise InputError(f"dataset {desired.name}: {len(missing)} image(s) are not in the datastore, "
                              f"e.g. {missing[0]}", hint="run apply again: images are uploaded before the dataset")
@@ -157,6 +207,7 @@ class AzureMLBackend:
             labels=tuple(naming.label_address(u) for u in desired.label_uris),
             annotation_kind=desired.annotation_kind, tags=desired.custom_properties)
         answer = self._client.put(f"{self._ws}/data/{_seg(desired.name)}/versions/{_seg(version)}", body)
+        self._registered_here[desired.name] = answer
         return wire.parse_data_version(desired.name, answer)
 
     def update_dataset(self, desired: DesiredDataset, *, etag: str) -> LiveDataset:
@@ -165,6 +216,7 @@ class AzureMLBackend:
 
     def delete_dataset(self, name: str, *, etag: str | None = None) -> bool:
         """Archive every active version (data assets cannot be deleted, REFERENCE §3.3); False if none was."""
+        self._registered_here.pop(name, None)
         try:
             versions = self._versions(name)
         except NotFoundError:
@@ -202,34 +254,57 @@ class AzureMLBackend:
             out[j["properties"]["tags"][wire.TAG_MODEL]] = j
         return out
 
-    def list_models(self) -> dict[str, LiveModel]:
-        """Every model's newest job. A completed job whose best trial is not registered yet is registered
-        here (the same idempotent PUT ``get_model`` makes, named after the job), so ``status``, ``plan`` and
-        ``wait`` agree on ``succeeded``; a caller not allowed to write (403) sees it as still running."""
-        newest = self._newest_by_model(self._jobs())
+    def _latest_registered(self) -> dict[str, str]:
+        """``{model: latest version}`` of every registered model, from one list of model containers."""
         out = {}
-        for model, job in newest.items():
-            registered = False
-            if job["properties"].get("status") == "Completed":
-                try:
-                    registered = self._register(model, job)
-                except AuthError:
-                    registered = False
-            out[model] = wire.parse_job(model, job, registered=registered)
+        for container in self._client.list(f"{self._ws}/models", {"listViewType": "All"}):
+            latest = (container.get("properties") or {}).get("latestVersion")
+            if latest:
+                out[str(container.get("name", ""))] = str(latest)
         return out
 
+    def _is_registered(self, model: str, job: dict[str, Any], latest: Mapping[str, str]) -> bool:
+        """Whether ``job``'s best trial is registered (version = job name). The containers' ``latestVersion``
+        answers for the newest job; only when it names another version is the model's version list read."""
+        if latest.get(model) == str(job["name"]):
+            return True
+        return model in latest and str(job["name"]) in self._registered(model)
+
+    def list_models(self) -> dict[str, LiveModel]:
+        """Every model's newest job, read-only: a completed job whose best trial is not registered yet is
+        ``trained`` (apply or ``wait`` registers it through :meth:`finish_model`)."""
+        newest = self._newest_by_model(self._jobs())
+        completed = [m for m, j in newest.items() if j["properties"].get("status") == "Completed"]
+        latest = self._latest_registered() if completed else {}
+        return {model: wire.parse_job(model, job, registered=model in completed
+                                      and self._is_registered(model, job, latest))
+                for model, job in newest.items()}
+
+    def _newest_job(self, name: str) -> dict[str, Any] | None:
+        return self._newest_by_model([j for j in self._jobs() if j["properties"]["tags"][wire.TAG_MODEL] == name]).get(name)
+
     def get_model(self, name: str) -> LiveModel | None:
-        """The model's newest job; a completed one is registered first (idempotent), so ``succeeded``
-        means the model version exists."""
-        job = self._newest_by_model([j for j in self._jobs() if j["properties"]["tags"][wire.TAG_MODEL] == name]).get(name)
+        """The model's newest job, read-only; a succeeded one carries its best trial's figures."""
+        job = self._newest_job(name)
         if job is None:
             return None
-        registered = False
-        performance = None
-        if job["properties"].get("status") == "Completed":
-            best = self._best_metrics(job)
-            performance = wire.neutral_metrics(best) if best else None  # the first service's metric names
-            registered = self._register(name, job)
+        if job["properties"].get("status") != "Completed":
+            return wire.parse_job(name, job, registered=False)
+        return self._completed(name, job, registered=str(job["name"]) in self._registered(name))
+
+    def finish_model(self, name: str) -> LiveModel | None:
+        """Register a completed job's best trial as model version ``<job name>`` (idempotent: a version that
+        is already there is not written again), then return the model as :meth:`get_model` would."""
+        job = self._newest_job(name)
+        if job is None:
+            return None
+        if job["properties"].get("status") != "Completed":
+            return wire.parse_job(name, job, registered=False)
+        return self._completed(name, job, registered=self._register(name, job))
+
+    def _completed(self, name: str, job: dict[str, Any], *, registered: bool) -> LiveModel:
+        best = self._best_metrics(job)
+        performance = wire.neutral_metrics(best) if best else None  # the first service's metric names
         return wire.parse_job(name, job, registered=registered, performance=performance)
 
     def _mlflow_run(self, run_id: str) -> dict[str, Any]:
@@ -315,7 +390,7 @@ class AzureMLBackend:
     def cancel_model(self, name: str) -> None:
         """POST cancel on the model's running job; the service answers at once (202 + Location) and the
         job moves CancelRequested → Canceled, which the waiter observes (the LRO is not held open)."""
-        job = self._newest_by_model([j for j in self._jobs() if j["properties"]["tags"][wire.TAG_MODEL] == name]).get(name)
+        job = self._newest_job(name)
         if job is None:
             return
         path = f"{self._ws}/jobs/{_seg(str(job['name']))}/cancel"
@@ -336,9 +411,15 @@ class AzureMLBackend:
     # --- observe -----------------------------------------------------------------
 
     def observe(self, *, evaluations_of: frozenset[str] | None = None) -> LiveState:
-        models = self.list_models()
-        wanted = set(models) if evaluations_of is None else set(models) & set(evaluations_of)
-        return LiveState(datasets=self._list_datasets(), models=models, evaluations=self._list_evaluations(wanted))
+        """Models, datasets and evaluation jobs are listed side by side (each is its own list of calls)."""
+        with ThreadPoolExecutor(max_workers=3, thread_name_prefix="observe") as pool:
+            models_f = pool.submit(self.list_models)
+            datasets_f = pool.submit(self._list_datasets)
+            evaluations_f = pool.submit(self._evaluation_jobs)
+            models = models_f.result()
+            wanted = set(models) if evaluations_of is None else set(models) & set(evaluations_of)
+            return LiveState(datasets=datasets_f.result(), models=models,
+                             evaluations=self._list_evaluations(wanted, evaluations_f.result()))
 
     # --- evaluations ----------------------------------------------------------------
     # An evaluation is a pipeline job running Azure ML's model_evaluation_pipeline component (azureml
@@ -358,7 +439,7 @@ class AzureMLBackend:
         return mine[-1] if mine else None
 
     def _model_version(self, model: str) -> dict[str, Any] | None:
-        job = self._newest_by_model([j for j in self._jobs() if j["properties"]["tags"][wire.TAG_MODEL] == model]).get(model)
+        job = self._newest_job(model)
         if job is None:
             return None
         try:
@@ -392,10 +473,12 @@ class AzureMLBackend:
         job = self._evaluation_job(model, name)
         return self._read_evaluation(job) if job is not None else None
 
-    def _list_evaluations(self, models: set[str]) -> dict[tuple[str, str], LiveEvaluation]:
-        """List calls only: statuses without figures (``get_evaluation`` reads them)."""
+    @staticmethod
+    def _list_evaluations(models: set[str], jobs: list[dict[str, Any]]) -> dict[tuple[str, str], LiveEvaluation]:
+        """The newest evaluation job of each evaluation of ``models``: statuses without figures (``get_evaluation``
+        reads them)."""
         out: dict[tuple[str, str], LiveEvaluation] = {}
-        jobs = sorted(self._evaluation_jobs(), key=lambda j: (j.get("systemData") or {}).get("createdAt") or "")
+        jobs = sorted(jobs, key=lambda j: (j.get("systemData") or {}).get("createdAt") or "")
         for job in jobs:
             live = wire.parse_evaluation_job(job)
             if live.model in models:
@@ -438,11 +521,51 @@ class AzureMLBackend:
         return bool(jobs)
 
     def predict(self, model: str, *, image: bytes | None = None, url: str | None = None) -> Prediction:
-        raise InputError(
-            f"model {model}: scoring on Azure ML needs an online deployment of its registered version behind a "
-            "managed online endpoint, and vision-gitops does not manage online deployments yet",
-            hint=("deploy the registered version yourself (az ml online-endpoint create, then az ml online-deployment "
-                  "create; billed per instance-hour while it exists); the Deployment spec is a later issue"))
+        """Azure ML scores a model only through a managed online endpoint serving its registered version,
+        which vision-gitops does not manage yet: raises :class:`InputError` (exit 1) saying precisely what
+        is missing for ``model`` (read-only: the model's job, its registered version, the endpoints)."""
+        raise self._not_served(model)
+
+    def _not_served(self, model: str) -> InputError:
+        where = f"workspace {self._target.workspace}"
+        deploy_hint = ("deploy it behind a managed online endpoint: `az ml online-endpoint create`, then `az ml "
+                       "online-deployment create --endpoint-name ENDPOINT --model azureml:{model}:{version}` "
+                       "(billed per instance-hour while it exists); vision-gitops' Deployment spec will manage this")
+        job = self._newest_job(model)
+        if job is None:
+            return InputError(f"model {model}: there is no such model in {where}",
+                              hint="`reconcile status` lists the models; apply the model's spec to train it")
+        live = self.get_model(model)
+        if live is None or live.status != "succeeded":
+            status = live.status if live else "unknown"
+            todo = ("`reconcile wait` (or `reconcile apply`) registers it" if status == MODEL_TRAINED else
+                    "`reconcile wait` follows the training" if status in ("running", "cancelling") else
+                    "fix and apply its spec to train a new version")
+            return InputError(f"model {model}: nothing to score yet: its newest training ({job['name']}) is {status}, "
+                              "so no model version is registered", hint=f"{todo}; then " +
+                              deploy_hint.format(model=model, version=job["name"]))
+        version = str(job["name"])
+        served = self._deployments_of(model, version)
+        if served:
+            return InputError(f"model {model}: version {version} is served by online deployment(s) "
+                              f"{', '.join(served)} in {where}, but vision-gitops does not score through online "
+                              "endpoints yet", hint="invoke the endpoint directly: `az ml online-endpoint invoke "
+                              f"--name {served[0].split('/')[0]} --request-file REQUEST.json`")
+        return InputError(f"model {model}: version {version} is registered, but no online endpoint in {where} serves it "
+                          "(Azure ML scores only through a managed online deployment of the version)",
+                          hint=deploy_hint.format(model=model, version=version))
+
+    def _deployments_of(self, model: str, version: str) -> list[str]:
+        """``endpoint/deployment`` of every online deployment whose model is ``model`` version ``version``."""
+        wanted = (f"/models/{model}/versions/{version}", f"azureml:{model}:{version}")
+        out = []
+        for ep in self._client.list(f"{self._ws}/onlineEndpoints"):
+            name = str(ep.get("name", ""))
+            for dep in self._client.list(f"{self._ws}/onlineEndpoints/{_seg(name)}/deployments"):
+                ref = str((dep.get("properties") or {}).get("model") or "")
+                if ref.endswith(wanted[0]) or ref == wanted[1]:
+                    out.append(f"{name}/{dep.get('name')}")
+        return out
 
     def close(self) -> None:
         self._client.close()

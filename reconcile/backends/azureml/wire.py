@@ -12,7 +12,7 @@ import json
 from typing import Any, Final, Mapping
 
 from reconcile.backends.azureml.automl_data import AutoMLTask
-from reconcile.backends.base import DesiredModel, LiveDataset, LiveEvaluation, LiveModel
+from reconcile.backends.base import MODEL_TRAINED, DesiredModel, LiveDataset, LiveEvaluation, LiveModel
 
 TAG_PREFIX: Final = "vision-gitops/"
 TAG_MODEL: Final = TAG_PREFIX + "model"
@@ -33,9 +33,10 @@ _CANCELLING: Final = frozenset({"CancelRequested"})
 
 
 def neutral_status(job_status: str, *, registered: bool) -> str:
-    """The neutral status of a job: unknown values count as running (the unknown-status rule)."""
+    """The neutral status of a job: unknown values count as running (the unknown-status rule). A completed
+    job is ``succeeded`` once its best trial is registered, ``trained`` until then (apply registers it)."""
     if job_status == "Completed":
-        return "succeeded" if registered else "running"
+        return "succeeded" if registered else MODEL_TRAINED
     if job_status in _FAILED:
         return "failed"
     if job_status in _CANCELLED:
@@ -118,8 +119,11 @@ def parse_job(model: str, body: Mapping[str, Any], *, registered: bool,
         budget = int(extra.get(PROP_BUDGET, "0"))
     except ValueError:
         budget = 0
+    neutral = neutral_status(status, registered=registered)
     return LiveModel(
-        name=model, status=neutral_status(status, registered=registered),
+        name=model, status=neutral,
+        pending=f"registration of the best trial as model version {body.get('name')}" if neutral == MODEL_TRAINED
+        else None,
         training_dataset=str(extra.get(PROP_TRAIN, "")), budget_hours=budget,
         model_kind=extra.get(PROP_MODEL_KIND), test_dataset=extra.get(PROP_TEST),
         error_code=status if status in _FAILED else None, performance=performance,

@@ -52,6 +52,19 @@ def test_remaining_header_holds_back_the_next_call() -> None:
     assert sleeps and sleeps[0] == pytest.approx(0.1, abs=0.02)  # one token at 10/s
 
 
+def test_a_report_counts_the_calls_sent_after_the_one_it_answers() -> None:
+    from reconcile.client.arm import ArmBudget
+
+    now = [0.0]
+    budget = ArmBudget(200.0, 10.0, monotonic=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
+    _, first = budget.acquire_ticket()
+    for _ in range(3):  # sent by other threads while the first call was in flight
+        budget.acquire()
+    # the service counted the first call only: 2 left then, so 3 later calls leave -1 now
+    budget.report(2, first)
+    assert budget.acquire() == pytest.approx(0.2)  # two tokens at 10/s, not sent at once into a 429
+
+
 def test_async_operation_treats_unknown_status_as_running_then_gets_the_resource() -> None:
     polls = iter(["InProgress", "Provisioning-something-new", "Succeeded"])
 

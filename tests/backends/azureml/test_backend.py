@@ -15,8 +15,11 @@ pytestmark = pytest.mark.azurite  # emulator datastore on Azurite
 
 
 def _finish(rig: Rig, model: str, *, steps: int = 200):
+    """Train ``model`` to its end and register it, as ``reconcile wait`` does."""
     for _ in range(steps):
         live = rig.backend.get_model(model)
+        if live is not None and live.status == "trained":
+            live = rig.backend.finish_model(model)
         if live is not None and live.terminal:
             return live
         rig.srv.wait_for_training(timeout=120)
@@ -39,6 +42,20 @@ def test_dataset_is_a_content_derived_version_with_jsonl_and_mltable(rig: Rig) -
     again = rig.backend.create_dataset(desired)
     assert again.etag.split(";")[0] == version
     assert set(rig.backend.observe().datasets) == {"cls-train"}
+
+
+def test_the_observe_after_a_write_lists_once_and_later_ones_list_every_version(rig: Rig) -> None:
+    for name in ("a", "b"):
+        rig.backend.create_dataset(rig.dataset(name))
+    rig.srv.request_log.clear()
+    seen = rig.backend.observe().datasets
+    assert set(seen) == {"a", "b"} and seen["a"].custom_properties == {"project": "shapes"}
+    paths = [r.path.rsplit("/workspaces/", 1)[-1] for r in rig.srv.request_log.snapshot() if "/data" in r.path]
+    assert paths == ["vision-gitops-ws/data"]  # the PUT answers stand for the versions just written
+    rig.srv.request_log.clear()
+    assert set(rig.backend.observe().datasets) == {"a", "b"}
+    paths = sorted(r.path.rsplit("/workspaces/", 1)[-1] for r in rig.srv.request_log.snapshot() if "/data" in r.path)
+    assert paths == ["vision-gitops-ws/data", "vision-gitops-ws/data/a/versions", "vision-gitops-ws/data/b/versions"]
 
 
 def test_changed_labels_make_a_new_version_beside_the_old_one(rig: Rig) -> None:
@@ -98,20 +115,31 @@ def test_model_trains_registers_and_a_retry_never_submits_a_second_job(rig: Rig)
     assert rig.backend.list_models()["clf"].status == "succeeded"
 
 
-def test_observing_a_completed_job_registers_it_so_no_reader_sees_it_running(rig: Rig) -> None:
+def test_reading_a_completed_job_writes_nothing_and_finishing_registers_it_once(rig: Rig) -> None:
     rig.backend.create_dataset(rig.dataset("train"))
     desired = DesiredModel(name="clf", model_kind="Generic-Classifier", training_dataset="train", budget_hours=1)
     job = rig.backend.create_model(desired)
     assert job.status == "running"
-    for _ in range(200):  # only the clock moves: nobody calls get_model
+    for _ in range(200):  # only the clock moves: nobody registers
         rig.srv.wait_for_training(timeout=120)
         rig.srv.advance_clock(60)
         if rig.backend._jobs()[0]["properties"]["status"] == "Completed":
             break
+    rig.srv.request_log.clear()
+    listed = rig.backend.observe().models["clf"]
+    read = rig.backend.get_model("clf")
+    assert listed.status == read.status == "trained"
+    assert listed.pending and rig.backend._jobs()[0]["name"] in listed.pending
+    assert [f"{r.method} {r.path}" for r in rig.srv.request_log.snapshot() if r.method != "GET"] == []
     assert rig.backend._registered("clf") == set()
-    assert rig.backend.observe().models["clf"].status == "succeeded"
+
+    done = rig.backend.finish_model("clf")
+    assert done.status == "succeeded" and done.performance
     assert rig.backend._registered("clf") == {rig.backend._jobs()[0]["name"]}
-    assert rig.backend.list_models()["clf"].status == "succeeded"  # a second look registers nothing new
+    assert rig.backend.list_models()["clf"].status == "succeeded"
+    rig.srv.request_log.clear()
+    assert rig.backend.finish_model("clf").status == "succeeded"  # a second finish registers nothing again
+    assert [r.method for r in rig.srv.request_log.snapshot() if r.method != "GET"] == []
 
 
 def test_changed_model_spec_is_a_new_job_beside_the_old(rig: Rig) -> None:

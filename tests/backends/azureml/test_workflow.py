@@ -62,8 +62,12 @@ def project(tmp_path: Path, azurite: Azurite, monkeypatch: pytest.MonkeyPatch):
 
 
 def _train(srv, session, model: str) -> None:
+    """Train ``model`` to its end and register it, as ``reconcile wait`` does."""
     for _ in range(200):
-        if session.backend.get_model(model).terminal:
+        live = session.backend.get_model(model)
+        if live.status == "trained":
+            live = session.backend.finish_model(model)
+        if live.terminal:
             return
         srv.wait_for_training(timeout=120)
         srv.advance_clock(60)
@@ -89,6 +93,55 @@ def test_plan_apply_then_an_empty_plan(project) -> None:
     assert not again.has_changes, [(c.address, c.action, c.reason) for c in again.changes]
     jobs = [r for r in srv.request_log.snapshot() if r.method == "PUT" and "/jobs/" in r.path]
     assert len(jobs) == 1
+
+
+WRITES = ("PUT", "POST", "PATCH", "DELETE")
+
+
+def _writes(srv) -> list[str]:
+    return [f"{r.method} {r.path}" for r in srv.request_log.snapshot() if r.method in WRITES]
+
+
+def _complete_without_registering(srv, session, model: str) -> None:
+    """Move the clock until the job completes; nothing calls finish_model (an apply that crashed after
+    submitting, or one that did not wait)."""
+    for _ in range(200):
+        if session.backend._newest_job(model)["properties"]["status"] == "Completed":
+            return
+        srv.wait_for_training(timeout=120)
+        srv.advance_clock(60)
+    raise AssertionError("training never ended")
+
+
+def test_plan_writes_nothing_and_apply_registers_a_completed_job_once(project) -> None:
+    srv, session = project
+    specs = load_desired(session.config)
+    srv.request_log.clear()
+    first = make_plan(session, specs)
+    assert first.has_changes and _writes(srv) == []  # nothing exists yet: the plan still writes nothing
+    run_apply(session, first)
+    _complete_without_registering(srv, session, "clf")
+
+    srv.request_log.clear()
+    plan = make_plan(session, specs)
+    assert _writes(srv) == [], "plan wrote to the service"
+    model = {c.address: c for c in plan.changes}["model/clf"]
+    assert (model.action, model.reason_code, model.live_status) == ("update", "registration-pending", "trained")
+    assert model.reason.startswith("training succeeded; registration of the best trial") and not model.training_hours
+    assert session.backend._registered("clf") == set()
+
+    srv.request_log.clear()
+    result = run_apply(session, plan)
+    assert result.exit_code == 0, result.failed
+    job = session.backend._newest_job("clf")["name"]
+    assert _writes(srv) == [f"PUT {session.config.azureml.workspace_id}/models/clf/versions/{job}"]
+    assert session.backend.get_model("clf").status == "succeeded"
+    assert not make_plan(session, specs).has_changes
+    # the same saved plan applied again (a re-run after a lost answer) registers nothing twice, trains nothing
+    srv.request_log.clear()
+    assert run_apply(session, plan).exit_code == 0
+    assert _writes(srv) == []
+    assert session.backend._registered("clf") == {job}
 
 
 def test_a_saved_plan_is_refused_when_a_dataset_changed_outside(project) -> None:
@@ -301,5 +354,5 @@ def test_a_noop_plan_makes_only_reads_and_lists(project) -> None:
     assert not plan.has_changes
     calls = [(r.method, r.path.rsplit("/workspaces/", 1)[-1]) for r in srv.request_log.snapshot()]
     assert {m for m, _ in calls} == {"GET"}
-    singles = [p for _, p in calls if not p.endswith(("/data", "/versions", "/jobs"))]
+    singles = [p for _, p in calls if not p.endswith(("/data", "/versions", "/jobs", "/models"))]
     assert singles == [], singles  # no GET per resource: lists only (Compute_Get was read once, at open)
