@@ -223,7 +223,7 @@ def test_merge_keys_are_refused(repo: Path) -> None:
 
 def test_document_without_kind(repo: Path) -> None:
     write(repo, "specs/m.yaml", "base: &b {budgetHours: 1}\n---\n" + MODEL)
-    assert one_problem(repo).startswith("specs/m.yaml:1: kind: missing or empty; start the document with 'kind: Dataset | Model | Evaluation'")
+    assert one_problem(repo).startswith("specs/m.yaml:1: kind: missing or empty; start the document with 'kind: Dataset | Model | Evaluation | Deployment'")
 
 
 def test_every_problem_in_every_file_is_reported(repo: Path) -> None:

@@ -19,6 +19,7 @@ from typing import Any, Sequence
 from urllib.parse import quote
 
 from reconcile.backends.azureml import naming, wire
+from reconcile.backends.azureml.deployments import DeploymentOperations
 from reconcile.backends.azureml.automl_data import JSONL_NAME, MLTABLE_NAME, AutoMLData, AutoMLTask, convert_coco
 from reconcile.backends.azureml.target import AzureMLTarget
 from reconcile.backends.base import (
@@ -51,7 +52,7 @@ def capabilities_for(nodes: int) -> Capabilities:
     """This service's capabilities on a training cluster of at most ``nodes`` nodes."""
     return Capabilities(service="azureml", model_change="new-version", dataset_change="new-version",
                         evaluation_resources=True, cancel_training=True, training_nodes=max(1, nodes),
-                        budget_note=BUDGET_NOTE, evaluation_note=EVALUATION_NOTE)
+                        budget_note=BUDGET_NOTE, evaluation_note=EVALUATION_NOTE, deployments=True)
 #: Where a dataset version's MLTable folder lives in the datastore container.
 DATA_PREFIX = "vision-gitops/ds"
 
@@ -60,7 +61,7 @@ def _seg(name: str) -> str:
     return quote(name, safe="")
 
 
-class AzureMLBackend:
+class AzureMLBackend(DeploymentOperations):
     """One workspace. ``store`` is the datastore's container (label files, images, MLTable folders)."""
 
     def __init__(self, client: ArmClient, target: AzureMLTarget, store: BlobStore) -> None:
@@ -338,7 +339,8 @@ class AzureMLBackend:
     def observe(self, *, evaluations_of: frozenset[str] | None = None) -> LiveState:
         models = self.list_models()
         wanted = set(models) if evaluations_of is None else set(models) & set(evaluations_of)
-        return LiveState(datasets=self._list_datasets(), models=models, evaluations=self._list_evaluations(wanted))
+        return LiveState(datasets=self._list_datasets(), models=models, evaluations=self._list_evaluations(wanted),
+                         endpoints=self.list_endpoints())
 
     # --- evaluations ----------------------------------------------------------------
     # An evaluation is a pipeline job running Azure ML's model_evaluation_pipeline component (azureml
@@ -436,13 +438,6 @@ class AzureMLBackend:
             props = {k: v for k, v in j["properties"].items() if k not in ("status", "services")}
             self._client.put(f"{self._ws}/jobs/{_seg(str(j['name']))}", {"properties": props | {"isArchived": True}})
         return bool(jobs)
-
-    def predict(self, model: str, *, image: bytes | None = None, url: str | None = None) -> Prediction:
-        raise InputError(
-            f"model {model}: scoring on Azure ML needs an online deployment of its registered version behind a "
-            "managed online endpoint, and vision-gitops does not manage online deployments yet",
-            hint=("deploy the registered version yourself (az ml online-endpoint create, then az ml online-deployment "
-                  "create; billed per instance-hour while it exists); the Deployment spec is a later issue"))
 
     def close(self) -> None:
         self._client.close()
