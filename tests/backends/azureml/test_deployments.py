@@ -1,0 +1,309 @@
+"""Deployments on Azure ML: gate, blue/green rollout, revert, drift, crash: plan → apply → plan against the emulator."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import ssl
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from infra.azureml_outputs import AzureMLStackOutputs
+from reconcile.errors import ExitCode
+from reconcile.session import open_session
+from reconcile.specs.config import load_config
+from reconcile.workflow import load_desired, make_plan, run_apply
+from tests.backends.azureml.conftest import ROOT, _Credential, blob_config, start_validated
+from tests.fixtures.azurite import Azurite
+
+pytestmark = pytest.mark.azurite
+
+BASE = [
+    {"kind": "Dataset", "name": "cls-train", "annotationKind": "imageClassification",
+     "labels": [{"file": "data/shapes/classification/train.coco.json", "images": "data/shapes/classification/images"}]},
+    {"kind": "Dataset", "name": "cls-test", "annotationKind": "imageClassification",
+     "labels": [{"file": "data/shapes/classification/test.coco.json", "images": "data/shapes/classification/images"}]},
+    {"kind": "Model", "name": "clf-a", "modelKind": "Generic-Classifier", "trainingDataset": "cls-train",
+     "testDataset": "cls-test", "budgetHours": 1},
+    {"kind": "Evaluation", "name": "holdout", "model": "clf-a", "dataset": "cls-test"},
+    {"kind": "Model", "name": "clf-b", "modelKind": "Generic-Classifier", "trainingDataset": "cls-train",
+     "testDataset": "cls-test", "budgetHours": 2},
+    {"kind": "Evaluation", "name": "holdout", "model": "clf-b", "dataset": "cls-test"},
+]
+
+
+class Clock:
+    """The apply/plan clock (bake time); the emulator has its own, advanced with it."""
+
+    def __init__(self) -> None:
+        self.t = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+
+    def __call__(self) -> dt.datetime:
+        return self.t
+
+
+def deployment(model: str = "clf-a", **extra: Any) -> dict[str, Any]:
+    doc = {"kind": "Deployment", "name": "shapes-ep", "model": model,
+           "gate": [{"evaluation": "holdout", "thresholds": {"accuracyTop1": 0.0}}]}
+    doc.update(extra)
+    return doc
+
+
+@pytest.fixture
+def project(tmp_path: Path, azurite: Azurite, monkeypatch: pytest.MonkeyPatch):
+    blob = blob_config(azurite)
+    srv, watch = start_validated(None, blob=blob, tls=True)
+    ws = srv.workspace
+    shutil.copytree(ROOT / "data" / "shapes" / "classification", tmp_path / "data" / "shapes" / "classification")
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "infra" / "outputs").mkdir(parents=True)
+    (tmp_path / "infra" / "outputs" / "ml.json").write_text(json.dumps(AzureMLStackOutputs(
+        subscription_id=ws.subscription, resource_group_name=ws.resource_group, workspace_name=ws.name,
+        location=ws.region, compute_name="gpu-cluster", datastore_name="workspaceblobstore",
+        container_url=f"https://example.blob.core.windows.net/{blob.container}").to_json_dict()))
+    (tmp_path / "vision-gitops.yaml").write_text(
+        f"defaultEnvironment: ml\nspecs: [specs]\nenvironments:\n  ml:\n    service: azureml\n"
+        f"    endpoint: {srv.endpoint}\n    stackOutputs: infra/outputs/ml.json\n    auth: {{kind: entra}}\n"
+        f"    storage: {{kind: azurite, container: {blob.container}}}\n")
+    monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", azurite.connection_string)
+    monkeypatch.setattr("reconcile.client.auth._default_credential", lambda: _Credential())
+    config = load_config(tmp_path / "vision-gitops.yaml")
+    session = open_session(config, client_options={"verify": ssl.create_default_context(cafile=str(srv.cert_file))})
+    rig = Rig(srv, session, Clock())
+    try:
+        yield rig
+    finally:
+        session.close()
+        srv.stop()
+    assert not watch.violations, watch.violations[:5]
+
+
+class Rig:
+    def __init__(self, srv: Any, session: Any, clock: Clock) -> None:
+        self.srv, self.session, self.clock = srv, session, clock
+
+    def specs(self, *docs: dict[str, Any]) -> Any:
+        (self.session.config.root / "specs" / "all.yaml").write_text(yaml.safe_dump_all(BASE + list(docs)))
+        return load_desired(self.session.config)
+
+    def plan(self, specs: Any) -> Any:
+        return make_plan(self.session, specs, now=self.clock)
+
+    def apply(self, specs: Any) -> Any:
+        return run_apply(self.session, self.plan(specs), now=self.clock)
+
+    def advance(self, seconds: float) -> None:
+        self.clock.t += dt.timedelta(seconds=seconds)
+        self.srv.advance_clock(seconds)
+
+    def settle(self, specs: Any, rounds: int = 30) -> Any:
+        """Apply, let the service work (training, evaluations, provisioning), until an apply changes nothing."""
+        for _ in range(rounds):
+            result = self.apply(specs)
+            if result.failed or (not result.running and not result.deferred and not self.plan(specs).has_changes):
+                return result
+            self.srv.wait_for_training(timeout=120)
+            self.advance(61)
+        raise AssertionError("never settled")
+
+    def endpoint(self) -> Any:
+        return self.session.backend.get_endpoint("shapes-ep")
+
+    def jobs(self, job_type: str) -> list[str]:
+        return sorted(j["name"] for j in self.session.backend._client.list(
+            f"{self.session.backend._ws}/jobs", {"jobType": job_type, "listViewType": "All"}))
+
+    def serving(self) -> dict[str, str]:
+        ep = self.endpoint()
+        return {ep.deployments[n].model: v for n, v in ep.traffic.items() if v}
+
+
+def _change(plan: Any) -> Any:
+    return next(c for c in plan.changes if c.kind == "Deployment")
+
+
+def test_first_deployment_passes_its_gate_and_serves_then_the_plan_is_empty(project: Rig) -> None:
+    specs = project.specs(deployment())
+    first = _change(project.plan(specs))
+    assert first.action == "create" and first.reason_code == "gate-pending"
+    result = project.settle(specs)
+    assert result.exit_code == ExitCode.OK, result
+    assert project.serving() == {"clf-a": 100}
+    plan = project.plan(specs)
+    assert not plan.has_changes, [(c.address, c.action, c.reason) for c in plan.changes if c.action != "no-op"]
+    prediction = project.session.backend.predict(
+        "clf-a", image=(ROOT / "data/shapes/classification/images/test-001.png").read_bytes())
+    assert prediction.tags and prediction.tags[0].confidence >= prediction.tags[-1].confidence
+
+
+def _deploy_a(project: Rig, **extra: Any) -> Any:
+    specs = project.specs(deployment(**extra))
+    assert project.settle(specs).exit_code == ExitCode.OK
+    assert project.serving() == {"clf-a": 100}
+    return specs
+
+
+def test_a_failing_gate_switches_nothing_and_exits_1(project: Rig) -> None:
+    _deploy_a(project)
+    specs = project.specs(deployment("clf-b", gate=[{"evaluation": "holdout", "thresholds": {"accuracyTop1": 1.01}}]))
+    for _ in range(30):  # train b and evaluate it; the gate then fails
+        plan = project.plan(specs)
+        if _change(plan).reason_code == "gate-failed":
+            break
+        run_apply(project.session, plan, now=project.clock)
+        project.srv.wait_for_training(timeout=120)
+        project.advance(61)
+    change = _change(plan)
+    assert change.gate is not None and change.gate.status == "fail"
+    check = change.gate.checks[0]
+    assert (check.metric, check.required, check.status) == ("accuracyTop1", 1.01, "fail") and check.candidate is not None
+    assert change.desired.traffic == {n: v for n, v in project.endpoint().traffic.items() if v}
+    result = run_apply(project.session, plan, now=project.clock)
+    assert result.exit_code == ExitCode.ERROR
+    assert "gate" in result.failed[0].message and "accuracyTop1" in result.failed[0].message
+    assert project.serving() == {"clf-a": 100}
+
+
+def test_regression_against_the_incumbent_fails_the_gate(project: Rig) -> None:
+    _deploy_a(project)
+    # b is gated on not regressing from a by more than -1 (impossible: it must beat a by 1).
+    specs = project.specs(deployment("clf-b", gate=[{"evaluation": "holdout", "thresholds": {"accuracyTop1": 0.0},
+                                                     "mustNotRegress": {"tolerance": 0.0}}]))
+    plans = []
+    for _ in range(30):
+        plan = project.plan(specs)
+        plans.append(plan)
+        gate = _change(plan).gate
+        if gate is not None and gate.status != "pending":
+            break
+        run_apply(project.session, plan, now=project.clock)
+        project.srv.wait_for_training(timeout=120)
+        project.advance(61)
+    regression = [k for k in gate.checks if k.rule == "must-not-regress"][0]
+    assert regression.incumbent is not None and regression.candidate is not None
+    assert gate.incumbent.startswith("clf-a:")
+    expected = "pass" if regression.candidate >= regression.incumbent else "fail"
+    assert regression.status == expected
+
+
+def test_a_missing_evaluation_fails_the_gate(project: Rig) -> None:
+    specs = project.specs(deployment(gate=[{"evaluation": "holdout", "thresholds": {"accuracyTop1": 0.0}}]))
+    project.settle(specs)
+    # Archive a's evaluation job outside the tool: the gate's figure is then missing.
+    backend = project.session.backend
+    backend.delete_evaluation("clf-a", "holdout")
+    ep_before = project.endpoint().traffic
+    # A second model deployment needs the gate; b has no evaluation spec here.
+    docs = [d for d in BASE if not (d["kind"] == "Evaluation" and d["model"] == "clf-b")]
+    (project.session.config.root / "specs" / "all.yaml").write_text(yaml.safe_dump_all(docs + [deployment("clf-b")]))
+    with pytest.raises(Exception) as caught:
+        load_desired(project.session.config)
+    assert "no Evaluation named 'holdout'" in str(caught.value.problems)  # type: ignore[attr-defined]
+    assert project.endpoint().traffic == ep_before
+
+
+def test_staged_steps_wait_for_the_bake_time(project: Rig) -> None:
+    _deploy_a(project)
+    specs = project.specs(deployment("clf-b", rollout={"steps": [25, 100], "bakeMinutes": 30}))
+    shares = []
+    for _ in range(40):
+        plan = project.plan(specs)
+        change = _change(plan)
+        if not plan.has_changes:
+            break
+        run_apply(project.session, plan, now=project.clock)
+        share = project.serving().get("clf-b", 0)
+        if not shares or shares[-1] != share:
+            shares.append(share)
+        if share == 25:
+            # Within the bake time the next plan waits, and apply moves nothing.
+            waiting = _change(project.plan(specs))
+            assert waiting.reason_code == "baking", waiting.reason
+            run_apply(project.session, project.plan(specs), now=project.clock)
+            assert project.serving() == {"clf-a": 75, "clf-b": 25}
+            project.advance(31 * 60)
+            continue
+        project.srv.wait_for_training(timeout=120)
+        project.advance(61)
+    assert shares == [0, 25, 100]
+    assert project.serving() == {"clf-b": 100}
+    ep = project.endpoint()
+    assert len(ep.deployments) == 2  # keepPrevious 1: a is kept at 0 %
+
+
+def test_revert_is_a_traffic_switch_with_no_training(project: Rig) -> None:
+    _deploy_a(project)
+    specs_b = project.specs(deployment("clf-b"))
+    project.settle(specs_b)
+    assert project.serving() == {"clf-b": 100}
+    automl, pipelines = project.jobs("AutoML"), project.jobs("Pipeline")
+    specs_a = project.specs(deployment("clf-a"))
+    change = _change(project.plan(specs_a))
+    assert change.gate is not None and change.gate.status == "pass"
+    assert change.desired.traffic == {change.desired.deployment: 100} and change.instance_hours_per_day is None
+    assert project.settle(specs_a).exit_code == ExitCode.OK
+    assert project.serving() == {"clf-a": 100}
+    assert project.jobs("AutoML") == automl and project.jobs("Pipeline") == pipelines  # nothing trained or evaluated
+    assert not project.plan(specs_a).has_changes
+
+
+def test_drift_traffic_changed_by_hand_is_set_back(project: Rig) -> None:
+    specs = _deploy_a(project)
+    specs = project.specs(deployment("clf-b"))
+    project.settle(specs)
+    ep = project.endpoint()
+    old = next(n for n in ep.deployments if n not in ep.traffic or not ep.traffic[n])
+    new = next(n for n, v in ep.traffic.items() if v)
+    backend = project.session.backend
+    backend._client.begin("PUT", backend._endpoint_path("shapes-ep"), {
+        "location": project.srv.workspace.region, "tags": {k: v for k, v in _tags(backend).items()},
+        "properties": {"authMode": "Key", "traffic": {old: 100, new: 0}}})
+    plan = project.plan(specs)
+    change = _change(plan)
+    assert [d.kind for d in change.drift] == ["traffic-changed"]
+    assert change.action == "update" and change.reason_code == "traffic-restored"
+    run_apply(project.session, plan, now=project.clock)
+    assert project.serving() == {"clf-b": 100}
+    assert not project.plan(specs).has_changes
+
+
+def _tags(backend: Any) -> dict[str, str]:
+    return backend._client.get(backend._endpoint_path("shapes-ep")).get("tags") or {}
+
+
+def test_drift_deployment_deleted_outside_is_created_again(project: Rig) -> None:
+    _deploy_a(project)
+    specs = project.specs(deployment("clf-b"))
+    project.settle(specs)
+    ep = project.endpoint()
+    kept = next(n for n in ep.deployments if not ep.traffic.get(n))
+    project.session.backend.delete_deployment("shapes-ep", kept)
+    project.advance(61)
+    plan = project.plan(specs)
+    assert "deleted-in-service" in [d.kind for d in _change(plan).drift]
+
+
+def test_a_crash_between_candidate_and_switch_converges_without_a_duplicate(project: Rig) -> None:
+    _deploy_a(project)
+    specs = project.specs(deployment("clf-b"))
+    # Train and evaluate b, create its deployment; the switch waits for provisioning ("crash" here: stop).
+    for _ in range(30):
+        result = project.apply(specs)
+        ep = project.endpoint()
+        if any(d.model == "clf-b" for d in ep.deployments.values()):
+            break
+        project.srv.wait_for_training(timeout=120)
+        project.advance(61)
+    puts = [r for r in project.srv.request_log.snapshot() if r.method == "PUT" and "/deployments/" in r.path]
+    project.advance(61)
+    assert project.settle(specs).exit_code == ExitCode.OK
+    assert project.serving() == {"clf-b": 100}
+    names = [n for n, d in project.endpoint().deployments.items() if d.model == "clf-b"]
+    assert len(names) == 1
+    later = [r for r in project.srv.request_log.snapshot() if r.method == "PUT" and "/deployments/" in r.path]
+    assert {r.path for r in later} == {r.path for r in puts} or len({r.path for r in later}) <= 2
+    del result
