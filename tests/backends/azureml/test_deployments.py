@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from infra.azureml_outputs import AzureMLStackOutputs
-from reconcile.errors import ExitCode
+from reconcile.errors import ExitCode, ServiceUnavailableError
 from reconcile.session import open_session
 from reconcile.specs.config import load_config
 from reconcile.workflow import load_desired, make_plan, run_apply
@@ -168,42 +168,74 @@ def test_a_failing_gate_switches_nothing_and_exits_1(project: Rig) -> None:
     assert project.serving() == {"clf-a": 100}
 
 
-def test_regression_against_the_incumbent_fails_the_gate(project: Rig) -> None:
-    _deploy_a(project)
-    # b is gated on not regressing from a by more than -1 (impossible: it must beat a by 1).
-    specs = project.specs(deployment("clf-b", gate=[{"evaluation": "holdout", "thresholds": {"accuracyTop1": 0.0},
-                                                     "mustNotRegress": {"tolerance": 0.0}}]))
-    plans = []
-    for _ in range(30):
+def _until_gate(project: Rig, specs: Any, rounds: int = 30) -> Any:
+    """Plan and apply until the deployment's gate is no longer pending; return that plan."""
+    for _ in range(rounds):
         plan = project.plan(specs)
-        plans.append(plan)
         gate = _change(plan).gate
         if gate is not None and gate.status != "pending":
-            break
+            return plan
         run_apply(project.session, plan, now=project.clock)
         project.srv.wait_for_training(timeout=120)
         project.advance(61)
-    regression = [k for k in gate.checks if k.rule == "must-not-regress"][0]
-    assert regression.incumbent is not None and regression.candidate is not None
+    raise AssertionError("the gate stayed pending")
+
+
+def test_a_failed_evaluation_fails_the_gate_and_switches_nothing(project: Rig) -> None:
+    _deploy_a(project)
+    root = project.session.config.root / "data" / "shapes" / "classification"
+    coco = json.loads((root / "test.coco.json").read_text())
+    coco["categories"][0]["name"] = "hexagon"  # a label the model never saw: the evaluation fails
+    (root / "odd.coco.json").write_text(json.dumps(coco))
+    odd = [{"kind": "Dataset", "name": "cls-odd", "annotationKind": "imageClassification",
+            "labels": [{"file": "data/shapes/classification/odd.coco.json",
+                        "images": "data/shapes/classification/images"}]},
+           {"kind": "Evaluation", "name": "odd", "model": "clf-b", "dataset": "cls-odd"}]
+    specs = project.specs(*odd, deployment("clf-b", gate=[{"evaluation": "odd", "thresholds": {"accuracyTop1": 0.0}}]))
+    plan = _until_gate(project, specs)
+    change = _change(plan)
+    assert change.gate.status == "fail" and "failed (UserError)" in " ".join(change.gate.reasons)
+    result = run_apply(project.session, plan, now=project.clock)
+    assert result.exit_code == ExitCode.ERROR and "odd" in result.failed[0].message
+    assert project.serving() == {"clf-a": 100}
+
+
+def test_a_stale_evaluation_fails_the_gate(project: Rig) -> None:
+    _deploy_a(project)  # b is trained and evaluated on cls-test too (BASE)
+    labels = project.session.config.root / "data/shapes/classification/test.coco.json"
+    coco = json.loads(labels.read_text())
+    dropped = coco["images"].pop()["id"]
+    coco["annotations"] = [a for a in coco["annotations"] if a["image_id"] != dropped]
+    labels.write_text(json.dumps(coco))
+    assert project.settle(project.specs(deployment())).exit_code == ExitCode.OK  # cls-test gets a new version
+    specs = project.specs(deployment("clf-b"))
+    change = _change(project.plan(specs))
+    assert change.gate.status == "fail", change.gate
+    assert any("is stale: it ran on dataset cls-test version" in r for r in change.gate.reasons)
+    result = project.apply(specs)
+    assert result.exit_code == ExitCode.ERROR and any(f.address == "deployment/shapes-ep" for f in result.failed)
+    assert project.serving() == {"clf-a": 100}
+
+
+def test_must_not_regress_runs_the_incumbents_evaluation_on_the_same_dataset_version(project: Rig) -> None:
+    _deploy_a(project)
+    check = [{"kind": "Dataset", "name": "cls-check", "annotationKind": "imageClassification",
+              "labels": [{"file": "data/shapes/classification/train.coco.json",
+                          "images": "data/shapes/classification/images"}]},
+             {"kind": "Evaluation", "name": "check", "model": "clf-b", "dataset": "cls-check"}]
+    specs = project.specs(*check, deployment("clf-b", gate=[{"evaluation": "check", "thresholds": {"accuracyTop1": 0.0},
+                                                             "mustNotRegress": {"tolerance": 0.0}}]))
+    first = _change(project.plan(specs))
+    assert first.gate.status == "pending"
+    plan = _until_gate(project, specs)
+    gate = _change(plan).gate
     assert gate.incumbent.startswith("clf-a:")
-    expected = "pass" if regression.candidate >= regression.incumbent else "fail"
-    assert regression.status == expected
-
-
-def test_a_missing_evaluation_fails_the_gate(project: Rig) -> None:
-    specs = project.specs(deployment(gate=[{"evaluation": "holdout", "thresholds": {"accuracyTop1": 0.0}}]))
-    project.settle(specs)
-    # Archive a's evaluation job outside the tool: the gate's figure is then missing.
-    backend = project.session.backend
-    backend.delete_evaluation("clf-a", "holdout")
-    ep_before = project.endpoint().traffic
-    # A second model deployment needs the gate; b has no evaluation spec here.
-    docs = [d for d in BASE if not (d["kind"] == "Evaluation" and d["model"] == "clf-b")]
-    (project.session.config.root / "specs" / "all.yaml").write_text(yaml.safe_dump_all(docs + [deployment("clf-b")]))
-    with pytest.raises(Exception) as caught:
-        load_desired(project.session.config)
-    assert "no Evaluation named 'holdout'" in str(caught.value.problems)  # type: ignore[attr-defined]
-    assert project.endpoint().traffic == ep_before
+    regression = next(k for k in gate.checks if k.rule == "must-not-regress")
+    incumbent_jobs = [j for j in project.jobs("Pipeline") if j.startswith("clf-a-check-eval-")]
+    assert len(incumbent_jobs) == 1  # apply evaluated the incumbent version on cls-check, once
+    figure = project.session.backend.gate_evaluation("clf-a", "check", gate.incumbent.split(":", 1)[1], "cls-check")
+    assert regression.incumbent == figure.performance["accuracyTop1"]
+    assert regression.status == ("pass" if regression.candidate >= regression.incumbent else "fail")
 
 
 def test_staged_steps_wait_for_the_bake_time(project: Rig) -> None:
@@ -287,23 +319,31 @@ def test_drift_deployment_deleted_outside_is_created_again(project: Rig) -> None
     assert "deleted-in-service" in [d.kind for d in _change(plan).drift]
 
 
-def test_a_crash_between_candidate_and_switch_converges_without_a_duplicate(project: Rig) -> None:
+def test_a_crash_between_candidate_and_switch_converges_without_a_duplicate(project: Rig,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     _deploy_a(project)
     specs = project.specs(deployment("clf-b"))
-    # Train and evaluate b, create its deployment; the switch waits for provisioning ("crash" here: stop).
+    backend = project.session.backend
+    real = backend.set_traffic
+    calls: list[dict] = []
+
+    def lost(endpoint: str, traffic: dict, **kw: Any) -> None:
+        calls.append(dict(traffic))
+        raise ServiceUnavailableError("connection dropped before the traffic PUT was sent")
+
+    monkeypatch.setattr(backend, "set_traffic", lost)
     for _ in range(30):
         result = project.apply(specs)
-        ep = project.endpoint()
-        if any(d.model == "clf-b" for d in ep.deployments.values()):
+        if calls:
             break
         project.srv.wait_for_training(timeout=120)
         project.advance(61)
-    puts = [r for r in project.srv.request_log.snapshot() if r.method == "PUT" and "/deployments/" in r.path]
-    project.advance(61)
+    assert result.exit_code == ExitCode.ERROR and project.serving() == {"clf-a": 100}
+    candidate = next(n for n, d in project.endpoint().deployments.items() if d.model == "clf-b")
+    monkeypatch.setattr(backend, "set_traffic", real)
     assert project.settle(specs).exit_code == ExitCode.OK
     assert project.serving() == {"clf-b": 100}
-    names = [n for n, d in project.endpoint().deployments.items() if d.model == "clf-b"]
-    assert len(names) == 1
-    later = [r for r in project.srv.request_log.snapshot() if r.method == "PUT" and "/deployments/" in r.path]
-    assert {r.path for r in later} == {r.path for r in puts} or len({r.path for r in later}) <= 2
-    del result
+    assert [n for n, d in project.endpoint().deployments.items() if d.model == "clf-b"] == [candidate]
+    puts = [r for r in project.srv.request_log.snapshot() if r.method == "PUT" and r.path.endswith(f"/deployments/{candidate}")]
+    assert len(puts) == 1
+    assert not project.plan(specs).has_changes
