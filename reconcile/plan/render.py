@@ -118,7 +118,8 @@ def _check_line(k: GateCheck) -> str:
     else:
         head = (f"{k.evaluation} {k.metric} must not regress (>= {_figure(k.required)}): candidate "
                 f"{_figure(k.candidate)}, incumbent {_figure(k.incumbent)}")
-    return f"{head} -- {k.status}" + (f" ({k.detail})" if k.detail and k.status != "pass" else "")
+    shown = k.detail and (k.status != "pass" or k.candidate is None or k.incumbent is None and k.rule != "threshold")
+    return f"{head} -- {k.status}" + (f" ({k.detail})" if shown else "")
 
 
 def _gate_lines(gate: Gate) -> list[str]:
