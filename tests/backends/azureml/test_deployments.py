@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import shutil
@@ -13,7 +14,8 @@ import pytest
 import yaml
 
 from infra.azureml_outputs import AzureMLStackOutputs
-from reconcile.errors import ExitCode, ServiceUnavailableError
+from reconcile.emulator.faults import FaultConfig
+from reconcile.errors import ExitCode, ReconcileError, ServiceUnavailableError
 from reconcile.session import open_session
 from reconcile.specs.config import load_config
 from reconcile.workflow import load_desired, make_plan, run_apply
@@ -265,6 +267,7 @@ def test_staged_steps_wait_for_the_bake_time(project: Rig) -> None:
     assert project.serving() == {"clf-b": 100}
     ep = project.endpoint()
     assert len(ep.deployments) == 2  # keepPrevious 1: a is kept at 0 %
+    assert not project.plan(specs).has_changes
 
 
 def test_revert_is_a_traffic_switch_with_no_training(project: Rig) -> None:
@@ -347,3 +350,63 @@ def test_a_crash_between_candidate_and_switch_converges_without_a_duplicate(proj
     puts = [r for r in project.srv.request_log.snapshot() if r.method == "PUT" and r.path.endswith(f"/deployments/{candidate}")]
     assert len(puts) == 1
     assert not project.plan(specs).has_changes
+
+
+def test_apply_rechecks_the_gate_before_the_switch(project: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    _deploy_a(project)
+    specs = project.specs(deployment("clf-b", gate=[{"evaluation": "holdout", "thresholds": {"accuracyTop1": 0.1}}]))
+    for _ in range(30):  # until the plan moves traffic with a passing gate
+        plan = project.plan(specs)
+        change = _change(plan)
+        candidate = project.endpoint().deployments.get(change.desired.deployment or "-")
+        if change.gate is not None and change.gate.status == "pass" and candidate is not None \
+                and candidate.provisioning == "Succeeded":
+            break
+        run_apply(project.session, plan, now=project.clock)
+        project.srv.wait_for_training(timeout=120)
+        project.advance(61)
+    backend = project.session.backend
+    real = backend.gate_evaluation
+
+    def worse(model: str, evaluation: str, version: str, dataset: str) -> Any:
+        found = real(model, evaluation, version, dataset)
+        return dataclasses.replace(found, performance={"accuracyTop1": 0.05}) if model == "clf-b" else found
+
+    monkeypatch.setattr(backend, "gate_evaluation", worse)  # the figures moved after review
+    result = run_apply(project.session, plan, now=project.clock)
+    assert result.exit_code == ExitCode.ERROR
+    assert "below the threshold 0.1" in result.failed[0].message
+    assert project.serving() == {"clf-a": 100}
+
+
+def test_removing_the_spec_and_pruning_deletes_the_endpoint(project: Rig) -> None:
+    _deploy_a(project)
+    specs = project.specs()
+    kept = _change(project.plan(specs))
+    assert (kept.action, kept.reason_code) == ("no-op", "kept-without-prune")
+    plan = make_plan(project.session, specs, prune=True, now=project.clock)
+    assert [(c.address, c.action) for c in plan.changes if c.kind == "Deployment"] == [("deployment/shapes-ep", "delete")]
+    result = run_apply(project.session, plan, now=project.clock)
+    assert result.deleted == ["deployment/shapes-ep"], result
+    project.advance(61)
+    assert project.endpoint() is None
+    assert "deployment/shapes-ep" not in project.session.state_store().load().records
+
+
+def test_a_rollout_converges_under_injected_faults(project: Rig) -> None:
+    _deploy_a(project)
+    project.srv.faults = FaultConfig(error_rate=0.15, drop_after_rate=0.05, error_statuses=(500, 503), seed=7,
+                                     retry_after_seconds=0)
+    specs = project.specs(deployment("clf-b"))
+    for _ in range(40):
+        try:
+            project.apply(specs)
+        except ReconcileError:
+            pass  # a run that gave up; the next one resumes
+        if project.serving().get("clf-b") == 100:
+            break
+        project.srv.wait_for_training(timeout=120)
+        project.advance(61)
+    project.srv.faults = FaultConfig()
+    assert project.serving() == {"clf-b": 100}
+    assert len([d for d in project.endpoint().deployments.values() if d.model == "clf-b"]) == 1
