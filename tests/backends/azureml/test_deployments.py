@@ -137,6 +137,11 @@ def test_first_deployment_passes_its_gate_and_serves_then_the_plan_is_empty(proj
     assert project.serving() == {"clf-a": 100}
     plan = project.plan(specs)
     assert not plan.has_changes, [(c.address, c.action, c.reason) for c in plan.changes if c.action != "no-op"]
+    from reconcile.status import status_document
+
+    (ep,) = status_document(project.session.backend.observe())["endpoints"]
+    assert ep["name"] == "shapes-ep" and list(ep["traffic"].values()) == [100]
+    assert [(d["model"], d["provisioningState"]) for d in ep["deployments"]] == [("clf-a", "Succeeded")]
     prediction = project.session.backend.predict(
         "clf-a", image=(ROOT / "data/shapes/classification/images/test-001.png").read_bytes())
     assert prediction.tags and prediction.tags[0].confidence >= prediction.tags[-1].confidence
