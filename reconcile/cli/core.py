@@ -151,7 +151,7 @@ def apply(plan_file: Path | None, config_path: Path | None, environment: str | N
     for address, message in result.failed:
         out.print(f"[red]failed[/red] {address}: {message}")
     if result.exit_code == ExitCode.RUNNING:
-        out.print("Training, evaluations or a rollout are still under way: follow them with `reconcile wait`, "
+        out.print("Training, evaluations or a rollout are still running: follow them with `reconcile wait`, "
                   "then run apply again for what was deferred (evaluations, a traffic switch).")
     _exit(result.exit_code)
 
