@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import os
+import signal
 import shutil
 import ssl
 from pathlib import Path
@@ -16,6 +18,7 @@ import yaml
 from infra.azureml_outputs import AzureMLStackOutputs
 from reconcile.emulator.faults import FaultConfig
 from reconcile.errors import ExitCode, ReconcileError, ServiceUnavailableError
+from reconcile.plan.deployments import deployment_name
 from reconcile.session import open_session
 from reconcile.specs.config import load_config
 from reconcile.workflow import load_desired, make_plan, run_apply
@@ -415,3 +418,41 @@ def test_a_rollout_converges_under_injected_faults(project: Rig) -> None:
     project.srv.faults = FaultConfig()
     assert project.serving() == {"clf-b": 100}
     assert len([d for d in project.endpoint().deployments.values() if d.model == "clf-b"]) == 1
+
+
+def test_sigkill_right_after_the_candidate_put_converges_with_one_deployment(project: Rig) -> None:
+    from reconcile.lock import lock_for
+    from tests.backends.azureml.test_crash import _apply_in_child, _kill_after, _wait_child
+
+    _deploy_a(project)
+    specs = project.specs(deployment("clf-b"))
+    for _ in range(30):  # train and evaluate b; stop before its deployment is created
+        change = _change(project.plan(specs))
+        if change.gate is not None and change.gate.status == "pass":
+            break
+        project.apply(specs)
+        project.srv.wait_for_training(timeout=120)
+        project.advance(61)
+    candidate = _change(project.plan(specs)).desired.deployment
+    box: dict = {}
+    _kill_after(project.srv, box, f"/deployments/{candidate}")
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        _apply_in_child(project.session.config, str(project.srv.cert_file))
+    box["pid"] = pid
+    status = _wait_child(pid)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, status
+    project.srv.gateway.observers.clear()
+    lock_for(project.session.config).break_lock()
+    assert project.settle(specs).exit_code == ExitCode.OK
+    assert project.serving() == {"clf-b": 100}
+    assert [n for n, d in project.endpoint().deployments.items() if d.model == "clf-b"] == [candidate]
+    puts = {r.path for r in project.srv.request_log.snapshot() if r.method == "PUT" and "/deployments/" in r.path}
+    assert {p.rsplit("/", 1)[1] for p in puts} == {candidate, deployment_name("clf-a", _version_of(project, "clf-a"))}
+    inventory = project.session.state_store().load()
+    assert inventory.records["deployment/shapes-ep"].intent is None
+    assert not project.plan(specs).has_changes
+
+
+def _version_of(project: Rig, model: str) -> str:
+    return project.session.backend.get_model(model).version
