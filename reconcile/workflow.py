@@ -24,7 +24,7 @@ from reconcile.inventory.records import Inventory
 from reconcile.labels import LabelUploader, probe_label_digests, resolve_labels
 from reconcile.plan.adopt import Adoption, adopt
 from reconcile.plan.compute import compute_plan
-from reconcile.plan.deployments import deployment_name, gate_rules
+from reconcile.plan.deployments import base_traffic, deployment_name, gate_rules
 from reconcile.plan.guardrails import Limits
 from reconcile.plan.model import Plan, fingerprint
 from reconcile.session import Session
@@ -92,7 +92,8 @@ def load_inventory(session: Session) -> Inventory:
 
 def with_gate_figures(session: Session, specs: SpecSet, live: LiveState) -> LiveState:
     """``live`` with the figures each Deployment spec's gate reads (the candidate's and the incumbent's
-    evaluations on each gate dataset's current version): a few reads per Deployment spec, none without one."""
+    evaluations on each gate dataset's current version): a few reads per Deployment spec whose model version
+    does not take all traffic yet, none otherwise (a no-op plan stays list calls only)."""
     if not specs.deployments or not session.backend.capabilities.deployments:
         return live
     backend = deployments_of(session.backend)
@@ -100,8 +101,10 @@ def with_gate_figures(session: Session, specs: SpecSet, live: LiveState) -> Live
     for spec in specs.deployments.values():
         model = live.models.get(spec.model)
         version = model.version if model is not None and model.status == "succeeded" else None
-        desired = DesiredDeployment(name=spec.name, model=spec.model, model_version=version,
-                                    deployment=deployment_name(spec.model, version) if version else "",
+        candidate = deployment_name(spec.model, version) if version else ""
+        if not version or base_traffic(live.endpoints.get(spec.name)).get(candidate) == 100:
+            continue  # nothing to gate: no version yet, or it serves everything already
+        desired = DesiredDeployment(name=spec.name, model=spec.model, model_version=version, deployment=candidate,
                                     instance_type=spec.instance_type, instance_count=spec.instance_count,
                                     gate=gate_rules(spec, specs))
         figures.update(read_gate_figures(backend, desired, live.endpoints.get(spec.name)))

@@ -20,7 +20,7 @@ import datetime as _dt
 from dataclasses import dataclass, replace
 from typing import Callable, Literal, cast
 
-from reconcile.backends.base import Backend, DeploymentBackend, DesiredDeployment, LiveEndpoint, LiveEvaluation, LiveState
+from reconcile.backends.base import Backend, DeploymentBackend, DesiredDeployment, LiveEndpoint, LiveEvaluation
 from reconcile.errors import FatalError
 from reconcile.plan import gate as gates
 from reconcile.plan.deployments import incumbent_of, next_move_at

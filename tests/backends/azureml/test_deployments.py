@@ -17,7 +17,7 @@ import yaml
 
 from infra.azureml_outputs import AzureMLStackOutputs
 from reconcile.emulator.faults import FaultConfig
-from reconcile.errors import ExitCode, ReconcileError, ServiceUnavailableError
+from reconcile.errors import ExitCode, InputError, ReconcileError, ServiceUnavailableError
 from reconcile.plan.deployments import deployment_name
 from reconcile.session import open_session
 from reconcile.specs.config import load_config
@@ -138,8 +138,14 @@ def test_first_deployment_passes_its_gate_and_serves_then_the_plan_is_empty(proj
     result = project.settle(specs)
     assert result.exit_code == ExitCode.OK, result
     assert project.serving() == {"clf-a": 100}
+    project.srv.request_log.clear()
     plan = project.plan(specs)
     assert not plan.has_changes, [(c.address, c.action, c.reason) for c in plan.changes if c.action != "no-op"]
+    calls = project.srv.request_log.snapshot()
+    assert {r.method for r in calls} == {"GET"}  # a plan with a deployment only reads
+    singles = [r.path for r in calls if not r.path.endswith(("/data", "/versions", "/jobs", "/onlineEndpoints",
+                                                             "/deployments"))]
+    assert singles == [], singles  # lists only: a version that serves everything needs no gate figures
     from reconcile.status import status_document
 
     (ep,) = status_document(project.session.backend.observe())["endpoints"]
@@ -148,6 +154,11 @@ def test_first_deployment_passes_its_gate_and_serves_then_the_plan_is_empty(proj
     prediction = project.session.backend.predict(
         "clf-a", image=(ROOT / "data/shapes/classification/images/test-001.png").read_bytes())
     assert prediction.tags and prediction.tags[0].confidence >= prediction.tags[-1].confidence
+    through_traffic = project.session.backend.predict(
+        "clf-a", image=(ROOT / "data/shapes/classification/images/test-001.png").read_bytes(), deployment="shapes-ep")
+    assert through_traffic.tags == prediction.tags
+    with pytest.raises(InputError, match="no endpoint or deployment named 'nope'"):
+        project.session.backend.predict("clf-a", image=b"x", deployment="nope")
 
 
 def _deploy_a(project: Rig, **extra: Any) -> Any:
