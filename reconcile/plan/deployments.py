@@ -237,7 +237,7 @@ def _deployment_change(spec: DeploymentSpec, rules: tuple[GateRule, ...], live: 
     if cand_live is None:
         hours = HOURS_PER_DAY * spec.instance_count
         notes.append(f"creates deployment {candidate} ({spec.model}:{version}, {spec.instance_count} × "
-                     f"{spec.instance_type}) at 0 % traffic: +{hours} instance-hours per day, billed while it exists")
+                     f"{spec.instance_type}) at 0 % traffic")
     elif (cand_live.instance_type, cand_live.instance_count) != (spec.instance_type, spec.instance_count):
         hours = HOURS_PER_DAY * max(0, spec.instance_count - cand_live.instance_count)
         notes.append(f"updates deployment {candidate} to {spec.instance_count} × {spec.instance_type} (was "

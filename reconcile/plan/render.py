@@ -226,7 +226,9 @@ def to_markdown(plan: Plan) -> str:
                 out += ["", "| evaluation | metric | rule | required | candidate | incumbent | result |",
                         "|---|---|---|---|---|---|---|"]
                 out += [f"| {k.evaluation} | {k.metric} | {k.rule} | {_figure(k.required)} | {_figure(k.candidate)} | "
-                        f"{_figure(k.incumbent)} | **{k.status}** |" for k in c.gate.checks]
+                        f"{_figure(k.incumbent) if k.rule != 'threshold' else '-'} | **{k.status}** |"
+                        for k in c.gate.checks]
+                out.append("")
             if c.gate is not None:
                 out += [f"- {line.strip()}" for line in _gate_lines(c.gate)[1:] if not line.startswith("  ") or
                         not any(line.strip() == _check_line(k) for k in c.gate.checks)]

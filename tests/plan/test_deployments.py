@@ -30,6 +30,7 @@ from reconcile.plan.compute import compute_plan
 from reconcile.plan.deployments import deployment_name
 from reconcile.plan.guardrails import Limits
 from reconcile.plan.model import Plan
+from reconcile.plan.normalize import MANAGED_BY_KEY, MANAGED_BY_VALUE
 from reconcile.specs.loader import load_specs
 
 NOW = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.timezone.utc)
@@ -81,8 +82,8 @@ def endpoint(traffic: dict[str, int], *, recorded: dict[str, int] | None = None,
 
 def live(*, ep: LiveEndpoint | None = None, figures: dict | None = None, evaluations: dict | None = None,
          test_version: str = "d1") -> LiveState:
-    datasets = {n: LiveDataset(n, "imageClassification", (f"https://x.blob.core.windows.net/c/{n}.json",), {}, None,
-                               "e", version=v) for n, v in (("train", "t1"), ("test", test_version))}
+    datasets = {n: LiveDataset(n, "imageClassification", (f"https://x.blob.core.windows.net/c/{n}.json",),
+                               {MANAGED_BY_KEY: MANAGED_BY_VALUE}, None, "e", version=v) for n, v in (("train", "t1"), ("test", test_version))}
     models = {"a": LiveModel("a", "succeeded", "train", 1, "Generic-Classifier", version=A1),
               "b": LiveModel("b", "succeeded", "train", 2, "Generic-Classifier", version=B1)}
     evals = evaluations if evaluations is not None else {("a", "holdout"): evaluation("a", A1),
@@ -92,7 +93,7 @@ def live(*, ep: LiveEndpoint | None = None, figures: dict | None = None, evaluat
 
 
 def owned() -> Inventory:
-    names = ["model/a", "model/b", "evaluation/a/holdout", "evaluation/b/holdout", "deployment/shapes-ep"]
+    names = ["dataset/train", "dataset/test", "model/a", "model/b", "evaluation/a/holdout", "evaluation/b/holdout", "deployment/shapes-ep"]
     return Inventory(records={a: ResourceRecord(address=a, kind=a.split("/")[0].capitalize(), name=a.split("/")[-1],
                                                 model=a.split("/")[1] if a.startswith("evaluation") else None,
                                                 spec_hash="x", created_at="2026-01-01T00:00:00Z")
@@ -205,7 +206,7 @@ def test_revert_to_a_kept_deployment_is_a_traffic_switch(tmp_path: Path) -> None
 def test_up_to_date_is_a_no_op_and_drift_is_named(tmp_path: Path) -> None:
     specs = load(tmp_path, deployment())
     steady = endpoint({DEP_B: 100}, history=(DEP_B,))
-    assert change(plan(specs, live(ep=steady))).action == "no-op"
+    assert not plan(specs, live(ep=steady)).has_changes
     by_hand = endpoint({DEP_A: 100}, recorded={DEP_B: 100}, history=(DEP_A, DEP_B))
     c = change(plan(specs, live(ep=by_hand)))
     assert [d.kind for d in c.drift] == ["traffic-changed"] and c.reason_code == "traffic-restored"
