@@ -107,6 +107,8 @@ def compute_plan(
                       for key in sorted(specs.evaluations)],
         )
 
+    deployment_plan.require_deployments(specs, capabilities)
+
     for name in sorted(specs.datasets):
         spec = specs.datasets[name]
         src = _source_of(specs, "Dataset", name)
@@ -159,7 +161,6 @@ def compute_plan(
         changes.append(change.model_copy(update={
             "spec_hash": spec_hash(evaluation), "protected": evaluation.protect, "drift": found}))
 
-    deployment_plan.require_deployments(specs, capabilities)
     evaluated_now: dict[str, frozenset[str]] = {}
     for c in changes:
         if c.kind == "Evaluation" and c.model and c.action in ("create", "replace", "new-version"):

@@ -266,3 +266,16 @@ def test_the_gate_is_rendered_in_text_and_markdown(tmp_path: Path) -> None:
     assert "| holdout | accuracyTop1 | must-not-regress | 0.89 | 0.88 | 0.9 | **fail** |" in md
     again = Plan.from_json(p.to_json())
     assert again.format_version == "2.2" and change(again).gate == change(p).gate
+
+
+def test_import_takes_over_a_conflicting_endpoint_and_explains_unmanaged_ones(tmp_path: Path) -> None:
+    from reconcile.plan.adopt import adopt
+
+    theirs = LiveEndpoint(name="shapes-ep", provisioning="Succeeded", traffic={}, deployments={}, managed=False)
+    p = plan(load(tmp_path, deployment()), live(ep=theirs), inventory=Inventory())
+    adopted = adopt(p, live(ep=theirs), ["deployment/shapes-ep"])
+    assert [r.address for r in adopted.records] == ["deployment/shapes-ep"] and adopted.docs == []
+    records = {a: r for a, r in owned().records.items() if a != "deployment/shapes-ep"}
+    unmanaged = plan(load(tmp_path), live(ep=theirs), inventory=Inventory(records=records))
+    result = adopt(unmanaged, live(ep=theirs), ["deployment/shapes-ep"])
+    assert result.docs == [] and "endpoints are not written as specs" in result.notes[0]
