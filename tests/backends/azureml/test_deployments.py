@@ -41,6 +41,10 @@ BASE = [
 ]
 
 
+#: Emulated seconds between two applies: enough for a provisioning step, an evaluation or a training to end.
+STEP_S = 301
+
+
 class Clock:
     """The apply/plan clock (bake time); the emulator has its own, advanced with it."""
 
@@ -112,7 +116,7 @@ class Rig:
             if result.failed or (not result.running and not result.deferred and not self.plan(specs).has_changes):
                 return result
             self.srv.wait_for_training(timeout=120)
-            self.advance(61)
+            self.advance(STEP_S)
         raise AssertionError("never settled")
 
     def endpoint(self) -> Any:
@@ -177,7 +181,7 @@ def test_a_failing_gate_switches_nothing_and_exits_1(project: Rig) -> None:
             break
         run_apply(project.session, plan, now=project.clock)
         project.srv.wait_for_training(timeout=120)
-        project.advance(61)
+        project.advance(STEP_S)
     change = _change(plan)
     assert change.gate is not None and change.gate.status == "fail"
     check = change.gate.checks[0]
@@ -198,7 +202,7 @@ def _until_gate(project: Rig, specs: Any, rounds: int = 30) -> Any:
             return plan
         run_apply(project.session, plan, now=project.clock)
         project.srv.wait_for_training(timeout=120)
-        project.advance(61)
+        project.advance(STEP_S)
     raise AssertionError("the gate stayed pending")
 
 
@@ -281,7 +285,7 @@ def test_staged_steps_wait_for_the_bake_time(project: Rig) -> None:
             project.advance(31 * 60)
             continue
         project.srv.wait_for_training(timeout=120)
-        project.advance(61)
+        project.advance(STEP_S)
     assert shares == [0, 25, 100]
     assert project.serving() == {"clf-b": 100}
     ep = project.endpoint()
@@ -359,7 +363,7 @@ def test_a_crash_between_candidate_and_switch_converges_without_a_duplicate(proj
         if calls:
             break
         project.srv.wait_for_training(timeout=120)
-        project.advance(61)
+        project.advance(STEP_S)
     assert result.exit_code == ExitCode.ERROR and project.serving() == {"clf-a": 100}
     candidate = next(n for n, d in project.endpoint().deployments.items() if d.model == "clf-b")
     monkeypatch.setattr(backend, "set_traffic", real)
@@ -383,7 +387,7 @@ def test_apply_rechecks_the_gate_before_the_switch(project: Rig, monkeypatch: py
             break
         run_apply(project.session, plan, now=project.clock)
         project.srv.wait_for_training(timeout=120)
-        project.advance(61)
+        project.advance(STEP_S)
     backend = project.session.backend
     real = backend.gate_evaluation
 
@@ -425,7 +429,7 @@ def test_a_rollout_converges_under_injected_faults(project: Rig) -> None:
         if project.serving().get("clf-b") == 100:
             break
         project.srv.wait_for_training(timeout=120)
-        project.advance(61)
+        project.advance(STEP_S)
     project.srv.faults = FaultConfig()
     assert project.serving() == {"clf-b": 100}
     assert len([d for d in project.endpoint().deployments.values() if d.model == "clf-b"]) == 1
@@ -443,7 +447,7 @@ def test_sigkill_right_after_the_candidate_put_converges_with_one_deployment(pro
             break
         project.apply(specs)
         project.srv.wait_for_training(timeout=120)
-        project.advance(61)
+        project.advance(STEP_S)
     candidate = _change(project.plan(specs)).desired.deployment
     box: dict = {}
     _kill_after(project.srv, box, f"/deployments/{candidate}")
