@@ -127,8 +127,8 @@ def apply_deployment(backend: DeploymentBackend, change: ResourceChange, *, now:
         backend.set_traffic(d.name, target, history=d.history,
                             at=now().astimezone(_dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"))
         moved = True
-    elif target and list(ep.history) != list(d.history):
-        write_check()  # a traffic the service already has (an interrupted run): record it as ours
+    elif target and (target != _positive(ep.recorded_traffic or {}) or list(ep.history) != list(d.history)):
+        write_check()  # the service has this traffic already (set by hand, or by a run that died): record it
         backend.set_traffic(d.name, target, history=d.history, at=ep.traffic_at or _iso(now()))
     removed = []
     for old in d.remove:

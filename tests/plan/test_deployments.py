@@ -279,3 +279,19 @@ def test_import_takes_over_a_conflicting_endpoint_and_explains_unmanaged_ones(tm
     unmanaged = plan(load(tmp_path), live(ep=theirs), inventory=Inventory(records=records))
     result = adopt(unmanaged, live(ep=theirs), ["deployment/shapes-ep"])
     assert result.docs == [] and "endpoints are not written as specs" in result.notes[0]
+
+
+GOLDEN = Path(__file__).parent / "cases" / "deployment_staged_switch.json"
+
+
+def test_golden_deployment_change_document(tmp_path: Path) -> None:
+    """The JSON of a staged switch with a regression check, pinned (update the file on purpose only)."""
+    import json
+
+    figures = FIG_A | {("b", "holdout", B1): evaluation("b", B1, accuracy=0.95)}
+    specs = load(tmp_path, deployment(rollout={"steps": [10, 100], "bakeMinutes": 30}))
+    c = change(plan(specs, live(ep=endpoint({DEP_A: 100}, history=(DEP_A,)), figures=figures)))
+    doc = c.model_dump(mode="json", by_alias=True)
+    for key in ("source", "specHash", "liveFingerprint"):  # paths and hashes: pinned elsewhere
+        doc.pop(key)
+    assert doc == json.loads(GOLDEN.read_text())
