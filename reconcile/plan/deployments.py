@@ -203,6 +203,8 @@ def _deployment_change(spec: DeploymentSpec, rules: tuple[GateRule, ...], live: 
     rec = inventory.records.get(address)
     history = list(ep.history) if ep is not None else []
     drift = _drift(ep, history)
+    if ep is not None:  # deployments deleted outside leave the history (the drift above names them)
+        history = [h for h in history if h in ep.deployments]
     common: dict[str, Any] = dict(address=address, kind="Deployment", name=spec.name, model=spec.model, source=src,
                                   depends_on=[f"model/{spec.model}"] + [f"evaluation/{spec.model}/{g.evaluation}"
                                                                          for g in spec.gate],
@@ -280,8 +282,11 @@ def _deployment_change(spec: DeploymentSpec, rules: tuple[GateRule, ...], live: 
                          "traffic switch")
     if remove and not reason:
         reason = f"deletes old deployments beyond keepPrevious {spec.keep_previous}: {', '.join(remove)}"
+    if not reason and ep is not None and list(ep.history) != history:
+        reason_code, reason = "traffic-restored", "records the deployments that served (some were deleted outside)"
     desired = desired.model_copy(update={"traffic": target, "remove": tuple(remove), "history": tuple(history)})
     changed = (ep is None or cand_live is None or hours > 0 or target != _positive(ep.traffic) or bool(remove)
+               or (target and list(ep.history) != history)
                or reason_code in ("gate-failed", "gate-pending", "baking")
                or (cand_live is not None and (cand_live.instance_type, cand_live.instance_count)
                    != (spec.instance_type, spec.instance_count)))

@@ -343,6 +343,10 @@ def test_drift_deployment_deleted_outside_is_created_again(project: Rig) -> None
     project.advance(61)
     plan = project.plan(specs)
     assert "deleted-in-service" in [d.kind for d in _change(plan).drift]
+    assert run_apply(project.session, plan, now=project.clock).exit_code == ExitCode.OK
+    again = project.plan(specs)
+    assert not again.has_changes and not again.has_drift
+    assert project.serving() == {"clf-b": 100}
 
 
 def test_a_crash_between_candidate_and_switch_converges_without_a_duplicate(project: Rig,
