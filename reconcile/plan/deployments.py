@@ -290,9 +290,9 @@ def _deployment_change(spec: DeploymentSpec, rules: tuple[GateRule, ...], live: 
                or reason_code in ("gate-failed", "gate-pending", "baking")
                or (cand_live is not None and (cand_live.instance_type, cand_live.instance_count)
                    != (spec.instance_type, spec.instance_count)))
-    if not changed:
-        return ResourceChange(action="no-op", desired=desired, reason_code="up-to-date", gate=None, notes=notes,
-                              **common)
+    if not changed:  # a steady endpoint says nothing about what it keeps (notes become plan warnings)
+        return ResourceChange(action="no-op", desired=desired, reason_code="up-to-date", gate=None,
+                              notes=[n for n in notes if not n.startswith("keeps ")], **common)
     if not reason:
         reason = f"creates deployment {candidate}" if cand_live is None else f"updates deployment {candidate}"
     if ep is None:
