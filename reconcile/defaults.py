@@ -23,6 +23,8 @@ MAX_BUDGET_HOURS_PER_APPLY = 96
 """Guardrail: refuse an apply whose new models together budget more hours than this."""
 MAX_DELETIONS = 5
 """Guardrail: refuse an apply that deletes more resources than this."""
+MAX_INSTANCE_HOURS_PER_DAY = 48
+"""Guardrail: refuse an apply whose new deployments add more instance-hours per day than this (2 instances)."""
 
 # --- the project config's defaults (vision-gitops.yaml; docs/specs.md states them) ----------------
 

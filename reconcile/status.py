@@ -1,8 +1,9 @@
 """Live state and predictions as documents (JSON) and tables (terminal).
 
 The JSON shapes are stable: ``datasets[]``, ``models[]`` (with ``status``,
-``trainingCostInMinutes`` and ``metrics``), ``evaluations[]``; a prediction has
-``tags[]`` and ``objects[]``.
+``trainingCostInMinutes`` and ``metrics``), ``evaluations[]``, and on a service with
+deployments ``endpoints[]`` (traffic, each deployment's ``model:version`` and provisioning state);
+a prediction has ``tags[]`` and ``objects[]``.
 """
 
 from __future__ import annotations
@@ -64,7 +65,22 @@ def status_document(live: LiveState, *, owned: frozenset[str] = frozenset()) -> 
         }
         for _, e in sorted(live.evaluations.items())
     ]
-    return {"datasets": datasets, "models": models, "evaluations": evaluations}
+    doc: dict[str, Any] = {"datasets": datasets, "models": models, "evaluations": evaluations}
+    if live.endpoints:
+        doc["endpoints"] = [
+            {
+                "name": ep.name,
+                "managed": ep.managed or f"deployment/{ep.name}" in owned,
+                "provisioningState": ep.provisioning,
+                "traffic": {k: v for k, v in sorted(ep.traffic.items()) if v},
+                "deployments": [{"name": d.name, "model": d.model, "version": d.model_version,
+                                 "instances": d.instance_count, "instanceType": d.instance_type,
+                                 "provisioningState": d.provisioning} for d in sorted(ep.deployments.values(),
+                                                                                      key=lambda d: d.name)],
+            }
+            for ep in sorted(live.endpoints.values(), key=lambda e: e.name)
+        ]
+    return doc
 
 
 def _headline(metrics: dict[str, Any]) -> str:
@@ -100,6 +116,19 @@ def render_status(doc: dict[str, Any], console: Any) -> None:
         t.add_row(e["model"], e["name"], status, e["dataset"] or "", "yes" if e["managed"] else "no",
                   _headline(e["metrics"]))
     console.print(t)
+
+    if doc.get("endpoints"):
+        t = Table(title="Endpoints", title_justify="left")
+        for col in ("endpoint", "deployment", "serves", "instances", "state", "traffic %", "managed"):
+            t.add_column(col)
+        for ep in doc["endpoints"]:
+            for d in ep["deployments"] or [{"name": "", "model": "", "version": "", "instances": 0,
+                                             "instanceType": "", "provisioningState": ""}]:
+                t.add_row(ep["name"], d["name"], f"{d['model']}:{d['version']}" if d["name"] else "",
+                          f"{d['instances']} × {d['instanceType']}" if d["name"] else "",
+                          d["provisioningState"] or ep["provisioningState"], str(ep["traffic"].get(d["name"], 0)),
+                          "yes" if ep["managed"] else "no")
+        console.print(t)
 
 
 def prediction_document(p: Prediction) -> dict[str, Any]:

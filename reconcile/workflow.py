@@ -9,19 +9,22 @@ through them.
 
 from __future__ import annotations
 
+import datetime as _dt
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from reconcile.apply.executor import ApplyEvent, ApplyOptions, ApplyResult, apply_plan, check_target
+from reconcile.apply.rollout import deployments_of, read_gate_figures
 from reconcile.apply.waiting import Waiter
-from reconcile.backends.base import LiveState
+from reconcile.backends.base import DesiredDeployment, LiveState
 from reconcile.errors import UsageError
 from reconcile.inventory.journal import Journal
 from reconcile.inventory.records import Inventory
 from reconcile.labels import LabelUploader, probe_label_digests, resolve_labels
 from reconcile.plan.adopt import Adoption, adopt
 from reconcile.plan.compute import compute_plan
+from reconcile.plan.deployments import base_traffic, deployment_name, gate_rules
 from reconcile.plan.guardrails import Limits
 from reconcile.plan.model import Plan, fingerprint
 from reconcile.session import Session
@@ -31,8 +34,14 @@ from reconcile.specs.loader import SpecSet, load_specs
 
 
 def load_desired(config: EnvironmentConfig) -> SpecSet:
-    """Load and cross-check the specs of ``config``; raises SpecError listing every problem."""
-    return load_specs(list(config.specs), root=config.root, api_version=config.spec_limits_version)
+    """Load and cross-check the specs of ``config``; raises SpecError listing every problem (a Deployment spec
+    in an environment whose service has no deployments is one, named by file and line)."""
+    from reconcile.backends.kinds import capabilities_of
+    from reconcile.plan.deployments import require_deployments
+
+    specs = load_specs(list(config.specs), root=config.root, api_version=config.spec_limits_version)
+    require_deployments(specs, capabilities_of(config.service))
+    return specs
 
 
 def specs_fingerprint(specs: SpecSet) -> str:
@@ -81,7 +90,29 @@ def load_inventory(session: Session) -> Inventory:
     return session.state_store().load()
 
 
-def make_plan(session: Session, specs: SpecSet, *, prune: bool = False) -> Plan:
+def with_gate_figures(session: Session, specs: SpecSet, live: LiveState) -> LiveState:
+    """``live`` with the figures each Deployment spec's gate reads (the candidate's and the incumbent's
+    evaluations on each gate dataset's current version): a few reads per Deployment spec whose model version
+    does not take all traffic yet, none otherwise (a no-op plan stays list calls only)."""
+    if not specs.deployments or not session.backend.capabilities.deployments:
+        return live
+    backend = deployments_of(session.backend)
+    figures = dict(live.figures)
+    for spec in specs.deployments.values():
+        model = live.models.get(spec.model)
+        version = model.version if model is not None and model.status == "succeeded" else None
+        candidate = deployment_name(spec.model, version) if version else ""
+        if not version or base_traffic(live.endpoints.get(spec.name)).get(candidate) == 100:
+            continue  # nothing to gate: no version yet, or it serves everything already
+        desired = DesiredDeployment(name=spec.name, model=spec.model, model_version=version, deployment=candidate,
+                                    instance_type=spec.instance_type, instance_count=spec.instance_count,
+                                    gate=gate_rules(spec, specs))
+        figures.update(read_gate_figures(backend, desired, live.endpoints.get(spec.name)))
+    return replace(live, figures=figures)
+
+
+def make_plan(session: Session, specs: SpecSet, *, prune: bool = False,
+              now: Callable[[], _dt.datetime] | None = None) -> Plan:
     """Resolve label files, observe the service and compute the plan. Writes nothing.
 
     Label URIs are read to digest them: a URI label without a ``sha256`` pin is
@@ -89,7 +120,7 @@ def make_plan(session: Session, specs: SpecSet, *, prune: bool = False) -> Plan:
     same URI show up as a dataset update with ``labels-changed`` drift.
     """
     inventory = load_inventory(session)
-    live = observe(session, specs, inventory)
+    live = with_gate_figures(session, specs, observe(session, specs, inventory))
     resolved = resolve_labels(specs, session, live)
     warnings: list[str] = []
     shas = probe_label_digests(session, resolved.labels, live, warnings)
@@ -107,6 +138,7 @@ def make_plan(session: Session, specs: SpecSet, *, prune: bool = False) -> Plan:
         prune=prune,
         limits=Limits.of(session.config.guardrails),
         label_shas=shas,
+        **({"now": now} if now is not None else {}),
     )
     if warnings:
         plan = plan.model_copy(update={"warnings": plan.warnings + warnings})
@@ -140,6 +172,7 @@ def run_apply(
     approve_cost: bool = False,
     confirm_deletions: int | None = None,
     run_id: str = "",
+    now: Callable[[], _dt.datetime] | None = None,
 ) -> ApplyResult:
     """Apply ``plan`` through ``session`` (uploading local label files first), recording
     ownership in the environment's inventory. A plan made for another environment, service
@@ -159,6 +192,7 @@ def run_apply(
         confirm_deletions=confirm_deletions,
         journal=Journal(session.state_store()),
         run_id=run_id,
+        **({"now": now} if now is not None else {}),
     )
     return apply_plan(plan, session.backend, options)
 

@@ -23,6 +23,7 @@ DOCUMENTED = {
     "guardrails.maxBudgetHoursPerModel": defaults.MAX_BUDGET_HOURS_PER_MODEL,
     "guardrails.maxBudgetHoursPerApply": defaults.MAX_BUDGET_HOURS_PER_APPLY,
     "guardrails.maxDeletions": defaults.MAX_DELETIONS,
+    "guardrails.maxInstanceHoursPerDay": defaults.MAX_INSTANCE_HOURS_PER_DAY,
 }
 
 
@@ -51,5 +52,7 @@ def test_config_client_and_executor_share_the_defaults() -> None:
     assert client["timeout"].default == defaults.TIMEOUT_SECONDS
     assert ApplyOptions().max_concurrency == defaults.MAX_CONCURRENCY
     for model in (Guardrails(), GuardrailsFile()):
-        assert (model.max_budget_hours_per_model, model.max_budget_hours_per_apply, model.max_deletions) == (
-            defaults.MAX_BUDGET_HOURS_PER_MODEL, defaults.MAX_BUDGET_HOURS_PER_APPLY, defaults.MAX_DELETIONS)
+        assert (model.max_budget_hours_per_model, model.max_budget_hours_per_apply, model.max_deletions,
+                model.max_instance_hours_per_day) == (
+            defaults.MAX_BUDGET_HOURS_PER_MODEL, defaults.MAX_BUDGET_HOURS_PER_APPLY, defaults.MAX_DELETIONS,
+            defaults.MAX_INSTANCE_HOURS_PER_DAY)

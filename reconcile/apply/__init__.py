@@ -2,6 +2,7 @@
 
 - :mod:`.executor` -- runs a :class:`~reconcile.plan.model.Plan` against a backend.
 - :mod:`.waiting`  -- follows training and evaluations until they end.
+- :mod:`.rollout`  -- one Deployment change: candidate, gate re-check, traffic move, old deployments.
 """
 
 from __future__ import annotations

@@ -29,12 +29,14 @@ Contract:
 
 from __future__ import annotations
 
+import datetime as _dt
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, NamedTuple, Protocol, TypeVar
 
 from reconcile import defaults
+from reconcile.apply import rollout
 from reconcile.apply.waiting import Progress, Waiter
 from reconcile.backends.base import (
     MODEL_TRAINED,
@@ -106,6 +108,8 @@ class ApplyOptions:
     """The environment's inventory; ``None`` records nothing (ownership then rests on dataset markers)."""
     run_id: str = ""
     """Who runs this apply (written into intents)."""
+    now: Callable[[], _dt.datetime] = lambda: _dt.datetime.now(_dt.timezone.utc)
+    """The clock a rollout's bake time is measured with (tests inject one)."""
 
 
 class Failure(NamedTuple):
@@ -222,14 +226,14 @@ class Executor:
         self.result.unchanged = sum(c.action == "no-op" for c in self.plan.changes)
 
         writes = [c for c in self.plan.changes if c.action in ("create", "update", "replace", "new-version")]
-        for kind in ("Dataset", "Model", "Evaluation"):
+        for kind in ("Dataset", "Model", "Evaluation", "Deployment"):
             todo = [c for c in writes if c.kind == kind]
             if kind == "Evaluation" and todo:
                 # One list instead of a GET per evaluation to learn which models have finished.
                 self._models_now = self.backend.list_models()
             self._record_intents(todo)
             self._run_phase(todo, live)
-        for kind in ("Evaluation", "Model", "Dataset"):
+        for kind in ("Deployment", "Evaluation", "Model", "Dataset"):
             self._run_phase([c for c in self.plan.changes if c.kind == kind and c.action == "delete"], live)
 
         if self.options.wait:
@@ -339,6 +343,8 @@ class Executor:
                 self._apply_dataset(c)
             elif c.kind == "Model":
                 self._apply_model(c, live)
+            elif c.kind == "Deployment":
+                self._apply_deployment(c)
             else:
                 self._apply_evaluation(c)
         except (FatalError, ReconcileError) as exc:
@@ -449,6 +455,10 @@ class Executor:
         elif c.kind == "Model":
             self._remove_model(c.name, live)
             gone = [c.address] + [f"evaluation/{m}/{e}" for (m, e) in live.evaluations if m == c.name]
+        elif c.kind == "Deployment":
+            self._write_check()
+            rollout.deployments_of(self.backend).delete_endpoint(c.name)
+            gone = [c.address]
         else:
             self._write_check()
             self.backend.delete_dataset(c.name, etag=c.live_etag)
@@ -490,6 +500,15 @@ class Executor:
         self._create(c, lambda: self.backend.create_evaluation(req),
                      lambda: self.backend.get_evaluation(req.model, req.name),
                      lambda e: e.test_dataset in (None, req.dataset), running=True)
+
+    # --- deployments -------------------------------------------------------------
+
+    def _apply_deployment(self, c: ResourceChange) -> None:
+        """Endpoint, candidate, gate re-check, traffic (:mod:`reconcile.apply.rollout`); a refused gate fails
+        the change (exit 1, nothing switched), a switch that must wait defers it."""
+        outcome = rollout.apply_deployment(rollout.deployments_of(self.backend), c, now=self.options.now,
+                                           write_check=self._write_check)
+        self._record(c.address, outcome.status, outcome.message)
 
     # --- helpers ----------------------------------------------------------------
 

@@ -46,6 +46,8 @@ class LiveDataset:
     """The service's version token of this object (sent back as a precondition on update)."""
     created: str | None = None
     updated: str | None = None
+    version: str | None = None
+    """The registered version (versioned services): an evaluation of another version is stale for a gate."""
 
 
 #: A model whose training succeeded but which is not usable until apply (or ``wait``) takes the step
@@ -71,6 +73,8 @@ class LiveModel:
     updated: str | None = None
     pending: str | None = None
     """With status ``trained``: the step :meth:`Backend.finish_model` takes, in words (``registration``)."""
+    version: str | None = None
+    """The registered version a deployment serves (versioned services; ``None`` until one is registered)."""
 
     @property
     def terminal(self) -> bool:
@@ -90,10 +94,49 @@ class LiveEvaluation:
     performance: Mapping[str, object] | None = None
     created: str | None = None
     updated: str | None = None
+    model_version: str | None = None
+    """The model version scored (versioned services)."""
+    dataset_version: str | None = None
+    """The dataset version scored on (versioned services): a gate refuses figures of another version."""
 
     @property
     def terminal(self) -> bool:
         return self.status in ("succeeded", "failed")
+
+
+@dataclass(frozen=True, slots=True)
+class LiveDeployment:
+    """One deployment behind an endpoint: a model version served on some instances."""
+
+    name: str
+    model: str
+    """The model name it serves (``""`` when it serves something not registered by name)."""
+    model_version: str
+    instance_type: str
+    instance_count: int
+    provisioning: str
+    """``Creating``, ``Updating``, ``Succeeded``, ``Failed``, ``Deleting``... (the service's word)."""
+    managed: bool = False
+    """Created by vision-gitops (its marker tag)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LiveEndpoint:
+    """An endpoint applications call, its deployments and how traffic is split between them."""
+
+    name: str
+    provisioning: str
+    traffic: Mapping[str, int]
+    deployments: Mapping[str, LiveDeployment]
+    managed: bool = False
+    """Carries vision-gitops' marker tag."""
+    recorded_traffic: Mapping[str, int] | None = None
+    """The traffic map vision-gitops last set (a tag on the endpoint); ``None`` when it never set one."""
+    traffic_at: str | None = None
+    """When vision-gitops last moved traffic (ISO 8601 UTC, a tag): the bake time counts from it."""
+    history: tuple[str, ...] = ()
+    """Deployments that took all traffic, oldest first (a tag): which old ones ``keepPrevious`` keeps."""
+    scoring_uri: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +146,10 @@ class LiveState:
     datasets: Mapping[str, LiveDataset] = field(default_factory=dict)
     models: Mapping[str, LiveModel] = field(default_factory=dict)
     evaluations: Mapping[tuple[str, str], LiveEvaluation] = field(default_factory=dict)
+    endpoints: Mapping[str, LiveEndpoint] = field(default_factory=dict)
+    """Online endpoints with their deployments (services with ``Capabilities.deployments``)."""
+    figures: Mapping[tuple[str, str, str], LiveEvaluation] = field(default_factory=dict)
+    """Evaluations a deployment gate reads, keyed by ``(model, evaluation, model version)``, with figures."""
 
 
 class _Value(BaseModel):
@@ -146,6 +193,46 @@ class DesiredEvaluation(_Value):
     dataset: str
 
 
+class GateRule(_Value):
+    """One evaluation a deployment's gate reads, and what its figures must reach (spec vocabulary)."""
+
+    evaluation: str
+    dataset: str
+    """The evaluation's dataset: the incumbent is measured on the same dataset version."""
+    thresholds: dict[str, float] = Field(default_factory=dict)
+    """Metric → least figure accepted."""
+    tolerance: float | None = None
+    """``mustNotRegress``: the candidate may score at most this much below the incumbent; ``None``: not checked."""
+
+
+class DesiredDeployment(_Value):
+    """What one apply makes live behind an endpoint: the candidate deployment, the traffic map and what goes.
+
+    A rollout spans several applies; each plan computes the next step from what is live, so this is the
+    target of *this* apply, not the end state."""
+
+    kind: Literal["Deployment"] = "Deployment"
+    name: str
+    """The endpoint's name."""
+    model: str
+    model_version: str | None = None
+    """The registered version to serve; ``None`` while the model has none (the rollout waits)."""
+    deployment: str
+    """The candidate deployment's name, derived from model and version (a re-run finds it, never a duplicate)."""
+    instance_type: str
+    instance_count: int
+    traffic: dict[str, int] = Field(default_factory=dict)
+    """The endpoint's traffic after this apply (deployment → percent); empty: no switch in this apply."""
+    remove: tuple[str, ...] = ()
+    """Old deployments (at 0 %) deleted after the switch: beyond ``keepPrevious``."""
+    bake_minutes: int = 0
+    """The least time between two traffic moves (re-checked by apply)."""
+    gate: tuple[GateRule, ...] = ()
+    """What apply re-checks right before it moves traffic to the candidate."""
+    history: tuple[str, ...] = ()
+    """Deployments that served all traffic, oldest first, after this apply (which old ones are kept)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Capabilities:
     """What differs between services, declared by each backend and read by plan and apply."""
@@ -171,6 +258,11 @@ class Capabilities:
     evaluation_note: str | None = None
     """How this service runs an evaluation and what of it is not known to be faithful, shown with each
     evaluation the plan runs; ``None`` when the service evaluates natively."""
+    deployments: bool = False
+    """Whether the service has deployment resources (endpoints serving a model version with traffic); without
+    them a ``Deployment`` spec is a validation error (Vision: applications call analyze with a model name)."""
+    deployment_note: str | None = None
+    """Why a ``Deployment`` spec cannot be used on this service, shown in that validation error."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,3 +344,40 @@ class Backend(Protocol):
     def predict(self, model: str, *, image: bytes | None = None, url: str | None = None) -> Prediction: ...
 
     def close(self) -> None: ...
+
+
+class DeploymentBackend(Backend, Protocol):
+    """A backend whose ``capabilities.deployments`` is true: endpoints, deployments and traffic.
+
+    Writes start long-running operations and return without waiting (apply submits, the next apply or
+    ``status`` sees the outcome); each is idempotent by name, so a re-run after a crash converges."""
+
+    def list_endpoints(self) -> dict[str, LiveEndpoint]:
+        """Every online endpoint with its deployments (list calls only)."""
+        ...
+
+    def get_endpoint(self, name: str) -> LiveEndpoint | None: ...
+
+    def gate_evaluation(self, model: str, evaluation: str, model_version: str, dataset: str) -> LiveEvaluation | None:
+        """The evaluation of ``model`` version ``model_version`` on the *current* version of ``dataset`` (figures
+        included when it succeeded), or ``None`` when none was run."""
+        ...
+
+    def evaluate_version(self, model: str, evaluation: str, model_version: str, dataset: str) -> LiveEvaluation:
+        """Submit the evaluation :meth:`gate_evaluation` looks for (a re-run adopts it)."""
+        ...
+
+    def create_endpoint(self, name: str) -> None:
+        """Create the endpoint (no traffic), marked as ours; an existing one is left as it is."""
+        ...
+
+    def put_deployment(self, endpoint: str, name: str, *, model: str, model_version: str, instance_type: str,
+                       instance_count: int) -> None: ...
+
+    def set_traffic(self, endpoint: str, traffic: Mapping[str, int], *, history: Sequence[str], at: str) -> None:
+        """Set the traffic map and record it (with when, and the serving history) on the endpoint."""
+        ...
+
+    def delete_deployment(self, endpoint: str, name: str) -> bool: ...
+
+    def delete_endpoint(self, name: str) -> bool: ...

@@ -145,7 +145,8 @@ class VisionBackend:
     #: Models are immutable (a change is delete + create); datasets are PATCHed with If-Match;
     #: evaluations are resources of their own; training can be cancelled (POST :cancel).
     capabilities = Capabilities(service="vision", model_change="replace", dataset_change="update",
-                                evaluation_resources=True, cancel_training=True)
+                                evaluation_resources=True, cancel_training=True, deployments=False,
+                                deployment_note="applications call analyze with a model name")
 
     def __init__(self, client: VisionClient, *, max_concurrency: int) -> None:
         self.client = client

@@ -46,7 +46,8 @@ def validate(config_path: Path | None, environment: str | None) -> None:
         raise InputError(f"{report.error_count} label file(s) are invalid (see above)",
                          hint="fix the files, or check one with `reconcile coco validate FILE --kind ...`")
     out.print(f"[green]valid[/green]: {len(specs.datasets)} datasets, {len(specs.models)} models, "
-              f"{len(specs.evaluations)} evaluations ({config.name}, api-version {config.api_version})")
+              f"{len(specs.evaluations)} evaluations, {len(specs.deployments)} deployments ({config.name}, "
+              f"api-version {config.api_version})")
 
 
 # --- plan -------------------------------------------------------------------------
@@ -150,9 +151,25 @@ def apply(plan_file: Path | None, config_path: Path | None, environment: str | N
     for address, message in result.failed:
         out.print(f"[red]failed[/red] {address}: {message}")
     if result.exit_code == ExitCode.RUNNING:
-        out.print("Training or evaluations are still running: follow them with `reconcile wait`, "
-                  "then run apply again to create deferred evaluations.")
+        out.print("Training, evaluations or a rollout are still running: follow them with `reconcile wait`, "
+                  "then run apply again for what was deferred (evaluations, a traffic switch).")
     _exit(result.exit_code)
+
+
+#: Applies the demo makes after ``apply --wait`` for a rollout to finish (endpoint, deployment, traffic).
+DEMO_ROLLOUT_APPLIES = 20
+
+
+def _demo_rollout(args: list[str], code: object) -> object:
+    """Apply again while the rollout waits on provisioning (exit 3); the embedded clock runs fast."""
+    import time
+
+    for _ in range(DEMO_ROLLOUT_APPLIES):
+        if code != ExitCode.RUNNING:
+            return code
+        time.sleep(0.5)
+        code = apply.main(args=args + ["--wait"], prog_name="reconcile apply", standalone_mode=False)
+    return code
 
 
 def _run_id() -> str:
@@ -233,8 +250,14 @@ def status(config_path: Path | None, environment: str | None, as_json: bool) -> 
 @click.argument("image")
 @env_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def predict(model: str, image: str, config_path: Path | None, environment: str | None, as_json: bool) -> None:
-    """Run the custom MODEL on IMAGE (a local file or an http(s) URL) and print its tags or objects."""
+@click.option("--deployment", default=None, metavar="NAME",
+              help="Services with deployments (azureml): score through this endpoint (its current traffic) or "
+                   "deployment instead of the one serving MODEL's newest version.")
+def predict(model: str, image: str, config_path: Path | None, environment: str | None, as_json: bool,
+            deployment: str | None) -> None:
+    """Run the custom MODEL on IMAGE (a local file or an http(s) URL) and print its tags or objects.
+
+    On Azure ML the image is scored by the online deployment serving MODEL (a Deployment spec creates one)."""
     from reconcile import bounded
     from reconcile.limits import IMAGE_BYTES
     from reconcile.status import prediction_document, render_prediction
@@ -248,7 +271,16 @@ def predict(model: str, image: str, config_path: Path | None, environment: str |
             raise UsageError(f"{image}: no such image file", hint="give a local image path or an http(s) URL")
         data = bounded.read_file(path, IMAGE_BYTES, image)
     with open_environment(config) as session:
-        prediction = session.backend.predict(model, image=data, url=image if is_url else None)
+        if deployment is not None or session.backend.capabilities.deployments:
+            from reconcile.apply.rollout import deployments_of
+
+            if not session.backend.capabilities.deployments:
+                raise UsageError(f"--deployment: the {session.backend.capabilities.service} service has no "
+                                 "deployments", hint="omit --deployment")
+            prediction = deployments_of(session.backend).predict(model, image=data, url=image if is_url else None,
+                                                                 deployment=deployment)
+        else:
+            prediction = session.backend.predict(model, image=data, url=image if is_url else None)
     doc = prediction_document(prediction)
     if as_json:
         click.echo(json.dumps(doc, indent=2))
@@ -313,12 +345,28 @@ def demo(config_path: Path | None, environment: str, timeout: float) -> None:
         ("status", status, args),
     ]
     out = make_console()
+    deploys = config.service == "azureml"
     for title, command, argv in steps:
         out.rule(f"reconcile {title}")
         # Without standalone mode click returns the code of an Exit instead of raising it.
         code = command.main(args=argv, prog_name=f"reconcile {title}", standalone_mode=False)
+        if deploys and title == "apply --wait":
+            code = _demo_rollout(args, code)
         if isinstance(code, int) and code and not (title == "plan" and code == ExitCode.CHANGES):
             raise click.exceptions.Exit(code)
+    if deploys:
+        out.rule("reconcile predict (through the deployment)")
+        sample = "data/shapes/classification/images/test-001.png"
+        code = predict.main(args=["shapes-classifier", sample] + args, prog_name="reconcile predict",
+                            standalone_mode=False)
+        if isinstance(code, int) and code:
+            raise click.exceptions.Exit(code)
+        out.rule("done")
+        out.print("The Azure ML emulator trained and evaluated the models, then the Deployment's gate held and "
+                  "traffic moved to the classifier's deployment. Try: `reconcile predict shapes-classifier "
+                  f"{sample} --env {config.name}`; change the Deployment's model and plan again to see the gate.")
+        sys.stdout.flush()
+        return
     out.rule("done")
     out.print("The bundled emulator trained these models on the images' pixels. Their metrics were measured on "
               "held-out test images: accuracyTop1 is the share named right (0.33 = guessing among three shapes), "

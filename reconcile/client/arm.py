@@ -232,6 +232,31 @@ class ArmClient:
             seen.add(link)
             response = self._send("GET", self._same_host(link, path))
 
+    def score(self, url: str, body: Mapping[str, Any], *, key: str, deployment: str | None = None) -> Any:
+        """POST ``body`` to an online endpoint's scoring URI with its ``key`` (not the ARM token), once.
+
+        Only ARM's own host (an emulator serves scoring there) or ``*.inference.ml.azure.com`` is called.
+        ``deployment`` pins the answer to that deployment (``azureml-model-deployment``, REFERENCE §4.5)."""
+        target = httpx.URL(url)
+        same = (target.scheme, target.host, target.port) == (self._base.scheme, self._base.host, self._base.port)
+        if not same and not (target.scheme == "https" and (target.host or "").endswith(".inference.ml.azure.com")):
+            raise self._shape("POST", target.path, f"a scoring URI on another host ({target.host})")
+        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        if deployment:
+            headers["azureml-model-deployment"] = deployment
+        self._add(calls=1, requests=1)
+        ctx = dict(method="POST", path=target.path, request_id=None, attempts=1)
+        try:
+            response = self._http.post(target, content=jsonlib.dumps(dict(body)).encode(), headers=headers)
+        except httpx.HTTPError as exc:
+            raise classify.from_exception(exc, ambiguous_write=False, **ctx) from None
+        if not 200 <= response.status_code < 300:
+            raise classify.from_response(response, ambiguous_write=False, **ctx)
+        try:
+            return response.json()
+        except ValueError:
+            raise self._shape("POST", target.path, "a scoring answer that is not JSON") from None
+
     def close(self) -> None:
         self._http.close()
 

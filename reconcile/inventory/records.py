@@ -19,7 +19,7 @@ from pydantic.alias_generators import to_camel
 
 FORMAT = 1
 
-Kind = Literal["Dataset", "Model", "Evaluation"]
+Kind = Literal["Dataset", "Model", "Evaluation", "Deployment"]
 
 
 def utc_now() -> str:

@@ -6,6 +6,8 @@
 - :mod:`.fingerprints` -- the live fingerprints a saved plan pins.
 - :mod:`.compute`      -- desired vs live to a :class:`~reconcile.plan.model.Plan`.
 - :mod:`.guardrails`   -- the limits a plan is checked against before apply writes.
+- :mod:`.deployments`  -- Deployment specs vs live endpoints: the next step of a blue/green rollout.
+- :mod:`.gate`         -- a deployment's gate: the candidate's figures vs thresholds and the incumbent.
 - :mod:`.adopt`        -- ``reconcile import``: spec documents and records for resources we adopt.
 - :mod:`.render`       -- the plan as coloured text and as Markdown.
 - :mod:`.ownership`    -- internal: live resources outside the specs: ours to prune, protected, or not ours.

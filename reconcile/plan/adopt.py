@@ -109,7 +109,7 @@ def adopt(plan: Plan, live: LiveState, addresses: Iterable[str] = (), *, protect
 
     out = Adoption()
     now = utc_now()
-    order = {"Dataset": 0, "Model": 1, "Evaluation": 2}
+    order = {"Dataset": 0, "Model": 1, "Evaluation": 2, "Deployment": 3}
     for address in sorted(chosen, key=lambda a: (order[candidates[a].kind], a)):
         c = candidates[address]
         if c.action == "conflict":
@@ -117,6 +117,11 @@ def adopt(plan: Plan, live: LiveState, addresses: Iterable[str] = (), *, protect
                 address=address, kind=c.kind, name=c.name, model=c.model, spec_hash=c.spec_hash,
                 live_fingerprint=c.live_fingerprint, protect=protect or c.protected, created_at=now, updated_at=now,
             ))
+            continue
+        if c.kind == "Deployment":
+            # Which model version and gate an endpoint should have is a decision, not a fact on the service.
+            out.notes.append(f"{address}: endpoints are not written as specs; write a Deployment spec named "
+                             f"{c.name!r} for the model it should serve, then import it (a conflict) to take it over")
             continue
         if c.kind == "Dataset":
             d = live.datasets[c.name]

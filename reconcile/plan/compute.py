@@ -17,6 +17,7 @@ from reconcile import __version__
 from reconcile.backends.base import MODEL_TRAINED, Capabilities, LiveDataset, LiveState
 from reconcile.errors import SpecError
 from reconcile.inventory.records import Inventory
+from reconcile.plan import deployments as deployment_plan
 from reconcile.plan import desired
 from reconcile.plan import drift
 from reconcile.plan import guardrails
@@ -106,6 +107,8 @@ def compute_plan(
                       for key in sorted(specs.evaluations)],
         )
 
+    deployment_plan.require_deployments(specs, capabilities)
+
     for name in sorted(specs.datasets):
         spec = specs.datasets[name]
         src = _source_of(specs, "Dataset", name)
@@ -158,6 +161,12 @@ def compute_plan(
         changes.append(change.model_copy(update={
             "spec_hash": spec_hash(evaluation), "protected": evaluation.protect, "drift": found}))
 
+    evaluated_now: dict[str, frozenset[str]] = {}
+    for c in changes:
+        if c.kind == "Evaluation" and c.model and c.action in ("create", "replace", "new-version"):
+            evaluated_now[c.model] = evaluated_now.get(c.model, frozenset()) | {c.name}
+    changes += deployment_plan.deployment_changes(specs, live, inventory, prune=prune, evaluations_created=evaluated_now,
+                                                  now=now)
     changes += outside_specs(specs, live, inventory, prune=prune)
     changes = [_with_live(c, live) for c in changes]
 
@@ -169,6 +178,7 @@ def compute_plan(
         noOp=count("no-op"), delete=count("delete"), unmanaged=count("unmanaged"), conflict=count("conflict"),
         drifted=sum(bool(c.drift) for c in changes),
         training_hours=sum(c.training_hours or 0 for c in changes),
+        instance_hours_per_day=sum(c.instance_hours_per_day or 0 for c in changes),
     )
     fps = {c.address: c.live_fingerprint for c in changes if c.action != "unmanaged"}
     warnings = [f"{c.address}: {n}" for c in changes for n in c.notes]
@@ -202,6 +212,8 @@ def _with_live(change: ResourceChange, live: LiveState) -> ResourceChange:
         value = LiveModelValue(name=m.name, status=m.status, training_dataset=m.training_dataset,
                                budget_hours=m.budget_hours, model_kind=m.model_kind, test_dataset=m.test_dataset,
                                error_code=m.error_code)
+    elif change.kind == "Deployment":
+        return change  # the deployment planner fills ``live`` itself
     elif change.kind == "Evaluation" and (e := live.evaluations.get((change.model or "", change.name))) is not None:
         value = LiveEvaluationValue(model=e.model, name=e.name, status=e.status, test_dataset=e.test_dataset,
                                     error_code=e.error_code)

@@ -23,6 +23,7 @@ class Limits:
     max_budget_hours_per_model: int | None = None
     max_budget_hours_per_apply: int | None = None
     max_deletions: int | None = None
+    max_instance_hours_per_day: int | None = None
 
     @classmethod
     def of(cls, guardrails: Guardrails | None) -> "Limits":
@@ -30,7 +31,7 @@ class Limits:
         if guardrails is None:
             return cls()
         return cls(guardrails.max_budget_hours_per_model, guardrails.max_budget_hours_per_apply,
-                   guardrails.max_deletions)
+                   guardrails.max_deletions, guardrails.max_instance_hours_per_day)
 
 
 def check(changes: Sequence[ResourceChange], limits: Limits, *, specs_empty: bool) -> list[GuardrailViolation]:
@@ -55,6 +56,15 @@ def check(changes: Sequence[ResourceChange], limits: Limits, *, specs_empty: boo
             rule="max-budget-hours-per-apply", limit=cap, value=total, addresses=[c.address for c in training],
             override="--approve-cost",
             message=f"this apply submits {total} worst-case training hours, over the per-apply cap of {cap} h",
+        ))
+    serving = [c for c in changes if c.instance_hours_per_day and c.action in ("create", "update")]
+    added = sum(c.instance_hours_per_day or 0 for c in serving)
+    cap = limits.max_instance_hours_per_day
+    if cap is not None and added > cap:
+        out.append(GuardrailViolation(
+            rule="max-instance-hours-per-day", limit=cap, value=added, addresses=[c.address for c in serving],
+            override="--approve-cost",
+            message=f"this apply adds deployments billing {added} instance-hours per day, over the cap of {cap}",
         ))
     deletes = [c for c in changes if c.action == "delete"]
     if deletes and specs_empty:
@@ -86,7 +96,8 @@ def refusals(plan: Plan, *, approve_cost: bool, confirm_deletions: int | None) -
     deletes = sum(c.action == "delete" for c in plan.changes)
     out = []
     for v in plan.guardrails:
-        if v.rule.startswith("max-budget") and approve_cost:
+        if v.rule in ("max-budget-hours-per-model", "max-budget-hours-per-apply", "max-instance-hours-per-day") \
+                and approve_cost:
             continue
         if v.rule in ("max-deletions", "empty-specs") and confirm_deletions == deletes:
             continue

@@ -8,8 +8,8 @@ required, and the contract is:
 - a consumer accepts a plan of a **newer minor** version of its major and ignores
   the optional fields it does not know (a new minor only adds optional fields).
 
-Resource addresses are ``dataset/<name>``, ``model/<name>`` and
-``evaluation/<model>/<name>``. Each change carries the typed, service-neutral value
+Resource addresses are ``dataset/<name>``, ``model/<name>``,
+``evaluation/<model>/<name>`` and ``deployment/<endpoint>``. Each change carries the typed, service-neutral value
 apply will make live (``desired``: a Dataset, Model or Evaluation value; only the
 backend turns it into its service's request), the typed value the service reported
 when the plan was made (``live``, in the same vocabulary), the live fingerprint it was computed
@@ -47,14 +47,22 @@ Reason codes (``reasonCode``), in the manner of Terraform's action reasons:
 ``ended-outside`` (on a versioned service, a model whose training failed or was cancelled is trained again
 as a new job), ``registration-pending`` (a model's training succeeded; apply registers it),
 ``up-to-date``, ``removed-from-specs``, ``kept-without-prune``, ``protected``,
-``parent-deleted``, ``gone-from-service``, ``not-owned``, ``exists-not-managed``.
+``parent-deleted``, ``gone-from-service``, ``not-owned``, ``exists-not-managed``; for a deployment
+(``create``/``update`` of ``deployment/<endpoint>``): ``rollout-step`` (a candidate is created or traffic
+moves to it), ``gate-pending`` (the switch waits for the gate's figures or the model's registration),
+``gate-failed`` (traffic stays; apply exits 1), ``baking`` (the next traffic step waits for the bake time),
+``traffic-restored`` (traffic or the record of who served is set back to what vision-gitops last set).
 
 Format history: 1.1 added ``delete``/``unmanaged``, drift, protection, spec hashes,
 label digests, owners, ``prune`` and ``guardrails``. 2.0 replaced the request bodies
 in ``desired`` by typed values, made ``formatVersion`` required, and added
 ``service``, ``reasonCode`` and the ``conflict`` and ``new-version`` actions. 2.1 added
 ``live``, the typed live value of each change, and the ``ended-outside`` reason code. 2.2 added the
-``registration-pending`` reason code (a model ``update``).
+``registration-pending`` reason code (a model ``update``) and the
+``Deployment`` kind: ``gate`` (each check: threshold or no-regression, the candidate's and the incumbent's
+figure, pass/fail/pending), ``instanceHoursPerDay``, the reason codes ``rollout-step``, ``gate-pending``,
+``gate-failed``, ``baking``, ``traffic-restored``, the drift classes ``traffic-changed`` and
+``unexpected-model`` and the guardrail ``max-instance-hours-per-day``.
 
 Drift classes (``drift[].kind``):
 
@@ -66,6 +74,10 @@ Drift classes (``drift[].kind``):
   the spec's ``sha256`` pin or the inventory.
 - ``stale-model``        -- the model's training dataset's labels changed since the
   model was trained (models are immutable: rename it or allow a replacement).
+- ``traffic-changed``    -- an endpoint's traffic differs from what vision-gitops last set (changed by
+  hand); the plan sets it back.
+- ``unexpected-model``   -- an endpoint serves (traffic > 0) a deployment that no spec names and
+  vision-gitops did not create.
 """
 
 from __future__ import annotations
@@ -77,7 +89,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
-from reconcile.backends.base import DesiredDataset, DesiredEvaluation, DesiredModel
+from reconcile.backends.base import DesiredDataset, DesiredDeployment, DesiredEvaluation, DesiredModel
 from reconcile import __version__
 from reconcile.errors import ExitCode, InputError, JsonSyntaxError
 
@@ -91,14 +103,18 @@ ReasonCode = Literal[
     "ended-outside", "registration-pending",
     "up-to-date", "removed-from-specs", "kept-without-prune", "protected", "parent-deleted", "gone-from-service",
     "not-owned", "exists-not-managed",
+    "rollout-step", "gate-pending", "gate-failed", "baking", "traffic-restored",
 ]
 #: A compared field's value: a name, kind or property (str), a budget (int), label URIs (list).
 FieldValue = str | int | list[str] | None
-Desired = Annotated[DesiredDataset | DesiredModel | DesiredEvaluation, Field(discriminator="kind")]
-DriftKind = Literal["changed-in-service", "deleted-in-service", "labels-changed", "stale-model"]
+Desired = Annotated[DesiredDataset | DesiredModel | DesiredEvaluation | DesiredDeployment,
+                    Field(discriminator="kind")]
+DriftKind = Literal["changed-in-service", "deleted-in-service", "labels-changed", "stale-model", "traffic-changed",
+                    "unexpected-model"]
 GuardrailRule = Literal["max-budget-hours-per-model", "max-budget-hours-per-apply", "max-deletions", "empty-specs",
-                        "protected"]
-ResourceKind = Literal["Dataset", "Model", "Evaluation"]
+                        "protected", "max-instance-hours-per-day"]
+ResourceKind = Literal["Dataset", "Model", "Evaluation", "Deployment"]
+GateStatus = Literal["pass", "fail", "pending"]
 
 
 class _Doc(BaseModel):
@@ -213,7 +229,56 @@ class LiveEvaluationValue(_Doc):
     error_code: str | None = None
 
 
-Live = Annotated[LiveDatasetValue | LiveModelValue | LiveEvaluationValue, Field(discriminator="kind")]
+class LiveDeploymentValue(_Doc):
+    """An endpoint and its deployments as the service reported them when the plan was made."""
+
+    kind: Literal["Deployment"] = "Deployment"
+    name: str
+    provisioning: str
+    traffic: dict[str, int] = Field(default_factory=dict)
+    deployments: dict[str, str] = Field(default_factory=dict)
+    """Deployment name → ``model:version`` it serves."""
+
+
+Live = Annotated[LiveDatasetValue | LiveModelValue | LiveEvaluationValue | LiveDeploymentValue,
+                 Field(discriminator="kind")]
+
+
+class GateCheck(_Doc):
+    """One figure a deployment gate checks: a threshold, or no regression against the incumbent."""
+
+    evaluation: str
+    metric: str
+    rule: Literal["threshold", "must-not-regress"]
+    required: float | None = None
+    """The least figure accepted (the threshold, or the incumbent's figure minus the tolerance)."""
+    candidate: float | None = None
+    """The candidate model version's figure (``None``: not known yet)."""
+    incumbent: float | None = None
+    """The figure of the model version serving now on the same dataset version (``None``: none serves, or not
+    known yet)."""
+    status: GateStatus
+    detail: str | None = None
+    """Why it is pending or failed, for humans."""
+
+
+class Gate(_Doc):
+    """A deployment's gate as evaluated with the figures known when the plan was made; apply re-checks it
+    right before it moves traffic."""
+
+    status: GateStatus
+    """``pass``: every check passed; ``fail``: one failed (apply refuses the switch); ``pending``: a figure is
+    not known yet (the switch waits)."""
+    candidate: str
+    """``model:version`` the traffic would move to."""
+    incumbent: str | None = None
+    """``model:version`` serving now (``None``: nothing serves yet)."""
+    checks: list[GateCheck] = Field(default_factory=list)
+    reasons: list[str] = Field(default_factory=list)
+    """Why the gate is pending or failed (evaluation missing, running, failed, stale...)."""
+    incumbent_evaluations: list[str] = Field(default_factory=list)
+    """``evaluation`` names apply runs on the incumbent version first (its figure on this dataset version is
+    missing); the switch then waits for them."""
 
 
 class ResourceChange(_Doc):
@@ -260,6 +325,10 @@ class ResourceChange(_Doc):
     """Datasets: the digest of the label bytes this plan registers (models trained now record it)."""
     owner: Literal["marker", "inventory"] | None = None
     """For ``delete``: why we own it (the dataset's marker, or an inventory record)."""
+    gate: Gate | None = None
+    """Deployments: the gate of the candidate model version (format 2.2)."""
+    instance_hours_per_day: int | None = None
+    """Deployments: instance-hours per day the new deployment adds (billed while it exists, traffic or not)."""
 
 
 class Summary(_Doc):
@@ -276,6 +345,8 @@ class Summary(_Doc):
     """Resources with at least one drift class."""
     training_hours: int = 0
     """Worst-case compute hours of all training runs this plan submits."""
+    instance_hours_per_day: int = 0
+    """Instance-hours per day the deployments this plan creates add."""
 
 
 class Plan(_Doc):

@@ -91,7 +91,8 @@ def outside_specs(specs: SpecSet, live: LiveState, inventory: Inventory, *, prun
     # Recorded, not in the specs, and gone from the service: the next apply forgets them.
     gone: list[ResourceChange] = []
     spec_addresses = ({f"dataset/{n}" for n in specs.datasets} | {f"model/{n}" for n in specs.models}
-                      | {f"evaluation/{m}/{n}" for m, n in specs.evaluations})
+                      | {f"evaluation/{m}/{n}" for m, n in specs.evaluations}
+                      | {f"deployment/{n}" for n in specs.deployments})
     for address, rec in sorted(records.items()):
         if address in spec_addresses:
             continue
@@ -99,6 +100,8 @@ def outside_specs(specs: SpecSet, live: LiveState, inventory: Inventory, *, prun
             present = rec.name in live.datasets
         elif rec.kind == "Model":
             present = rec.name in live.models
+        elif rec.kind == "Deployment":
+            present = rec.name in live.endpoints  # outside the specs: plan.deployments lists it
         else:
             # Evaluations are listed for every model the inventory names (workflow.observe).
             present = (rec.model or "", rec.name) in live.evaluations

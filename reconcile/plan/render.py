@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from reconcile.plan.model import FieldValue, LabelDiffDoc, Plan, ResourceChange
+from reconcile.plan.model import FieldValue, Gate, GateCheck, LabelDiffDoc, Plan, ResourceChange
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -85,6 +85,8 @@ def _summary_line(plan: Plan) -> str:
     text += f"{s.no_op} unchanged."
     if s.training_hours:
         text += f" Worst-case training: {s.training_hours} compute hours."
+    if s.instance_hours_per_day:
+        text += f" New deployments: +{s.instance_hours_per_day} instance-hours per day."
     return text
 
 
@@ -102,6 +104,33 @@ def _extra_lines(plan: Plan) -> list[str]:
     for v in plan.guardrails:
         how = f"apply refuses unless {v.override}" if v.override else "apply refuses"
         out.append(f"Guardrail {v.rule}: {v.message} -- {how}.")
+    return out
+
+
+def _figure(value: float | None) -> str:
+    return "?" if value is None else f"{value:g}"
+
+
+def _check_line(k: GateCheck) -> str:
+    """``holdout accuracyTop1 >= 0.9: candidate 0.95 -- pass``; a regression check shows the incumbent too."""
+    if k.rule == "threshold":
+        head = f"{k.evaluation} {k.metric} >= {_figure(k.required)}: candidate {_figure(k.candidate)}"
+    else:
+        head = (f"{k.evaluation} {k.metric} must not regress (>= {_figure(k.required)}): candidate "
+                f"{_figure(k.candidate)}, incumbent {_figure(k.incumbent)}")
+    shown = k.detail and (k.status != "pass" or k.candidate is None or k.incumbent is None and k.rule != "threshold")
+    return f"{head} -- {k.status}" + (f" ({k.detail})" if shown else "")
+
+
+def _gate_lines(gate: Gate) -> list[str]:
+    out = [f"gate: {gate.status.upper()} for {gate.candidate}"
+           + (f" (serving now: {gate.incumbent})" if gate.incumbent else " (nothing serves yet)")]
+    out += [f"  {_check_line(k)}" for k in gate.checks]
+    out += [f"  gate waits/fails because: {r}" for r in gate.reasons]
+    if gate.incumbent_evaluations:
+        out.append(f"  apply first evaluates the incumbent: {', '.join(gate.incumbent_evaluations)}")
+    if gate.status == "pass":
+        out.append("  apply re-checks the gate right before it moves traffic")
     return out
 
 
@@ -128,6 +157,15 @@ def _change_detail(c: ResourceChange) -> list[str]:
         out.extend("labels: " + line for line in _label_diff_lines(c.label_diff))
     if c.training_hours and c.action in ("create", "replace", "new-version"):
         out.append(f"training budget: up to {c.training_hours} compute hours")
+    if c.gate is not None:
+        out.extend(_gate_lines(c.gate))
+    if c.desired is not None and c.desired.kind == "Deployment" and c.action in ("create", "update"):
+        if c.desired.traffic:
+            out.append("traffic after apply: " + ", ".join(f"{k} {v} %" for k, v in sorted(c.desired.traffic.items())))
+        if c.desired.remove:
+            out.append("deletes old deployments: " + ", ".join(c.desired.remove))
+    if c.instance_hours_per_day:
+        out.append(f"cost: +{c.instance_hours_per_day} instance-hours per day while it exists (traffic or not)")
     if c.protected and c.action in ("replace", "delete"):
         out.append("protected: apply refuses this")
     if c.action == "delete" and c.kind == "Model" and c.live_status in ("notStarted", "training"):
@@ -182,7 +220,18 @@ def to_markdown(plan: Plan) -> str:
             out.append(f"<details><summary><code>{c.address}</code> {_VERB[c.action]}</summary>")
             out.append("")
             for d in _change_detail(c):
-                out.append(f"- {d}")
+                if not d.startswith("  "):  # gate checks go in the table below
+                    out.append(f"- {d}")
+            if c.gate is not None and c.gate.checks:
+                out += ["", "| evaluation | metric | rule | required | candidate | incumbent | result |",
+                        "|---|---|---|---|---|---|---|"]
+                out += [f"| {k.evaluation} | {k.metric} | {k.rule} | {_figure(k.required)} | {_figure(k.candidate)} | "
+                        f"{_figure(k.incumbent) if k.rule != 'threshold' else '-'} | **{k.status}** |"
+                        for k in c.gate.checks]
+                out.append("")
+            if c.gate is not None:
+                out += [f"- {line.strip()}" for line in _gate_lines(c.gate)[1:] if not line.startswith("  ") or
+                        not any(line.strip() == _check_line(k) for k in c.gate.checks)]
             out += ["", "</details>", ""]
     if plan.warnings:
         out.append("**Warnings**")

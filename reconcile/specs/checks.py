@@ -12,11 +12,22 @@ from pathlib import Path
 
 from reconcile import safepath
 from reconcile.api import versions
-from reconcile.specs.models import DatasetSpec, EvaluationSpec, ModelSpec
+from reconcile.specs.models import DatasetSpec, DeploymentSpec, EvaluationSpec, ModelSpec
 from reconcile.specs.problems import Problems, closest, known_names_text
 from reconcile.specs.yamlsrc import Document
 
-Spec = DatasetSpec | ModelSpec | EvaluationSpec
+Spec = DatasetSpec | ModelSpec | EvaluationSpec | DeploymentSpec
+
+#: The figures an Evaluation reports per model kind that a deployment gate may hold (every one is
+#: "higher is better"; the gate requires at least the threshold). One source: docs/specs.md lists them.
+GATE_METRICS: dict[str, tuple[str, ...]] = {
+    "Generic-Classifier": ("accuracyTop1", "accuracyTop5", "averagePrecision", "precision_score_macro",
+                           "recall_score_macro", "f1_score_macro", "iou"),
+    "Generic-Detector": ("meanAveragePrecision50", "meanAveragePrecision30", "meanAveragePrecision75", "precision",
+                         "recall"),
+    "Product-Recognizer": ("meanAveragePrecision50", "meanAveragePrecision30", "meanAveragePrecision75",
+                           "precision", "recall"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,3 +181,40 @@ def local_files(entries: Sequence[Entry], root: Path, problems: Problems) -> Non
 
 def _path_problem(value: str, real_root: Path, want_dir: bool) -> str | None:
     return safepath.path_problem(value, real_root, want="dir" if want_dir else "file", what="label files and image")
+
+
+def deployment_gates(
+    entries: Sequence[Entry],
+    models: dict[str, Entry],
+    evaluations: dict[tuple[str, str], Entry],
+    problems: Problems,
+    *,
+    broken: frozenset[tuple[str, str]] | set[tuple[str, str]] = frozenset(),
+) -> None:
+    """A Deployment's model exists, each gate names an Evaluation of that model, and each threshold a
+    figure that model kind reports (:data:`GATE_METRICS`)."""
+    for e in entries:
+        s = e.spec
+        if not isinstance(s, DeploymentSpec):
+            continue
+        model = _resolve(e, "model", s.model, "Model", models, problems, broken)
+        mine = {name: ev for (m, name), ev in evaluations.items() if m == s.model}
+        for i, gate in enumerate(s.gate):
+            if gate.evaluation not in mine and ("Evaluation", gate.evaluation) not in broken:
+                guess = closest(gate.evaluation, mine)
+                message = f"model '{s.model}' has no Evaluation named '{gate.evaluation}'"
+                message += f"; did you mean '{guess}'?" if guess else ""
+                message += (f" ({known_names_text(mine)}); define an Evaluation spec with model: {s.model} and that "
+                            "name, or fix the gate")
+                e.add(problems, ("gate", i, "evaluation"), f"gate[{i}].evaluation", message)
+            if model is None:
+                continue
+            assert isinstance(model.spec, ModelSpec)
+            known = GATE_METRICS[model.spec.model_kind]
+            for metric in gate.thresholds:
+                if metric not in known:
+                    guess = closest(metric, known)
+                    e.add(problems, ("gate", i, "thresholds", metric), f"gate[{i}].thresholds.{metric}",
+                          f"{model.spec.model_kind} evaluations report no figure '{metric}'"
+                          + (f"; did you mean '{guess}'?" if guess else "")
+                          + f" (known: {', '.join(known)})")

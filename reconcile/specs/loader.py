@@ -22,11 +22,12 @@ from reconcile.errors import ConfigError, SpecError
 from reconcile.limits import SPEC_FILES
 from reconcile.specs import checks
 from reconcile.specs.checks import Entry
-from reconcile.specs.models import DatasetSpec, EvaluationSpec, ModelSpec
+from reconcile.specs.models import DatasetSpec, DeploymentSpec, EvaluationSpec, ModelSpec
 from reconcile.specs.problems import Problems, closest, report_validation_error
 from reconcile.specs.yamlsrc import Document, Lines, read_documents
 
-KINDS: dict[str, type[BaseModel]] = {"Dataset": DatasetSpec, "Model": ModelSpec, "Evaluation": EvaluationSpec}
+KINDS: dict[str, type[BaseModel]] = {"Dataset": DatasetSpec, "Model": ModelSpec, "Evaluation": EvaluationSpec,
+                                     "Deployment": DeploymentSpec}
 SPEC_SUFFIXES = (".yaml", ".yml")
 
 
@@ -60,16 +61,18 @@ class SpecSet:
     """The api-version the limits were checked against."""
     files: tuple[Path, ...] = ()
     """The spec files read (relative to the root when inside it), in reading order."""
+    deployments: dict[str, DeploymentSpec] = field(default_factory=dict)
+    """Deployment specs by endpoint name."""
     _where: dict[tuple[str, Hashable], tuple[Path, Lines]] = field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
-        return len(self.datasets) + len(self.models) + len(self.evaluations)
+        return len(self.datasets) + len(self.models) + len(self.evaluations) + len(self.deployments)
 
     def source(self, kind: str, name: str | tuple[str, str], field: str | Sequence[Any] | None = None) -> SourceRef:
         """Where the spec ``kind``/``name`` is written; with ``field`` (``"budgetHours"``,
         ``"labels[0].file"`` or a loc tuple), the line of that field when it is written out.
 
-        ``kind`` is ``Dataset``, ``Model`` or ``Evaluation``; an evaluation's ``name`` is
+        ``kind`` is ``Dataset``, ``Model``, ``Evaluation`` or ``Deployment``; an evaluation's ``name`` is
         ``(model, name)``. Raises ``KeyError`` for a spec not in the set.
         """
         key = tuple(name) if isinstance(name, list) else name
@@ -141,6 +144,8 @@ def load_specs(paths: Sequence[Path] | Path, *, root: Path, api_version: str) ->
     datasets = {k[1]: e for k, e in index.items() if k[0] == "Dataset"}
     models = {k[1]: e for k, e in index.items() if k[0] == "Model"}
     checks.references(entries, datasets, models, problems, broken=broken)  # type: ignore[arg-type]
+    evaluations = {k[1]: e for k, e in index.items() if k[0] == "Evaluation"}
+    checks.deployment_gates(entries, models, evaluations, problems, broken=broken)  # type: ignore[arg-type]
     checks.api_version_limits(entries, version, problems)
     checks.local_files(entries, root, problems)
 
@@ -159,6 +164,7 @@ def load_specs(paths: Sequence[Path] | Path, *, root: Path, api_version: str) ->
         root=root,
         api_version=version.name,
         files=tuple(_relative(f, root) for f in files),
+        deployments={k[1]: e.spec for k, e in index.items() if k[0] == "Deployment"},  # type: ignore[misc]
         _where={k: (_relative(e.doc.file, root), e.doc.lines) for k, e in index.items()},
     )
 
@@ -216,7 +222,7 @@ def _walk(folder: Path, root: Path, problems: Problems) -> list[Path]:
     return sorted(out)
 
 
-def _validate(doc: Document, problems: Problems) -> DatasetSpec | ModelSpec | EvaluationSpec | None:
+def _validate(doc: Document, problems: Problems) -> DatasetSpec | ModelSpec | EvaluationSpec | DeploymentSpec | None:
     kind = doc.data.get("kind")
     if kind is None:
         problems.add(

@@ -1,4 +1,4 @@
-"""Pydantic models of the three spec kinds.
+"""Pydantic models of the spec kinds: Dataset, Model, Evaluation and Deployment.
 
 YAML keys are camelCase, like the service's own fields, and unknown keys are
 rejected. References are by name: a Model names its training (and optional test)
@@ -33,6 +33,7 @@ that need more than one document (references, unique names, api-version limits).
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -198,4 +199,86 @@ class EvaluationSpec(_Spec):
         return v
 
 
-AnySpec = Annotated[Union[DatasetSpec, ModelSpec, EvaluationSpec], Field(discriminator="kind")]
+class RegressionRule(_Spec):
+    """The candidate may not score lower than the model serving now, on the same dataset version."""
+
+    tolerance: float = Field(default=0.0, ge=0.0, le=1.0)
+    """How much lower than the incumbent's figure the candidate's may be (absolute, e.g. 0.01)."""
+
+
+class GateEvaluation(_Spec):
+    """One evaluation of the deployed model and the figures it must reach."""
+
+    evaluation: str
+    """Name of an Evaluation spec of the deployment's model (its figures are read from the service)."""
+    thresholds: dict[str, float] = Field(default_factory=dict)
+    """Metric name → the least figure accepted (``accuracyTop1: 0.9`` means accuracyTop1 >= 0.9). Names are
+    the Evaluation's figures for the model kind (docs/specs.md, Deployment)."""
+    must_not_regress: RegressionRule | None = None
+    """Also compare each threshold metric with the incumbent model's figure on the same dataset version."""
+
+    @model_validator(mode="after")
+    def _something_to_check(self) -> "GateEvaluation":
+        if not self.thresholds and self.must_not_regress is None:
+            raise ValueError("give 'thresholds' (metric: least figure) and/or 'mustNotRegress'")
+        if self.must_not_regress is not None and not self.thresholds:
+            raise ValueError("'mustNotRegress' compares the metrics named in 'thresholds'; name at least one "
+                             "(a threshold of 0 checks the regression alone)")
+        return self
+
+
+class RolloutSpec(_Spec):
+    """How traffic moves to a candidate whose gate holds."""
+
+    steps: list[int] = Field(default_factory=lambda: [100], min_length=1, max_length=10)
+    """Traffic percentages of the candidate, one per apply, increasing and ending at 100 (default ``[100]``:
+    all at once)."""
+    bake_minutes: int = Field(default=0, ge=0, le=7 * 24 * 60)
+    """The least time between two steps; an apply sooner leaves the traffic as it is (and says when)."""
+
+    @field_validator("steps")
+    @classmethod
+    def _steps(cls, v: list[int]) -> list[int]:
+        if any(not 0 < x <= 100 for x in v) or any(b <= a for a, b in zip(v, v[1:])) or v[-1] != 100:
+            raise ValueError("steps must increase strictly, each from 1 to 100, and end at 100 (e.g. [10, 50, 100])")
+        return v
+
+
+class DeploymentSpec(_Spec):
+    """A managed online endpoint serving one model version, switched blue/green only when its gate holds."""
+
+    kind: Literal["Deployment"]
+    name: str
+    """The endpoint's name (3 to 32 characters: letters, digits and hyphens, starting with a letter)."""
+    model: str
+    """Name of the Model spec to serve (its newest registered version)."""
+    instance_type: str = "Standard_DS3_v2"
+    """The VM size of each instance (billed per instance-hour while the deployment exists)."""
+    instance_count: int = Field(default=1, ge=1, le=20)
+    """Instances of each deployment."""
+    gate: list[GateEvaluation] = Field(default_factory=list, max_length=10)
+    """Evaluations whose figures must hold before traffic moves to a new model version (empty: no gate)."""
+    rollout: RolloutSpec = Field(default_factory=RolloutSpec)
+    """Traffic steps and bake time."""
+    keep_previous: int = Field(default=1, ge=0, le=5)
+    """Old deployments kept at 0 % traffic (a revert is then a traffic switch); older ones are deleted."""
+    protect: bool = False
+    """Refuse deletion of this endpoint (``--prune``)."""
+
+    @field_validator("name")
+    @classmethod
+    def _endpoint_name(cls, v: str) -> str:
+        if not re.fullmatch(r"[a-zA-Z][a-zA-Z0-9-]{1,30}[a-zA-Z0-9]", v):
+            raise ValueError("an endpoint name is 3 to 32 letters, digits and hyphens, starting with a letter "
+                             "and not ending with a hyphen")
+        return v
+
+    @field_validator("model")
+    @classmethod
+    def _model_name(cls, v: str) -> str:
+        if (p := names.name_problem(v)) is not None:
+            raise ValueError(p)
+        return v
+
+
+AnySpec = Annotated[Union[DatasetSpec, ModelSpec, EvaluationSpec, DeploymentSpec], Field(discriminator="kind")]

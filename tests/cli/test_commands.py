@@ -138,3 +138,17 @@ def test_status_and_predict_after_training(proj, capsys, emulator) -> None:
     assert {t["name"] for t in pred["tags"]} == {"circle", "square"}
     code, out, _ = run(["predict", "m1", str(image)], capsys)
     assert code == 0 and "circle" in out and "80x60" in out
+
+
+def test_a_deployment_spec_on_the_first_service_is_a_validation_error(proj, capsys) -> None:
+    proj.write_specs([
+        {"kind": "Dataset", "name": "d1", "annotationKind": "imageClassification",
+         "labels": [{"uri": "https://x.blob.core.windows.net/c/t.json"}]},
+        {"kind": "Model", "name": "m1", "modelKind": "Generic-Classifier", "trainingDataset": "d1", "budgetHours": 1},
+        {"kind": "Deployment", "name": "m1-endpoint", "model": "m1"},
+    ])
+    code, out, err = run(["validate"], capsys)
+    assert code == 1
+    text = out + err
+    assert "no deployment resource" in text and "analyze with a model name" in text
+    assert ".yaml:" in text  # file:line

@@ -223,7 +223,7 @@ def test_merge_keys_are_refused(repo: Path) -> None:
 
 def test_document_without_kind(repo: Path) -> None:
     write(repo, "specs/m.yaml", "base: &b {budgetHours: 1}\n---\n" + MODEL)
-    assert one_problem(repo).startswith("specs/m.yaml:1: kind: missing or empty; start the document with 'kind: Dataset | Model | Evaluation'")
+    assert one_problem(repo).startswith("specs/m.yaml:1: kind: missing or empty; start the document with 'kind: Dataset | Model | Evaluation | Deployment'")
 
 
 def test_every_problem_in_every_file_is_reported(repo: Path) -> None:
@@ -354,3 +354,20 @@ def test_any_text_gives_specset_or_spec_error(tmp_path_factory: pytest.TempPathF
         load(root)
     except SpecError as exc:
         assert exc.problems and all(p.startswith("specs/f.yaml") for p in exc.problems)
+
+
+def test_the_deployment_docs_table_names_every_field_and_metric() -> None:
+    import re as _re
+
+    from pydantic.alias_generators import to_camel
+
+    from reconcile.specs.checks import GATE_METRICS
+    from reconcile.specs.models import DeploymentSpec, GateEvaluation
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "specs.md").read_text()
+    section = docs.split("## Deployment", 1)[1].split("\n## ", 1)[0]
+    rows = set(_re.findall(r"^\| `([\w\[\].]+)` \|", section, _re.M))
+    assert rows == {to_camel(f) for f in DeploymentSpec.model_fields} | {
+        f"gate[].{to_camel(f)}" for f in GateEvaluation.model_fields}
+    for metrics in GATE_METRICS.values():
+        assert all(f"`{m}`" in section for m in metrics)

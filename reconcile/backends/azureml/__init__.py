@@ -5,4 +5,5 @@
 - :mod:`.naming`      -- content-derived data versions and deterministic job names.
 - :mod:`.wire`        -- Azure ML bodies ↔ the neutral values of :mod:`reconcile.backends.base`.
 - :mod:`.backend`     -- ``AzureMLBackend``: the :class:`~reconcile.backends.base.Backend` over ``ArmClient``.
+- :mod:`.deployments` -- online endpoints, deployments, traffic, gate figures and scoring (mixed into the backend).
 """

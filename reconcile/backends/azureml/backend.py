@@ -23,6 +23,7 @@ from typing import Any, Mapping, Sequence
 from urllib.parse import quote
 
 from reconcile.backends.azureml import naming, wire
+from reconcile.backends.azureml.deployments import DeploymentOperations, no_deployment_error
 from reconcile.backends.azureml.automl_data import JSONL_NAME, MLTABLE_NAME, AutoMLData, AutoMLTask, convert_coco
 from reconcile.backends.azureml.target import AzureMLTarget
 from reconcile.backends.base import (
@@ -35,7 +36,6 @@ from reconcile.backends.base import (
     LiveEvaluation,
     LiveModel,
     LiveState,
-    Prediction,
 )
 from reconcile.client.arm import ArmClient
 from reconcile.errors import CocoError, InputError, NotFoundError, RemoteError
@@ -56,7 +56,7 @@ def capabilities_for(nodes: int) -> Capabilities:
     """This service's capabilities on a training cluster of at most ``nodes`` nodes."""
     return Capabilities(service="azureml", model_change="new-version", dataset_change="new-version",
                         evaluation_resources=True, cancel_training=True, training_nodes=max(1, nodes),
-                        budget_note=BUDGET_NOTE, evaluation_note=EVALUATION_NOTE)
+                        budget_note=BUDGET_NOTE, evaluation_note=EVALUATION_NOTE, deployments=True)
 #: Where a dataset version's MLTable folder lives in the datastore container.
 DATA_PREFIX = "vision-gitops/ds"
 
@@ -65,7 +65,7 @@ def _seg(name: str) -> str:
     return quote(name, safe="")
 
 
-class AzureMLBackend:
+class AzureMLBackend(DeploymentOperations):
     """One workspace. ``store`` is the datastore's container (label files, images, MLTable folders)."""
 
     def __init__(self, client: ArmClient, target: AzureMLTarget, store: BlobStore, *, max_concurrency: int = 8) -> None:
@@ -411,15 +411,17 @@ class AzureMLBackend:
     # --- observe -----------------------------------------------------------------
 
     def observe(self, *, evaluations_of: frozenset[str] | None = None) -> LiveState:
-        """Models, datasets and evaluation jobs are listed side by side (each is its own list of calls)."""
-        with ThreadPoolExecutor(max_workers=3, thread_name_prefix="observe") as pool:
+        """Models, datasets, evaluation jobs and endpoints are listed side by side (each its own list of calls)."""
+        with ThreadPoolExecutor(max_workers=4, thread_name_prefix="observe") as pool:
             models_f = pool.submit(self.list_models)
             datasets_f = pool.submit(self._list_datasets)
             evaluations_f = pool.submit(self._evaluation_jobs)
+            endpoints_f = pool.submit(self.list_endpoints)
             models = models_f.result()
             wanted = set(models) if evaluations_of is None else set(models) & set(evaluations_of)
             return LiveState(datasets=datasets_f.result(), models=models,
-                             evaluations=self._list_evaluations(wanted, evaluations_f.result()))
+                             evaluations=self._list_evaluations(wanted, evaluations_f.result()),
+                             endpoints=endpoints_f.result())
 
     # --- evaluations ----------------------------------------------------------------
     # An evaluation is a pipeline job running Azure ML's model_evaluation_pipeline component (azureml
@@ -520,17 +522,11 @@ class AzureMLBackend:
             self._client.put(f"{self._ws}/jobs/{_seg(str(j['name']))}", {"properties": props | {"isArchived": True}})
         return bool(jobs)
 
-    def predict(self, model: str, *, image: bytes | None = None, url: str | None = None) -> Prediction:
-        """Azure ML scores a model only through a managed online endpoint serving its registered version,
-        which vision-gitops does not manage yet: raises :class:`InputError` (exit 1) saying precisely what
-        is missing for ``model`` (read-only: the model's job, its registered version, the endpoints)."""
-        raise self._not_served(model)
-
-    def _not_served(self, model: str) -> InputError:
+    def _not_served(self, model: str, *, provisioning: Sequence[str] = ()) -> InputError:
+        """Why no deployment scores ``model``, precisely (read-only): no such model, no registered version yet,
+        or no online deployment of a registered version that has finished provisioning (``provisioning``:
+        ``endpoint/deployment (state)`` of those still on their way)."""
         where = f"workspace {self._target.workspace}"
-        deploy_hint = ("deploy it behind a managed online endpoint: `az ml online-endpoint create`, then `az ml "
-                       "online-deployment create --endpoint-name ENDPOINT --model azureml:{model}:{version}` "
-                       "(billed per instance-hour while it exists); vision-gitops' Deployment spec will manage this")
         job = self._newest_job(model)
         if job is None:
             return InputError(f"model {model}: there is no such model in {where}",
@@ -542,30 +538,13 @@ class AzureMLBackend:
                     "`reconcile wait` follows the training" if status in ("running", "cancelling") else
                     "fix and apply its spec to train a new version")
             return InputError(f"model {model}: nothing to score yet: its newest training ({job['name']}) is {status}, "
-                              "so no model version is registered", hint=f"{todo}; then " +
-                              deploy_hint.format(model=model, version=job["name"]))
+                              "so no model version is registered", hint=f"{todo}; then deploy it (a Deployment spec)")
         version = str(job["name"])
-        served = self._deployments_of(model, version)
-        if served:
-            return InputError(f"model {model}: version {version} is served by online deployment(s) "
-                              f"{', '.join(served)} in {where}, but vision-gitops does not score through online "
-                              "endpoints yet", hint="invoke the endpoint directly: `az ml online-endpoint invoke "
-                              f"--name {served[0].split('/')[0]} --request-file REQUEST.json`")
-        return InputError(f"model {model}: version {version} is registered, but no online endpoint in {where} serves it "
-                          "(Azure ML scores only through a managed online deployment of the version)",
-                          hint=deploy_hint.format(model=model, version=version))
-
-    def _deployments_of(self, model: str, version: str) -> list[str]:
-        """``endpoint/deployment`` of every online deployment whose model is ``model`` version ``version``."""
-        wanted = (f"/models/{model}/versions/{version}", f"azureml:{model}:{version}")
-        out = []
-        for ep in self._client.list(f"{self._ws}/onlineEndpoints"):
-            name = str(ep.get("name", ""))
-            for dep in self._client.list(f"{self._ws}/onlineEndpoints/{_seg(name)}/deployments"):
-                ref = str((dep.get("properties") or {}).get("model") or "")
-                if ref.endswith(wanted[0]) or ref == wanted[1]:
-                    out.append(f"{name}/{dep.get('name')}")
-        return out
+        if provisioning:
+            return InputError(f"model {model}: version {version} is registered; its online deployment(s) "
+                              f"{', '.join(provisioning)} have not finished provisioning in {where}",
+                              hint="`reconcile wait` or `reconcile status` shows when they are ready; try again then")
+        return no_deployment_error(model, version=version, where=where)
 
     def close(self) -> None:
         self._client.close()

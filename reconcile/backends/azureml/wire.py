@@ -66,7 +66,7 @@ def parse_data_version(name: str, body: Mapping[str, Any]) -> LiveDataset:
     sd = body.get("systemData") or {}
     return LiveDataset(name=name, annotation_kind=str(extra.get(PROP_KIND, "")), label_uris=labels,
                        custom_properties=tags, authentication_kind=None, etag=etag,
-                       created=sd.get("createdAt"), updated=sd.get("lastModifiedAt"))
+                       created=sd.get("createdAt"), updated=sd.get("lastModifiedAt"), version=version)
 
 
 def data_version_body(*, data_uri: str, labels: tuple[str, ...], annotation_kind: str,
@@ -128,6 +128,8 @@ def parse_job(model: str, body: Mapping[str, Any], *, registered: bool,
         model_kind=extra.get(PROP_MODEL_KIND), test_dataset=extra.get(PROP_TEST),
         error_code=status if status in _FAILED else None, performance=performance,
         created=sd.get("createdAt"), updated=sd.get("lastModifiedAt"),
+        # The best trial is registered as model version <job name> (model_version_body).
+        version=str(body.get("name")) if registered and body.get("name") else None,
     )
 
 
@@ -196,7 +198,16 @@ def parse_evaluation_job(body: Mapping[str, Any], performance: Mapping[str, obje
     tags = props.get("tags") or {}
     sd = body.get("systemData") or {}
     status = neutral_status(str(props.get("status") or ""), registered=True)
+    inputs = props.get("inputs") or {}
     return LiveEvaluation(model=str(tags.get(TAG_MODEL, "")), name=str(tags.get(TAG_EVALUATION_NAME, "")),
                           status=status, test_dataset=tags.get(TAG_DATASET),
                           error_code=error[0] if error else None, error_message=error[1] if error else None,
-                          performance=performance, created=sd.get("createdAt"), updated=sd.get("lastModifiedAt"))
+                          performance=performance, created=sd.get("createdAt"), updated=sd.get("lastModifiedAt"),
+                          model_version=_version_of(inputs.get("mlflow_model")),
+                          dataset_version=_version_of(inputs.get("test_data")))
+
+
+def _version_of(job_input: Any) -> str | None:
+    """The version at the end of a job input's ARM id (``.../versions/<v>``)."""
+    uri = str((job_input or {}).get("uri") or "") if isinstance(job_input, dict) else ""
+    return uri.rsplit("/versions/", 1)[1].strip("/") or None if "/versions/" in uri else None

@@ -89,6 +89,8 @@ class GuardrailsFile(_File):
     """Refuse an apply whose new models together budget more hours than this."""
     max_deletions: int | None = Field(default=defaults.MAX_DELETIONS, ge=0)
     """Refuse an apply that deletes more resources than this."""
+    max_instance_hours_per_day: int | None = Field(default=defaults.MAX_INSTANCE_HOURS_PER_DAY, ge=1)
+    """Refuse an apply whose new deployments add more instance-hours per day than this (billed while they exist)."""
 
 
 class _Settings(_File):

@@ -48,6 +48,7 @@ class Guardrails(_Resolved):
     max_budget_hours_per_model: int | None = defaults.MAX_BUDGET_HOURS_PER_MODEL
     max_budget_hours_per_apply: int | None = defaults.MAX_BUDGET_HOURS_PER_APPLY
     max_deletions: int | None = defaults.MAX_DELETIONS
+    max_instance_hours_per_day: int | None = defaults.MAX_INSTANCE_HOURS_PER_DAY
 
 
 class EnvironmentConfig(_Resolved):

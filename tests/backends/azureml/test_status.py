@@ -7,7 +7,7 @@ import pytest
 from reconcile.errors import ExitCode, InputError
 from reconcile.status import status_document
 from reconcile.workflow import load_desired, make_plan, observe_with_metrics, run_apply
-from tests.backends.azureml.test_workflow import _train, project  # noqa: F401 - project is a fixture
+from tests.backends.azureml.test_workflow import ROOT, _train, project  # noqa: F401 - project is a fixture
 
 pytestmark = pytest.mark.azurite
 
@@ -49,9 +49,10 @@ def test_predict_says_what_is_missing_at_each_step_and_writes_nothing(project) -
     err = _predict_error(session, "clf")
     assert f"model clf: version {version} is registered, but no online endpoint in workspace" in err.message
     assert f"--model azureml:clf:{version}" in err.hint and "per instance-hour" in err.hint
+    assert "Deployment spec" in err.hint
     assert [r for r in srv.request_log.snapshot() if r.method != "GET"] == []
 
-    # a deployment made by hand serves it: the message names it and how to call it
+    # a deployment made by hand serves it: while it provisions predict says so, then it scores through it
     first = session.client.begin("PUT", f"{ws}/onlineEndpoints/clf-ep", {
         "location": "westeurope", "identity": {"type": "SystemAssigned"}, "tags": {},
         "properties": {"authMode": "Key", "traffic": {}, "publicNetworkAccess": "Enabled"}})
@@ -66,8 +67,15 @@ def test_predict_says_what_is_missing_at_each_step_and_writes_nothing(project) -
                        "properties": {}}})
     assert first.status in (200, 201)
     err = _predict_error(session, "clf")
-    assert f"version {version} is served by online deployment(s) clf-ep/blue" in err.message
-    assert "az ml online-endpoint invoke --name clf-ep" in err.hint
+    assert f"version {version} is registered; its online deployment(s) clf-ep/blue (Creating)" in err.message
+    for _ in range(50):
+        state = session.client.get(f"{ws}/onlineEndpoints/clf-ep/deployments/blue")["properties"]["provisioningState"]
+        if state == "Succeeded":
+            break
+        srv.advance_clock(30)
+    image = (ROOT / "data" / "shapes" / "classification" / "images" / "test-001.png").read_bytes()
+    prediction = session.backend.predict("clf", image=image)
+    assert prediction.model == "clf" and prediction.tags
 
 
 def test_the_demo_suggests_predict_as_each_service_answers_it() -> None:

@@ -354,5 +354,6 @@ def test_a_noop_plan_makes_only_reads_and_lists(project) -> None:
     assert not plan.has_changes
     calls = [(r.method, r.path.rsplit("/workspaces/", 1)[-1]) for r in srv.request_log.snapshot()]
     assert {m for m, _ in calls} == {"GET"}
-    singles = [p for _, p in calls if not p.endswith(("/data", "/versions", "/jobs", "/models"))]
+    singles = [p for _, p in calls if not p.endswith(("/data", "/versions", "/jobs", "/models", "/onlineEndpoints",
+                                                       "/deployments"))]
     assert singles == [], singles  # no GET per resource: lists only (Compute_Get was read once, at open)
