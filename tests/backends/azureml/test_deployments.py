@@ -147,7 +147,7 @@ def test_first_deployment_passes_its_gate_and_serves_then_the_plan_is_empty(proj
     assert not plan.has_changes, [(c.address, c.action, c.reason) for c in plan.changes if c.action != "no-op"]
     calls = project.srv.request_log.snapshot()
     assert {r.method for r in calls} == {"GET"}  # a plan with a deployment only reads
-    singles = [r.path for r in calls if not r.path.endswith(("/data", "/versions", "/jobs", "/onlineEndpoints",
+    singles = [r.path for r in calls if not r.path.endswith(("/data", "/versions", "/jobs", "/models", "/onlineEndpoints",
                                                              "/deployments"))]
     assert singles == [], singles  # lists only: a version that serves everything needs no gate figures
     from reconcile.status import status_document
