@@ -72,11 +72,8 @@ def test_no_import_cycles_in_the_core() -> None:
 
 def test_no_import_cycles_in_the_vision_emulator() -> None:
     # admin used to reach back into server (clock, request log, faults) while server built admin.
-    # The Azure ML emulator is a separate room, owned by its own issue. One edge is left out on
-    # purpose: trainer.make_trainer imports pixel_trainer inside the function (a by-name registry
-    # that keeps numpy and the learners out of `--help`), and pixel_trainer uses trainer's types.
-    lazy = {("reconcile.emulator.trainer", "reconcile.emulator.pixel_trainer")}
-    graph = {m: {d for d in deps if not d.startswith("reconcile.emulator.azureml") and (m, d) not in lazy}
+    # The Azure ML emulator is a separate room, owned by its own issue.
+    graph = {m: {d for d in deps if not d.startswith("reconcile.emulator.azureml")}
              for m, deps in _imports(("emulator",)).items()
              if m.startswith("reconcile.emulator") and not m.startswith("reconcile.emulator.azureml")}
     assert _cycle(graph) is None
