@@ -156,7 +156,6 @@ def resolve_labels(specs: SpecSet, session: Session, live: LiveState) -> Resolve
     content hashes) and validated for each purpose the dataset serves; an invalid
     file raises :class:`~reconcile.errors.CocoError` naming it, before any write.
     """
-    from reconcile.coco.validate import validate_bytes
     from reconcile.errors import CocoError
 
     labels: dict[str, list[LabelFile]] = {}
@@ -172,6 +171,8 @@ def resolve_labels(specs: SpecSet, session: Session, live: LiveState) -> Resolve
                 counts[name] = (-1, -1)
                 continue
             assert label.file is not None
+            from reconcile.coco.validate import validate_bytes  # numpy: only local files need the validator
+
             store = session.blob_store()
             build = _build(specs.root, label.file, label.images, store)
             for purpose in purposes(specs, name):
