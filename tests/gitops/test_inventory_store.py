@@ -86,6 +86,32 @@ def test_blob_store_on_azurite(azurite) -> None:
 
 
 @pytest.mark.azurite
+def test_blob_store_counts_its_own_writes_and_recreates_a_deleted_blob(azurite) -> None:
+    from azure.storage.blob import ContainerClient
+
+    from reconcile.inventory import Inventory
+
+    container = ContainerClient.from_connection_string(azurite.connection_string, f"state-{uuid.uuid4().hex[:8]}")
+    container.create_container()
+    try:
+        store = BlobStateStore(container, "prod")
+        store.load()
+        assert store.save(Inventory()).generation == 1
+        second = store.save(Inventory(records={"model/a": _rec("a")}))
+        assert (second.generation, second.environment) == (2, "prod")  # the store names its environment
+        stored = BlobStateStore(container, "prod").load()
+        assert (stored.generation, stored.environment, sorted(stored.records)) == (2, "prod", ["model/a"])
+        # Deleted behind our back (a cleanup, a restore): loading again starts over, and the next
+        # write creates the blob instead of failing on the vanished blob's eTag.
+        container.delete_blob(".vision-gitops/state/prod.json")
+        assert store.load().records == {}
+        assert store.save(Inventory(records={"model/b": _rec("b")})).generation == 1
+        assert sorted(BlobStateStore(container, "prod").load().records) == ["model/b"]
+    finally:
+        container.delete_container()
+
+
+@pytest.mark.azurite
 def test_apply_records_the_inventory_in_the_blob_container(project, emulator, azurite, monkeypatch) -> None:
     """With Azurite storage the inventory is the blob .vision-gitops/state/<env>.json, next to the lock."""
     from azure.storage.blob import ContainerClient
