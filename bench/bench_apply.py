@@ -231,7 +231,8 @@ def main() -> None:
     print(f"apply {t['resources']} at 20 TPS: {t['ratio']}x the rate-limit floor (target <= 1.1), "
           f"{t['429_caused']} 429s caused (target 0)")
     print(f"speed-up vs sequential GET+PUT: {s['speedup']}x (target >= 10)")
-    print(f"no-op plan of {p['specs']} specs: {p['calls']} calls, {p['non_list_calls']} not list pages, "
+    print(f"no-op plan of {p['specs']} specs: {p['changes']} changes (target 0), {p['calls']} calls, "
+          f"{p['non_list_calls']} not list pages, "
           f"{p['cpu_s']} s CPU (target < 1), {p['wall_s']} s wall")
     print(f"reconcile --help: {h['median_s']} s (python alone {h['python_startup_s']} s; target < 0.3)")
 
