@@ -159,7 +159,6 @@ def resolve_labels(specs: SpecSet, session: Session, live: LiveState) -> Resolve
     content hashes) and validated for each purpose the dataset serves; an invalid
     file raises :class:`~reconcile.errors.CocoError` naming it, before any write.
     """
-    from reconcile.coco.validate import validate_bytes
     from reconcile.errors import CocoError
 
     labels: dict[str, list[LabelFile]] = {}
@@ -178,6 +177,8 @@ def resolve_labels(specs: SpecSet, session: Session, live: LiveState) -> Resolve
                 counts[name] = (-1, -1)
                 continue
             assert label.file is not None
+            from reconcile.coco.validate import validate_bytes  # numpy: only local files need the validator
+
             store = session.blob_store()
             if (label.file, label.images) not in builds:
                 builds[(label.file, label.images)] = _build(specs.root, label.file, label.images, store)

@@ -487,9 +487,13 @@ class Executor:
                 return
             result = self._waiter().wait(models=[req.model])
             model = result.models.get(req.model)
+            if result.timed_out and model is not None and not model.terminal:
+                # --timeout ran out, nothing failed: like apply without --wait (exit 3, not 1).
+                self._record(c.address, "deferred", f"model {req.model} is still training (--timeout passed)")
+                return
             if model is None or model.status != "succeeded":
-                status = "still training" if result.timed_out else (model.status if model else "missing")
-                raise FatalError(f"model {req.model} is {status}; the evaluation was not created")
+                raise FatalError(f"model {req.model} is {model.status if model else 'missing'}; "
+                                 "the evaluation was not created")
         if c.action == "replace":
             existing = self.backend.get_evaluation(req.model, req.name)
             if existing is not None:

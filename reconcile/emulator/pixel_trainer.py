@@ -16,7 +16,7 @@ import numpy as np
 from reconcile.emulator.imageset import load_image
 from reconcile.emulator.judge import RunFailed
 from reconcile.emulator.labeled import LabeledData, LabeledImage
-from reconcile.emulator.trainer import (
+from reconcile.emulator.inference import (
     CLASSIFICATION,
     MAX_PREDICTIONS,
     DetectedBox,

@@ -13,48 +13,24 @@ The emulator never invents metrics: ``modelPerformance`` is whatever
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from typing import Any, Protocol
 
+from reconcile.emulator.inference import (  # the values every trainer's models take and return
+    CLASSIFICATION,
+    DETECTION,
+    MAX_PREDICTIONS,
+    DetectedBox,
+    ImageInput,
+    Prediction,
+    TagScore,
+)
 from reconcile.emulator.labeled import LabeledData
 
-CLASSIFICATION = "imageClassification"
-DETECTION = "imageObjectDetection"
-
-#: How many tags / boxes a prediction lists at most.
-MAX_PREDICTIONS = 5
-
-
-@dataclass(frozen=True, slots=True)
-class TagScore:
-    name: str
-    confidence: float
-
-
-@dataclass(frozen=True, slots=True)
-class DetectedBox:
-    """A box in pixels (ints, w and h >= 1) with its tags."""
-
-    x: int
-    y: int
-    w: int
-    h: int
-    tags: tuple[TagScore, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Prediction:
-    tags: tuple[TagScore, ...] = ()
-    objects: tuple[DetectedBox, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class ImageInput:
-    """What a predictor gets: the bytes and the size read from the header."""
-
-    data: bytes
-    width: int
-    height: int
+__all__ = [
+    "CLASSIFICATION", "DETECTION", "DEFAULT_TRAINER_NAME", "MAX_PREDICTIONS", "TRAINER_NAMES", "DetectedBox",
+    "FittedModel", "ImageInput", "Prediction", "PriorModel", "PriorTrainer", "TagScore", "Trainer", "load_model",
+    "make_trainer",
+]
 
 
 class FittedModel(Protocol):

@@ -72,3 +72,23 @@ def test_without_timeout_the_waiter_returns_when_done() -> None:
 
     result = Waiter(_Finishing(), poll=60.0, sleep=sleep).wait(models=["m"])  # type: ignore[arg-type]
     assert not result.timed_out and result.models["m"].status == "succeeded" and done["n"] == 2
+
+
+def test_apply_wait_whose_timeout_passes_defers_the_evaluation_and_exits_running(tmp_path) -> None:
+    """--timeout ran out while the model trains: nothing failed, so exit 3 like `reconcile wait`."""
+    from reconcile.apply.executor import ApplyOptions, apply_plan
+    from reconcile.backends.base import Capabilities
+    from reconcile.errors import ExitCode
+    from tests.apply.test_capabilities import MemoryBackend, _plan, _specs
+
+    backend = MemoryBackend(Capabilities(service="memory"))
+    backend.polls_until_done = 1_000_000  # trains far longer than the timeout
+    clock = {"t": 0.0}
+    waiter = Waiter(backend, poll=1.0, timeout=2.0, sleep=lambda s: clock.update(t=clock["t"] + s),  # type: ignore[arg-type]
+                    monotonic=lambda: clock["t"])
+    plan = _plan(_specs(tmp_path, budget=1, labels="a", evaluation=True), backend)
+    result = apply_plan(plan, backend, ApplyOptions(wait=True, waiter=waiter))  # type: ignore[arg-type]
+    assert result.failed == []
+    assert result.deferred == ["evaluation/m/e"] and result.running == ["model/m"]
+    assert result.exit_code == ExitCode.RUNNING
+    assert clock["t"] == 2.0

@@ -37,6 +37,28 @@ def test_file_store(tmp_path: Path) -> None:
     path = tmp_path / "state" / "inventory" / "prod.json"
     _roundtrip_and_conflict(lambda: FileStateStore(path, "prod"))
     assert [p.name for p in path.parent.iterdir() if p.name.startswith(".tmp-")] == []
+    # The documented format: camelCase keys, one JSON object per environment.
+    doc = json.loads(path.read_text())
+    assert (doc["format"], doc["environment"], doc["generation"]) == (1, "prod", 2)
+    assert doc["records"]["model/one"]["createdAt"] and "created_at" not in doc["records"]["model/one"]
+
+
+def test_a_failed_file_write_is_a_clear_error_and_leaves_the_old_inventory(tmp_path: Path, monkeypatch) -> None:
+    import os
+
+    path = tmp_path / "prod.json"
+    store = FileStateStore(path, "prod")
+    Journal(store).put([_rec("one")])
+    before = path.read_bytes()
+
+    def full_disk(src, dst) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full_disk)
+    with pytest.raises(ConfigError, match=r"cannot write the inventory .*prod.json: No space left on device"):
+        Journal(store).put([_rec("two")])
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp-")] == []  # the temporary file is gone
 
 
 def test_file_store_names_a_corrupt_file(tmp_path: Path) -> None:
@@ -44,6 +66,14 @@ def test_file_store_names_a_corrupt_file(tmp_path: Path) -> None:
     path.write_text("{not json")
     with pytest.raises(ConfigError, match="prod.json: the inventory is not valid JSON"):
         FileStateStore(path, "prod").load()
+
+
+def test_file_store_refuses_an_inventory_format_it_does_not_read(tmp_path: Path) -> None:
+    path = tmp_path / "prod.json"
+    path.write_text(json.dumps({"format": 2, "environment": "prod", "generation": 3, "records": {}}))
+    with pytest.raises(ConfigError, match="prod.json: inventory format 2 is not supported") as caught:
+        FileStateStore(path, "prod").load()
+    assert caught.value.hint == "upgrade vision-gitops"
 
 
 def test_memory_store_counts_generations() -> None:
@@ -86,6 +116,32 @@ def test_blob_store_on_azurite(azurite) -> None:
 
 
 @pytest.mark.azurite
+def test_blob_store_counts_its_own_writes_and_recreates_a_deleted_blob(azurite) -> None:
+    from azure.storage.blob import ContainerClient
+
+    from reconcile.inventory import Inventory
+
+    container = ContainerClient.from_connection_string(azurite.connection_string, f"state-{uuid.uuid4().hex[:8]}")
+    container.create_container()
+    try:
+        store = BlobStateStore(container, "prod")
+        store.load()
+        assert store.save(Inventory()).generation == 1
+        second = store.save(Inventory(records={"model/a": _rec("a")}))
+        assert (second.generation, second.environment) == (2, "prod")  # the store names its environment
+        stored = BlobStateStore(container, "prod").load()
+        assert (stored.generation, stored.environment, sorted(stored.records)) == (2, "prod", ["model/a"])
+        # Deleted behind our back (a cleanup, a restore): loading again starts over, and the next
+        # write creates the blob instead of failing on the vanished blob's eTag.
+        container.delete_blob(".vision-gitops/state/prod.json")
+        assert store.load().records == {}
+        assert store.save(Inventory(records={"model/b": _rec("b")})).generation == 1
+        assert sorted(BlobStateStore(container, "prod").load().records) == ["model/b"]
+    finally:
+        container.delete_container()
+
+
+@pytest.mark.azurite
 def test_apply_records_the_inventory_in_the_blob_container(project, emulator, azurite, monkeypatch) -> None:
     """With Azurite storage the inventory is the blob .vision-gitops/state/<env>.json, next to the lock."""
     from azure.storage.blob import ContainerClient
@@ -113,3 +169,12 @@ def test_apply_records_the_inventory_in_the_blob_container(project, emulator, az
         assert not proj.plan().has_changes
     finally:
         ContainerClient.from_connection_string(azurite.connection_string, container).delete_container()
+
+
+def test_local_storage_keeps_the_inventory_under_the_state_dir(tmp_path: Path) -> None:
+    from reconcile.inventory.store import state_store_for
+    from tests.lock.helpers import Config, Storage
+
+    store = state_store_for(Config("prod", tmp_path, Storage("local")))
+    assert isinstance(store, FileStateStore)
+    assert store.path == tmp_path / "inventory" / "prod.json"

@@ -170,3 +170,37 @@ def test_a_wrong_key_is_an_auth_error_without_the_key(azurite, container: str) -
     with pytest.raises(AuthError) as caught:
         lock.acquire(info("alice@box"))
     assert wrong_key not in str(caught.value) and "lock blob" in str(caught.value)
+
+
+def test_every_acquire_takes_a_finite_lease_also_when_the_blob_exists(azurite, container: str) -> None:
+    # The first acquire creates the blob; later ones lease the existing blob. An infinite lease
+    # there would outlive a cancelled CI job until someone broke it.
+    lock = make(azurite, container)
+    for who in ("first", "second"):
+        with lock.acquire(info(who)):
+            lease = raw_blob(azurite, container).get_blob_properties().lease
+            assert (lease.state, lease.duration) == ("leased", "fixed"), who
+
+
+def test_a_lease_being_broken_is_still_held_until_it_is_broken(azurite, container: str) -> None:
+    from azure.storage.blob import BlobLeaseClient
+
+    lock = make(azurite, container)
+    held = lock.acquire(info("alice@box"))
+    # Another tool breaks it slowly: the lease stays until the period (or the lease's own time) ends.
+    BlobLeaseClient(raw_blob(azurite, container)).break_lease(lease_break_period=30)
+    assert raw_blob(azurite, container).get_blob_properties().lease.state == "breaking"
+    assert lock.current().who == "alice@box"
+    with pytest.raises(LockHeldError, match="alice@box"):
+        make(azurite, container).acquire(info("bob@ci"))
+    assert lock.break_lock().who == "alice@box"
+    assert lock.current() is None
+    held.release()
+
+
+def test_breaking_the_lock_clears_the_holder_record(azurite, container: str) -> None:
+    lock = make(azurite, container)
+    held = lock.acquire(info("alice@box"))
+    assert lock.break_lock().who == "alice@box"
+    assert raw_blob(azurite, container).get_blob_properties().metadata == {}
+    held.release()  # broken: frees nothing and raises nothing
