@@ -103,6 +103,10 @@ class LiveState:
     datasets: Mapping[str, LiveDataset] = field(default_factory=dict)
     models: Mapping[str, LiveModel] = field(default_factory=dict)
     evaluations: Mapping[tuple[str, str], LiveEvaluation] = field(default_factory=dict)
+    #: Whether this pass was deep (see :meth:`Backend.observe`), and how the backend read it, in a sentence
+    #: a plan shows ("" when there is nothing to say: every read is deep).
+    deep: bool = False
+    observation: str = ""
 
 
 class _Value(BaseModel):
@@ -204,8 +208,12 @@ class Backend(Protocol):
 
     capabilities: Capabilities
 
-    def observe(self, *, evaluations_of: frozenset[str] | None = None) -> LiveState:
-        """List datasets, models and (for the models named, or all when ``None``) their evaluations."""
+    def observe(self, *, evaluations_of: frozenset[str] | None = None, deep: bool = False) -> LiveState:
+        """List datasets, models and (for the models named, or all when ``None``) their evaluations.
+
+        ``deep``: read every version of a versioned resource, even where the service's container says
+        nothing changed (scheduled drift checks; Azure ML, docs/azureml.md). A backend whose reads are always
+        deep ignores it."""
         ...
 
     def list_models(self) -> dict[str, LiveModel]:

@@ -54,7 +54,8 @@ label digests, owners, ``prune`` and ``guardrails``. 2.0 replaced the request bo
 in ``desired`` by typed values, made ``formatVersion`` required, and added
 ``service``, ``reasonCode`` and the ``conflict`` and ``new-version`` actions. 2.1 added
 ``live``, the typed live value of each change, and the ``ended-outside`` reason code. 2.2 added the
-``registration-pending`` reason code (a model ``update``).
+``registration-pending`` reason code (a model ``update``). 2.3 added ``deep`` and ``observation`` (how the
+live state was read).
 
 Drift classes (``drift[].kind``):
 
@@ -82,7 +83,7 @@ from reconcile import __version__
 from reconcile.errors import ExitCode, InputError, JsonSyntaxError
 
 #: The format this version writes; it reads every ``2.x``.
-FORMAT_VERSION = "2.2"
+FORMAT_VERSION = "2.3"
 FORMAT_MAJOR = 2
 
 Action = Literal["create", "update", "replace", "new-version", "no-op", "delete", "unmanaged", "conflict"]
@@ -299,6 +300,10 @@ class Plan(_Doc):
     prune: bool = False
     """Whether owned resources that left the specs were planned for deletion."""
     guardrails: list[GuardrailViolation] = Field(default_factory=list)
+    deep: bool = False
+    """Whether the live state was read deeply (``reconcile plan --deep``); apply's staleness check reads the same way."""
+    observation: str = ""
+    """How the backend read the live state, when it has something to say (Azure ML: fast or deep dataset reads)."""
 
     @property
     def has_changes(self) -> bool:

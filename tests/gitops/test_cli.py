@@ -53,7 +53,7 @@ def test_exit_codes_drift_and_deletion_guardrail(project, monkeypatch, capsys) -
 
     code, out = run(proj, monkeypatch, capsys, "plan", "--json", "--detailed-exitcode")
     doc = json.loads(out)
-    assert code == 2 and doc["formatVersion"] == "2.2"
+    assert code == 2 and doc["formatVersion"] == "2.3"
     assert [d["kind"] for c in doc["changes"] for d in c["drift"]] == ["changed-in-service"]
 
     # Two specs removed: over maxDeletions -> refused (exit 1, nothing deleted) until confirmed.
