@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from reconcile.plan import render
+
 import json
 import shutil
 import ssl
@@ -211,6 +213,8 @@ def test_drift_changed_tags_archived_version_and_a_job_cancelled_outside(project
     assert not fast.deep and fast.observation.startswith("fast")
     plan = make_plan(session, specs, deep=True)  # what the drift workflow runs
     assert plan.deep and plan.observation.startswith("deep")
+    assert "Observed (deep: the versions of all 2 data container(s) were listed)" in render.to_markdown(plan)
+    assert "Observed (fast: 2 dataset(s) read from their data container's mirror" in render.to_markdown(fast)
     by = {c.address: c for c in plan.changes}
     train, test, model = by["dataset/cls-train"], by["dataset/cls-test"], by["model/clf"]
     assert train.action == "new-version" and [d.kind for d in train.drift] == ["changed-in-service"]
