@@ -97,6 +97,7 @@ def main() -> None:
     ap.add_argument("--models", type=int, default=100)
     ap.add_argument("--profile", type=int, default=0, metavar="N",
                     help="profile the no-op plan (cProfile) and print its N costliest functions by cumulative time")
+    ap.add_argument("--deep", action="store_true", help="also time a deep plan (every dataset version listed)")
     args = ap.parse_args()
     import reconcile.client.auth as auth
     from reconcile.session import open_session
@@ -154,6 +155,17 @@ def main() -> None:
             print("  not a list call:", line)
         for kind, n in Counter(f"{c['method']} {route(c['path'])}" for c in calls).most_common():
             print(f"  {n:5d} {kind}")
+        print(f"  observed: {plan.observation}")
+        if args.deep:
+            with httpx.Client(verify=options["verify"], headers={"Authorization": f"Bearer {TOKEN}"}) as h:
+                h.delete(log_url)
+                with open_session(config, client_options=options) as s:
+                    w0, c0 = time.perf_counter(), time.process_time()
+                    deep = make_plan(s, specs, deep=True)
+                    wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+                n = len(h.get(log_url).json()["value"])
+            print(f"deep no-op plan (`plan --deep`, the drift workflow): "
+                  f"{sum(c.action != 'no-op' for c in deep.changes)} changes, {n} calls, wall {wall:.3f} s, CPU {cpu:.3f} s")
         if profiler is not None:
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.profile)
     finally:

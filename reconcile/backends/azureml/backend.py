@@ -84,9 +84,15 @@ class AzureMLBackend:
 
     @property
     def capabilities(self) -> Capabilities:
-        """Read once per session: the cluster's ``maxNodeCount`` (Compute_Get) bounds a job's cost."""
+        """Read once per session: the cluster's ``maxNodeCount`` bounds a job's cost. Read from Compute_List (a
+        plan sends list calls only); raises :class:`NotFoundError` naming the cluster when the workspace has none
+        of that name."""
         if self._capabilities is None:
-            body = self._client.get(self._target.compute_id)
+            body = next((c for c in self._client.list(f"{self._ws}/computes")
+                         if str(c.get("name", "")).lower() == self._target.compute.lower()), None)
+            if body is None:
+                raise NotFoundError(f"the workspace has no compute cluster {self._target.compute!r}",
+                                    hint="check computeName in the stack outputs (`pulumi up` creates it)")
             scale = ((body.get("properties") or {}).get("properties") or {}).get("scaleSettings") or {}
             try:
                 nodes = int(scale.get("maxNodeCount") or 1)

@@ -242,3 +242,18 @@ def test_plan_time_check_names_dataset_and_file(rig: Rig) -> None:
     doc["images"][0]["file_name"] = "a.gif"
     with pytest.raises(CocoError, match=r"dataset det: det.json: images\[0\].*not an image format"):
         rig.backend.check_labels("det", "imageObjectDetection", [("det.json", json.dumps(doc).encode())])
+
+
+def test_capabilities_read_the_cluster_from_compute_list_once(rig: Rig) -> None:
+    import dataclasses
+
+    from reconcile.backends.azureml.backend import AzureMLBackend
+    from reconcile.errors import NotFoundError
+
+    rig.srv.request_log.clear()
+    assert rig.backend.capabilities == rig.backend.capabilities
+    calls = [(r.method, r.path.rsplit("/workspaces/", 1)[-1]) for r in rig.srv.request_log.snapshot()]
+    assert calls == [("GET", "vision-gitops-ws/computes")]  # a list call, once per session
+    other = AzureMLBackend(rig.client, dataclasses.replace(rig.target, compute="cpu-cluster"), rig.store)
+    with pytest.raises(NotFoundError, match="no compute cluster 'cpu-cluster'"):
+        other.capabilities
