@@ -110,7 +110,7 @@ def make_plan(session: Session, specs: SpecSet, *, prune: bool = False, deep: bo
         limits=Limits.of(session.config.guardrails),
         label_shas=shas,
     )
-    plan = plan.model_copy(update={"deep": live.deep, "observation": live.observation})
+    plan = plan.model_copy(update={"deep": deep, "observation": live.observation})
     if warnings:
         plan = plan.model_copy(update={"warnings": plan.warnings + warnings})
     return plan

@@ -103,9 +103,8 @@ class LiveState:
     datasets: Mapping[str, LiveDataset] = field(default_factory=dict)
     models: Mapping[str, LiveModel] = field(default_factory=dict)
     evaluations: Mapping[tuple[str, str], LiveEvaluation] = field(default_factory=dict)
-    #: Whether this pass was deep (see :meth:`Backend.observe`), and how the backend read it, in a sentence
-    #: a plan shows ("" when there is nothing to say: every read is deep).
-    deep: bool = False
+    #: How the backend read this pass (fast or deep, see :meth:`Backend.observe`), in a sentence a plan
+    #: shows ("" when there is nothing to say: every read is deep).
     observation: str = ""
 
 

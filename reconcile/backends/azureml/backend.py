@@ -447,7 +447,7 @@ class AzureMLBackend:
                        f"the latest version, {listed} container(s) listed version by version; a version archived "
                        "or retagged outside without touching its container shows only in a deep plan "
                        "(`reconcile plan --deep`, the drift workflow)")
-            return LiveState(datasets=datasets, models=models, deep=deep, observation=how,
+            return LiveState(datasets=datasets, models=models, observation=how,
                              evaluations=self._list_evaluations(wanted, evaluations_f.result()))
 
     # --- evaluations ----------------------------------------------------------------
