@@ -67,8 +67,9 @@ def plan(config_path: Path | None, environment: str | None, out_path: Path | Non
          as_json: bool, show_unchanged: bool, prune: bool, detailed_exitcode: bool, deep: bool) -> None:
     """Show what apply would change. Exit 0: no changes; 2: changes (or drift with --detailed-exitcode); 1: error.
 
-    On Azure ML a plan reads each dataset from its data container unless that container has a newer
-    version than it mirrors (fast, the default) or `--deep` is given; the plan says which it did."""
+    On Azure ML a plan reads each dataset from its data container's mirror of its latest version unless the
+    container has a newer version (fast, the default: a version archived or retagged outside without touching
+    its container is not seen) or `--deep` is given (every version listed); the plan says which it did."""
     from reconcile.plan import render
     from reconcile.workflow import load_desired, make_plan
 
