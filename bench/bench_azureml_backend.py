@@ -4,8 +4,8 @@ Starts Azurite and ``reconcile emulator serve --service azureml --latency-ms 50`
 buckets enforced: writes 200 refilling 10/s) in their own processes, then:
 
 1. **apply**: a project of ``--datasets`` datasets is planned (not timed) and applied with
-   ``run_apply`` (timed: observe, label checks, uploads, one data-version PUT per dataset, the
-   inventory); the executor runs ``maxConcurrency`` changes at once;
+   ``run_apply`` (timed: observe, label checks, uploads, per dataset a data-version PUT and the data
+   container PUT that mirrors it, the inventory); the executor runs ``maxConcurrency`` changes at once;
 2. **client**: ``--writes`` data-version PUTs straight through
    :class:`reconcile.client.arm.ArmClient` from ``--threads`` threads (the transport alone).
 
@@ -16,6 +16,10 @@ Measured 2026-11-30 (shared 2-core machine under load): apply of 300 datasets 11
 10.00 s, ratio 1.12–1.14 (writes span 10.25 s; 0.6 s before the first, 0.35 s after the last), 300
 writes + 8 reads, 0 answers 429 (31.4 s before each shared label file was hashed and uploaded once per
 apply and the closing observe trusted the PUT answers); client alone 10.20–10.57 s, ratio 1.02–1.06.
+With the container mirrors (one more write per dataset; they let a no-op plan skip the per-dataset version
+lists), one run each, same session: before 11.27 s, 300 writes + 8 reads, floor 10.00 s, ratio 1.127 (first
+write at 0.60 s, 0.36 s after the last); after 41.24 s, 600 writes + 8 reads, floor 40.00 s, ratio 1.031
+(first write at 0.49 s, 0.38 s after the last), 0 answers 429 both times.
 
     .venv/bin/python bench/bench_azureml_backend.py [--datasets 300] [--writes 300] [--threads 5]
 """

@@ -51,13 +51,14 @@ def specs_fingerprint(specs: SpecSet) -> str:
     return fingerprint(items)
 
 
-def observe(session: Session, specs: SpecSet, inventory: Inventory | None = None) -> LiveState:
+def observe(session: Session, specs: SpecSet, inventory: Inventory | None = None, *, deep: bool = False) -> LiveState:
     """List the live state (list calls only), with the evaluations of the models the
-    evaluation specs name and of every model the inventory records."""
+    evaluation specs name and of every model the inventory records. ``deep``: see
+    :meth:`~reconcile.backends.base.Backend.observe`."""
     models = {m for m, _ in specs.evaluations}
     if inventory is not None:
         models |= {r.model or r.name for r in inventory.records.values() if r.kind in ("Model", "Evaluation")}
-    return session.backend.observe(evaluations_of=frozenset(models))
+    return session.backend.observe(evaluations_of=frozenset(models), deep=deep)
 
 
 def observe_with_metrics(session: Session) -> LiveState:
@@ -111,16 +112,17 @@ def with_gate_figures(session: Session, specs: SpecSet, live: LiveState) -> Live
     return replace(live, figures=figures)
 
 
-def make_plan(session: Session, specs: SpecSet, *, prune: bool = False,
+def make_plan(session: Session, specs: SpecSet, *, prune: bool = False, deep: bool = False,
               now: Callable[[], _dt.datetime] | None = None) -> Plan:
-    """Resolve label files, observe the service and compute the plan. Writes nothing.
+    """Resolve label files, observe the service (deeply with ``deep``: the scheduled drift check) and
+    compute the plan. Writes nothing.
 
     Label URIs are read to digest them: a URI label without a ``sha256`` pin is
     registered with the digest of the bytes found now, so bytes changed behind the
     same URI show up as a dataset update with ``labels-changed`` drift.
     """
     inventory = load_inventory(session)
-    live = with_gate_figures(session, specs, observe(session, specs, inventory))
+    live = with_gate_figures(session, specs, observe(session, specs, inventory, deep=deep))
     resolved = resolve_labels(specs, session, live)
     warnings: list[str] = []
     shas = probe_label_digests(session, resolved.labels, live, warnings)
@@ -140,6 +142,7 @@ def make_plan(session: Session, specs: SpecSet, *, prune: bool = False,
         label_shas=shas,
         **({"now": now} if now is not None else {}),
     )
+    plan = plan.model_copy(update={"deep": deep, "observation": live.observation})
     if warnings:
         plan = plan.model_copy(update={"warnings": plan.warnings + warnings})
     return plan

@@ -220,7 +220,7 @@ class Executor:
                              hint="make a new plan against this environment's service")
         names = {c.model for c in self.plan.changes if c.kind == "Evaluation" and c.model}
         names |= {c.name for c in self.plan.changes if c.kind == "Model" and c.action == "delete"}
-        live = self.backend.observe(evaluations_of=frozenset(names))
+        live = self.backend.observe(evaluations_of=frozenset(names), deep=self.plan.deep)
         check_not_stale(self.plan, live)
         self._check_labels()
         self.result.unchanged = sum(c.action == "no-op" for c in self.plan.changes)
@@ -240,7 +240,7 @@ class Executor:
             self._wait_all()
         if self.options.journal is not None:
             wrote = self.plan.has_changes
-            self._sync_inventory(self.backend.observe(evaluations_of=frozenset(names)) if wrote else live)
+            self._sync_inventory(self.backend.observe(evaluations_of=frozenset(names), deep=self.plan.deep) if wrote else live)
         return self.result
 
     def _check_labels(self) -> None:

@@ -150,6 +150,9 @@ class LiveState:
     """Online endpoints with their deployments (services with ``Capabilities.deployments``)."""
     figures: Mapping[tuple[str, str, str], LiveEvaluation] = field(default_factory=dict)
     """Evaluations a deployment gate reads, keyed by ``(model, evaluation, model version)``, with figures."""
+    #: How the backend read this pass (fast or deep, see :meth:`Backend.observe`), in a sentence a plan
+    #: shows ("" when there is nothing to say: every read is deep).
+    observation: str = ""
 
 
 class _Value(BaseModel):
@@ -296,8 +299,12 @@ class Backend(Protocol):
 
     capabilities: Capabilities
 
-    def observe(self, *, evaluations_of: frozenset[str] | None = None) -> LiveState:
-        """List datasets, models and (for the models named, or all when ``None``) their evaluations."""
+    def observe(self, *, evaluations_of: frozenset[str] | None = None, deep: bool = False) -> LiveState:
+        """List datasets, models and (for the models named, or all when ``None``) their evaluations.
+
+        ``deep``: read every version of a versioned resource, even where the service's container says
+        nothing changed (scheduled drift checks; Azure ML, docs/azureml.md). A backend whose reads are always
+        deep ignores it."""
         ...
 
     def list_models(self) -> dict[str, LiveModel]:

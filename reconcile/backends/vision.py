@@ -154,7 +154,8 @@ class VisionBackend:
 
     # --- observe ------------------------------------------------------------
 
-    def observe(self, *, evaluations_of: Iterable[str] | None = None) -> LiveState:
+    def observe(self, *, evaluations_of: Iterable[str] | None = None, deep: bool = False) -> LiveState:
+        """Every read is deep here (the service's lists carry whole resources): ``deep`` changes nothing."""
         datasets = {d.name: d for d in map(parse_dataset, self.client.list("datasets"))}
         models = self.list_models()
         wanted = sorted(set(models) if evaluations_of is None else set(evaluations_of) & set(models))

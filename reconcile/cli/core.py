@@ -61,16 +61,23 @@ def validate(config_path: Path | None, environment: str | None) -> None:
 @click.option("--show-unchanged", is_flag=True, help="List up-to-date resources too.")
 @click.option("--prune", is_flag=True, help="Plan the deletion of owned resources whose specs were removed.")
 @click.option("--detailed-exitcode", is_flag=True, help="For scheduled drift checks: exit 2 on changes *or drift*, 0 when clean, 1 on error.")
+@click.option("--deep", is_flag=True, help="Read every dataset version (Azure ML: one list per dataset) instead of each data "
+              "container's mirror of its latest version; finds a version archived or retagged outside. The drift "
+              "workflow uses it.")
 def plan(config_path: Path | None, environment: str | None, out_path: Path | None, md_path: Path | None,
-         as_json: bool, show_unchanged: bool, prune: bool, detailed_exitcode: bool) -> None:
-    """Show what apply would change. Exit 0: no changes; 2: changes (or drift with --detailed-exitcode); 1: error."""
+         as_json: bool, show_unchanged: bool, prune: bool, detailed_exitcode: bool, deep: bool) -> None:
+    """Show what apply would change. Exit 0: no changes; 2: changes (or drift with --detailed-exitcode); 1: error.
+
+    On Azure ML a plan reads each dataset from its data container's mirror of its latest version unless the
+    container has a newer version (fast, the default: a version archived or retagged outside without touching
+    its container is not seen) or `--deep` is given (every version listed); the plan says which it did."""
     from reconcile.plan import render
     from reconcile.workflow import load_desired, make_plan
 
     config = load_environment(config_path, environment)
     specs = load_desired(config)
     with open_environment(config) as session:
-        the_plan = make_plan(session, specs, prune=prune)
+        the_plan = make_plan(session, specs, prune=prune, deep=deep)
     if out_path is not None:
         out_path.write_text(the_plan.to_json())
     if md_path is not None:

@@ -30,6 +30,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
+from urllib.parse import urlencode
 
 import httpx
 
@@ -130,6 +131,7 @@ class ArmClient:
             raise ConfigError(f"the ARM endpoint {redact(endpoint)!r} is not an http(s) URL",
                               hint="use https://management.azure.com (or the emulator's https://127.0.0.1:PORT)")
         self._base = url
+        self._root = str(url)  # ends in "/"
         self.api_version = api_version
         self._auth = auth
         self._policy = RetryPolicy(max_retries=max_retries, backoff_base=1.0, backoff_cap=60.0,
@@ -276,9 +278,12 @@ class ArmClient:
         if isinstance(target, httpx.URL):
             url, path = target, target.path
         else:
-            path = target.split("?", 1)[0]
-            url = httpx.URL(str(self._base).rstrip("/") + "/" + target.lstrip("/"))
-            url = url.copy_merge_params({"api-version": self.api_version, **(params or {})})
+            path, has_query, _ = target.partition("?")
+            query = {"api-version": self.api_version, **(params or {})}
+            if has_query:
+                url = httpx.URL(self._root + target.lstrip("/")).copy_merge_params(query)
+            else:  # one parse instead of three: a list of 1,000 datasets sends 1,000 of these
+                url = httpx.URL(self._root + target.lstrip("/") + "?" + urlencode(query))
         body = jsonlib.dumps(json, separators=(",", ":")).encode() if json is not None else None
         request_id = str(uuid.uuid4())
         kind = op_kind(method)

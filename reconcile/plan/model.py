@@ -62,7 +62,8 @@ in ``desired`` by typed values, made ``formatVersion`` required, and added
 ``Deployment`` kind: ``gate`` (each check: threshold or no-regression, the candidate's and the incumbent's
 figure, pass/fail/pending), ``instanceHoursPerDay``, the reason codes ``rollout-step``, ``gate-pending``,
 ``gate-failed``, ``baking``, ``traffic-restored``, the drift classes ``traffic-changed`` and
-``unexpected-model`` and the guardrail ``max-instance-hours-per-day``.
+``unexpected-model`` and the guardrail ``max-instance-hours-per-day``. 2.3 added ``deep`` and
+``observation`` (how the live state was read).
 
 Drift classes (``drift[].kind``):
 
@@ -94,7 +95,7 @@ from reconcile import __version__
 from reconcile.errors import ExitCode, InputError, JsonSyntaxError
 
 #: The format this version writes; it reads every ``2.x``.
-FORMAT_VERSION = "2.2"
+FORMAT_VERSION = "2.3"
 FORMAT_MAJOR = 2
 
 Action = Literal["create", "update", "replace", "new-version", "no-op", "delete", "unmanaged", "conflict"]
@@ -370,6 +371,10 @@ class Plan(_Doc):
     prune: bool = False
     """Whether owned resources that left the specs were planned for deletion."""
     guardrails: list[GuardrailViolation] = Field(default_factory=list)
+    deep: bool = False
+    """Whether the live state was read deeply (``reconcile plan --deep``); apply's staleness check reads the same way."""
+    observation: str = ""
+    """How the backend read the live state, when it has something to say (Azure ML: fast or deep dataset reads)."""
 
     @property
     def has_changes(self) -> bool:

@@ -104,6 +104,8 @@ def _extra_lines(plan: Plan) -> list[str]:
     for v in plan.guardrails:
         how = f"apply refuses unless {v.override}" if v.override else "apply refuses"
         out.append(f"Guardrail {v.rule}: {v.message} -- {how}.")
+    if plan.observation:
+        out.append(f"Observed ({plan.observation}).")
     return out
 
 

@@ -45,7 +45,7 @@ class MemoryBackend:
         self.writes: list[str] = []
         self.polls_until_done = 0
 
-    def observe(self, *, evaluations_of: frozenset[str] | None = None) -> LiveState:
+    def observe(self, *, evaluations_of: frozenset[str] | None = None, deep: bool = False) -> LiveState:
         return LiveState(datasets=dict(self.datasets), models=dict(self.models))
 
     def list_models(self) -> dict[str, LiveModel]:

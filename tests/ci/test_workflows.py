@@ -145,9 +145,11 @@ def test_every_reconcile_plan_or_apply_handles_its_exit_codes() -> None:
                     ("drift.yml", "plan")}
 
 
-def test_drift_uses_detailed_exitcode_and_the_drift_label() -> None:
+def test_drift_uses_a_deep_plan_detailed_exitcode_and_the_drift_label() -> None:
     script = next(s.step["run"] for s in steps(WF) if s.step.get("id") == "drift")
-    assert ["reconcile", "plan", "--env", "$ENV_NAME", "--detailed-exitcode", "--markdown", "drift.md"] in commands(script)
+    # --deep: Azure ML lists every dataset version (a version archived or retagged outside is drift)
+    assert ["reconcile", "plan", "--env", "$ENV_NAME", "--deep", "--detailed-exitcode", "--markdown",
+            "drift.md"] in commands(script)
     issue = next(s.step["run"] for s in steps(WF) if s.workflow == "drift.yml" and "gh issue" in s.step.get("run", ""))
     assert "--label drift" in issue and "gh issue close" in issue and "gh issue edit" in issue
 

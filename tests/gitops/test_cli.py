@@ -53,8 +53,11 @@ def test_exit_codes_drift_and_deletion_guardrail(project, monkeypatch, capsys) -
 
     code, out = run(proj, monkeypatch, capsys, "plan", "--json", "--detailed-exitcode")
     doc = json.loads(out)
-    assert code == 2 and doc["formatVersion"] == "2.2"
+    assert code == 2 and doc["formatVersion"] == "2.3" and doc["deep"] is False
     assert [d["kind"] for c in doc["changes"] for d in c["drift"]] == ["changed-in-service"]
+    # --deep (the drift workflow's plan): the first service reads whole datasets either way
+    code, out = run(proj, monkeypatch, capsys, "plan", "--json", "--deep", "--detailed-exitcode")
+    assert code == 2 and json.loads(out)["deep"] is True
 
     # Two specs removed: over maxDeletions -> refused (exit 1, nothing deleted) until confirmed.
     proj.write_specs(_datasets(proj.root, 1))

@@ -255,7 +255,7 @@ def test_drift_classes_end_to_end(project, emulator) -> None:
     train = next(c for c in plan.changes if c.address == "dataset/train")
     assert train.action == "update" and [f.path for f in train.changes] == ["customProperties.vision-gitops.labels-sha256"]
     doc = json.loads(plan.to_json())
-    assert doc["formatVersion"] == "2.2" and doc["summary"]["drifted"] == 3
+    assert doc["formatVersion"] == "2.3" and doc["summary"]["drifted"] == 3
     assert next(c for c in doc["changes"] if c["address"] == "model/clf")["drift"][0]["kind"] == "stale-model"
 
     _apply(proj)

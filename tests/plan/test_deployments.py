@@ -29,7 +29,7 @@ from reconcile.plan import render
 from reconcile.plan.compute import compute_plan
 from reconcile.plan.deployments import deployment_name
 from reconcile.plan.guardrails import Limits
-from reconcile.plan.model import Plan
+from reconcile.plan.model import FORMAT_VERSION, Plan
 from reconcile.plan.normalize import MANAGED_BY_KEY, MANAGED_BY_VALUE
 from reconcile.specs.loader import load_specs
 
@@ -266,7 +266,7 @@ def test_the_gate_is_rendered_in_text_and_markdown(tmp_path: Path) -> None:
     md = render.to_markdown(p)
     assert "| holdout | accuracyTop1 | must-not-regress | 0.89 | 0.88 | 0.9 | **fail** |" in md
     again = Plan.from_json(p.to_json())
-    assert again.format_version == "2.2" and change(again).gate == change(p).gate
+    assert again.format_version == FORMAT_VERSION and change(again).gate == change(p).gate
 
 
 def test_import_takes_over_a_conflicting_endpoint_and_explains_unmanaged_ones(tmp_path: Path) -> None:

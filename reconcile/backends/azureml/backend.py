@@ -84,9 +84,15 @@ class AzureMLBackend(DeploymentOperations):
 
     @property
     def capabilities(self) -> Capabilities:
-        """Read once per session: the cluster's ``maxNodeCount`` (Compute_Get) bounds a job's cost."""
+        """Read once per session: the cluster's ``maxNodeCount`` bounds a job's cost. Read from Compute_List (a
+        plan sends list calls only); raises :class:`NotFoundError` naming the cluster when the workspace has none
+        of that name."""
         if self._capabilities is None:
-            body = self._client.get(self._target.compute_id)
+            body = next((c for c in self._client.list(f"{self._ws}/computes")
+                         if str(c.get("name", "")).lower() == self._target.compute.lower()), None)
+            if body is None:
+                raise NotFoundError(f"the workspace has no compute cluster {self._target.compute!r}",
+                                    hint="check computeName in the stack outputs (`pulumi up` creates it)")
             scale = ((body.get("properties") or {}).get("properties") or {}).get("scaleSettings") or {}
             try:
                 nodes = int(scale.get("maxNodeCount") or 1)
@@ -161,23 +167,31 @@ class AzureMLBackend(DeploymentOperations):
             return None
         return wire.parse_data_version(name, latest) if latest else None
 
-    def _list_datasets(self) -> dict[str, LiveDataset]:
-        """One list of data containers, then the version list of each container (side by side: the version
-        body carries the tags and archive state drift is judged on, and ARM has no list across containers).
+    def _list_datasets(self, *, deep: bool = False) -> tuple[dict[str, LiveDataset], int]:
+        """Every live dataset, and how many containers had their versions listed.
+
+        One list of data containers (DataContainers_List, paged). Each container this backend wrote mirrors
+        its latest version (tags, properties, :data:`wire.PROP_MIRRORS`); while the container's
+        ``latestVersion`` is still the mirrored one, the dataset is read from the container. Otherwise, and
+        for every container when ``deep``, the container's versions are listed (side by side; ARM has no list
+        across containers) and the newest not archived is the dataset. What only a deep read sees: a version
+        archived or retagged outside without touching its container (docs/azureml.md, "Observing datasets").
 
         A version this backend registered since the last observe is not listed again while the container's
         ``latestVersion`` still names it: the service's answer to that PUT, moments ago, is the version as it
-        is (apply's closing observe reads one list instead of one per dataset it just wrote). Those answers
-        serve once; every later observe lists again, so a change made outside afterwards is seen."""
-        latest_of = {str(c.get("name", "")): str((c.get("properties") or {}).get("latestVersion") or "")
-                     for c in self._client.list(f"{self._ws}/data", {"listViewType": "All"})}
+        is. Those answers serve once; every later observe reads again."""
+        containers = {str(c.get("name", "")): c for c in self._client.list(f"{self._ws}/data", {"listViewType": "All"})}
         fresh, self._registered_here = self._registered_here, {}
         out = {}
         todo = []
-        for name, latest in latest_of.items():
+        for name, container in containers.items():
+            latest = str((container.get("properties") or {}).get("latestVersion") or "")
             mine = fresh.get(name)
+            mirrored = None if deep else wire.parse_mirrored_container(name, container)
             if mine is not None and latest and str(mine.get("name")) == latest:
                 out[name] = wire.parse_data_version(name, mine)
+            elif mirrored is not None:
+                out[name] = mirrored
             else:
                 todo.append(name)
         with ThreadPoolExecutor(max_workers=min(self._max_concurrency, max(1, len(todo)))) as pool:
@@ -185,7 +199,7 @@ class AzureMLBackend(DeploymentOperations):
                 newest = self._latest(versions)
                 if newest is not None:
                     out[name] = wire.parse_data_version(name, newest)
-        return out
+        return out, len(todo)
 
     def create_dataset(self, desired: DesiredDataset) -> LiveDataset:
         """Upload the JSONL and MLTable, check every image is there, then register the version.
@@ -208,6 +222,8 @@ class AzureMLBackend(DeploymentOperations):
             annotation_kind=desired.annotation_kind, tags=desired.custom_properties)
         answer = self._client.put(f"{self._ws}/data/{_seg(desired.name)}/versions/{_seg(version)}", body)
         self._registered_here[desired.name] = answer
+        # After the version: a container never mirrors what its version does not hold.
+        self._client.put(f"{self._ws}/data/{_seg(desired.name)}", wire.data_container_body(answer))
         return wire.parse_data_version(desired.name, answer)
 
     def update_dataset(self, desired: DesiredDataset, *, etag: str) -> LiveDataset:
@@ -230,6 +246,10 @@ class AzureMLBackend(DeploymentOperations):
                                                         "isAnonymous") if k in props} | {"isArchived": True}}
             self._client.put(f"{self._ws}/data/{_seg(name)}/versions/{_seg(str(v['name']))}", body)
             archived = True
+        container = self._client.get(f"{self._ws}/data/{_seg(name)}")
+        if wire.PROP_MIRRORS in ((container.get("properties") or {}).get("properties") or {}):
+            # The container must stop mirroring an archived version, or observe would still see the dataset.
+            self._client.put(f"{self._ws}/data/{_seg(name)}", wire.unmirrored_container_body(container))
         return archived
 
     # --- models -------------------------------------------------------------------
@@ -410,18 +430,26 @@ class AzureMLBackend(DeploymentOperations):
 
     # --- observe -----------------------------------------------------------------
 
-    def observe(self, *, evaluations_of: frozenset[str] | None = None) -> LiveState:
-        """Models, datasets, evaluation jobs and endpoints are listed side by side (each its own list of calls)."""
+    def observe(self, *, evaluations_of: frozenset[str] | None = None, deep: bool = False) -> LiveState:
+        """Models, datasets, evaluation jobs and endpoints are listed side by side (each its own list of calls).
+        ``deep`` lists every dataset's versions instead of reading the containers' mirrors."""
         with ThreadPoolExecutor(max_workers=4, thread_name_prefix="observe") as pool:
             models_f = pool.submit(self.list_models)
-            datasets_f = pool.submit(self._list_datasets)
+            datasets_f = pool.submit(self._list_datasets, deep=deep)
             evaluations_f = pool.submit(self._evaluation_jobs)
             endpoints_f = pool.submit(self.list_endpoints)
             models = models_f.result()
             wanted = set(models) if evaluations_of is None else set(models) & set(evaluations_of)
-            return LiveState(datasets=datasets_f.result(), models=models,
-                             evaluations=self._list_evaluations(wanted, evaluations_f.result()),
-                             endpoints=endpoints_f.result())
+            datasets, listed = datasets_f.result()
+            if deep:
+                how = f"deep: the versions of all {listed} data container(s) were listed"
+            else:
+                how = (f"fast: {len(datasets) - listed} dataset(s) read from their data container's mirror of "
+                       f"the latest version, {listed} container(s) listed version by version; a version archived "
+                       "or retagged outside without touching its container shows only in a deep plan "
+                       "(`reconcile plan --deep`, the drift workflow)")
+            return LiveState(datasets=datasets, models=models, observation=how, endpoints=endpoints_f.result(),
+                             evaluations=self._list_evaluations(wanted, evaluations_f.result()))
 
     # --- evaluations ----------------------------------------------------------------
     # An evaluation is a pipeline job running Azure ML's model_evaluation_pipeline component (azureml

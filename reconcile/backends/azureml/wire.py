@@ -69,6 +69,46 @@ def parse_data_version(name: str, body: Mapping[str, Any]) -> LiveDataset:
                        created=sd.get("createdAt"), updated=sd.get("lastModifiedAt"), version=version)
 
 
+#: The data container property naming the version whose tags and properties the container mirrors.
+PROP_MIRRORS: Final = TAG_PREFIX + "mirrors"
+
+
+def data_container_body(version: Mapping[str, Any]) -> dict[str, Any]:
+    """The data container PUT that mirrors ``version`` (a data version as the service answered it): its tags
+    and properties, and :data:`PROP_MIRRORS` naming it. Sent after the version's PUT, so the container
+    never claims what the version does not hold (a failed mirror only costs a version list)."""
+    props = version.get("properties") or {}
+    return {"properties": {
+        "dataType": props.get("dataType", "mltable"), "description": "registered by vision-gitops",
+        "tags": dict(props.get("tags") or {}),
+        "properties": {**(props.get("properties") or {}), PROP_MIRRORS: str(version.get("name", ""))},
+        "isArchived": False}}
+
+
+def unmirrored_container_body(container: Mapping[str, Any]) -> dict[str, Any]:
+    """``container`` (as the service answered it) without :data:`PROP_MIRRORS`: its versions are archived."""
+    props = container.get("properties") or {}
+    return {"properties": {
+        "dataType": props.get("dataType", "mltable"), "tags": dict(props.get("tags") or {}),
+        "properties": {k: v for k, v in (props.get("properties") or {}).items() if k != PROP_MIRRORS},
+        "isArchived": bool(props.get("isArchived"))}}
+
+
+def parse_mirrored_container(name: str, container: Mapping[str, Any]) -> LiveDataset | None:
+    """The dataset a data container mirrors, or ``None`` when it mirrors nothing current: no
+    :data:`PROP_MIRRORS`, a ``latestVersion`` it does not name (a version registered since, by us or
+    anyone), or an archived container. ``None`` means: list the container's versions."""
+    props = container.get("properties") or {}
+    extra = props.get("properties") or {}
+    latest = props.get("latestVersion")
+    if not latest or extra.get(PROP_MIRRORS) != latest or props.get("isArchived"):
+        return None
+    return parse_data_version(name, {
+        "name": latest, "systemData": container.get("systemData"),
+        "properties": {"tags": props.get("tags") or {}, "isArchived": False,
+                       "properties": {k: v for k, v in extra.items() if k != PROP_MIRRORS}}})
+
+
 def data_version_body(*, data_uri: str, labels: tuple[str, ...], annotation_kind: str,
                       tags: Mapping[str, str]) -> dict[str, Any]:
     return {"properties": {

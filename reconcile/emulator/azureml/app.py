@@ -188,6 +188,9 @@ def build_app(service: AzureMLService) -> Starlette:
     async def compute(request: Request) -> Response:
         return _reply(await run(service.get_compute, call_of(request), request.path_params["name"]))
 
+    async def computes(request: Request) -> Response:
+        return _reply(await run(service.list_computes, call_of(request)))
+
     async def deployment_logs(request: Request) -> Response:
         c, p = call_of(request), request.path_params
         return _reply(await run(service.deployment_logs, c, p["ep"], p["dep"], await _json(request, required=False)))
@@ -295,6 +298,7 @@ def build_app(service: AzureMLService) -> Starlette:
         Route(WS + "/onlineEndpoints/{ep}/deployments", deployments, methods=["GET"]),
         Route(WS + "/onlineEndpoints/{ep}/deployments/{dep}", deployment, methods=["GET", "PUT", "DELETE"]),
         Route(WS + "/onlineEndpoints/{ep}/deployments/{dep}/getLogs", deployment_logs, methods=["POST"]),
+        Route(WS + "/computes", computes, methods=["GET"]),
         Route(WS + "/computes/{name}", compute, methods=["GET"]),
         Route(LOCATIONS + "/mfeOperationsStatus/{op}", operation_status, methods=["GET"]),
         Route(LOCATIONS + "/mfeOperationResults/{op}", operation_result, methods=["GET"]),

@@ -144,7 +144,14 @@ class JobOperations(ServiceBase):
     def get_compute(self, call: Call, name: str) -> Reply:
         if name not in self.settings.compute_clusters:
             raise not_found("Compute", name)
-        return Reply(200, {
+        return Reply(200, self._compute_body(name))
+
+    def list_computes(self, call: Call) -> Reply:
+        """Compute_List: every cluster, paged like the other lists."""
+        return self._page(call, [self._compute_body(n) for n in sorted(self.settings.compute_clusters)])
+
+    def _compute_body(self, name: str) -> dict[str, Any]:
+        return {
             "id": self.arm_id("computes", name), "name": name, "type": f"{PROVIDER}/workspaces/computes",
             "location": self.ws.region,
             "properties": {
@@ -157,7 +164,7 @@ class JobOperations(ServiceBase):
                     "allocationState": "Steady", "currentNodeCount": 0, "targetNodeCount": 0,
                 },
             },
-        })
+        }
 
     def _job_body(self, call: Call, r: Resource) -> dict[str, Any]:
         assert r.job is not None

@@ -44,18 +44,54 @@ def test_dataset_is_a_content_derived_version_with_jsonl_and_mltable(rig: Rig) -
     assert set(rig.backend.observe().datasets) == {"cls-train"}
 
 
-def test_the_observe_after_a_write_lists_once_and_later_ones_list_every_version(rig: Rig) -> None:
+def _data_paths(rig: Rig) -> list[str]:
+    return sorted(r.path.rsplit("/workspaces/", 1)[-1] for r in rig.srv.request_log.snapshot() if "/data" in r.path)
+
+
+def test_the_observe_after_a_write_lists_once_and_a_deep_one_lists_every_version(rig: Rig) -> None:
     for name in ("a", "b"):
         rig.backend.create_dataset(rig.dataset(name))
     rig.srv.request_log.clear()
     seen = rig.backend.observe().datasets
     assert set(seen) == {"a", "b"} and seen["a"].custom_properties == {"project": "shapes"}
-    paths = [r.path.rsplit("/workspaces/", 1)[-1] for r in rig.srv.request_log.snapshot() if "/data" in r.path]
-    assert paths == ["vision-gitops-ws/data"]  # the PUT answers stand for the versions just written
+    assert _data_paths(rig) == ["vision-gitops-ws/data"]  # the PUT answers stand for the versions just written
     rig.srv.request_log.clear()
-    assert set(rig.backend.observe().datasets) == {"a", "b"}
-    paths = sorted(r.path.rsplit("/workspaces/", 1)[-1] for r in rig.srv.request_log.snapshot() if "/data" in r.path)
-    assert paths == ["vision-gitops-ws/data", "vision-gitops-ws/data/a/versions", "vision-gitops-ws/data/b/versions"]
+    fast = rig.backend.observe()
+    assert fast.datasets == seen and fast.observation.startswith("fast: 2 dataset(s)")
+    assert _data_paths(rig) == ["vision-gitops-ws/data"]  # each container mirrors its latest version
+    rig.srv.request_log.clear()
+    deep = rig.backend.observe(deep=True)
+    assert deep.datasets.keys() == seen.keys() and deep.observation.startswith("deep")
+    assert {n: d.etag for n, d in deep.datasets.items()} == {n: d.etag for n, d in seen.items()}
+    assert _data_paths(rig) == ["vision-gitops-ws/data", "vision-gitops-ws/data/a/versions",
+                                "vision-gitops-ws/data/b/versions"]
+
+
+def _put_version_outside(rig: Rig, name: str, version: str, **change: object) -> None:
+    path = f"{rig.backend._ws}/data/{name}/versions/{version}"
+    props = rig.backend._client.get(path)["properties"]
+    keep = {k: v for k, v in props.items() if k in ("dataType", "dataUri", "tags", "properties", "isArchived")}
+    rig.backend._client.put(path, {"properties": keep | change})
+
+
+def test_fast_observe_sees_a_new_version_outside_but_only_deep_sees_an_archived_or_retagged_one(rig: Rig) -> None:
+    a = rig.backend.create_dataset(rig.dataset("a"))
+    b = rig.backend.create_dataset(rig.dataset("b"))
+    rig.backend.observe()  # spends the PUT answers
+    # outside: a's version archived, b's version re-tagged; neither touches the container (the fast contract)
+    _put_version_outside(rig, "a", a.etag.split(";")[0], isArchived=True)
+    _put_version_outside(rig, "b", b.etag.split(";")[0], tags={"project": "edited"})
+    fast = rig.backend.observe().datasets
+    assert fast["a"].etag == a.etag and fast["b"].etag == b.etag
+    deep = rig.backend.observe(deep=True).datasets
+    assert "a" not in deep and deep["b"].custom_properties == {"project": "edited"}
+    # a version registered outside moves the container's latestVersion: fast lists that container's versions
+    rig.backend._client.put(f"{rig.backend._ws}/data/b/versions/99", {"properties": {
+        "dataType": "mltable", "dataUri": "azureml://datastores/workspaceblobstore/paths/elsewhere/"}})
+    rig.srv.request_log.clear()
+    seen = rig.backend.observe()
+    assert seen.datasets["b"].etag.startswith("99;") and "1 container(s) listed" in seen.observation
+    assert _data_paths(rig) == ["vision-gitops-ws/data", "vision-gitops-ws/data/b/versions"]
 
 
 def test_changed_labels_make_a_new_version_beside_the_old_one(rig: Rig) -> None:
@@ -82,6 +118,8 @@ def test_delete_archives_and_the_dataset_is_gone_for_observe(rig: Rig) -> None:
     assert rig.backend.delete_dataset("ds") is True
     assert rig.backend.get_dataset("ds") is None
     assert "ds" not in rig.backend.observe().datasets
+    assert "ds" not in rig.backend.observe().datasets  # the container no longer mirrors the archived version
+    assert "ds" not in rig.backend.observe(deep=True).datasets
     # archived, not deleted: the version is still listed with listViewType=All
     assert [v["properties"]["isArchived"] for v in rig.backend._versions("ds")] == [True]
     assert rig.backend.delete_dataset("ds") is False
@@ -204,3 +242,18 @@ def test_plan_time_check_names_dataset_and_file(rig: Rig) -> None:
     doc["images"][0]["file_name"] = "a.gif"
     with pytest.raises(CocoError, match=r"dataset det: det.json: images\[0\].*not an image format"):
         rig.backend.check_labels("det", "imageObjectDetection", [("det.json", json.dumps(doc).encode())])
+
+
+def test_capabilities_read_the_cluster_from_compute_list_once(rig: Rig) -> None:
+    import dataclasses
+
+    from reconcile.backends.azureml.backend import AzureMLBackend
+    from reconcile.errors import NotFoundError
+
+    rig.srv.request_log.clear()
+    assert rig.backend.capabilities == rig.backend.capabilities
+    calls = [(r.method, r.path.rsplit("/workspaces/", 1)[-1]) for r in rig.srv.request_log.snapshot()]
+    assert calls == [("GET", "vision-gitops-ws/computes")]  # a list call, once per session
+    other = AzureMLBackend(rig.client, dataclasses.replace(rig.target, compute="cpu-cluster"), rig.store)
+    with pytest.raises(NotFoundError, match="no compute cluster 'cpu-cluster'"):
+        other.capabilities

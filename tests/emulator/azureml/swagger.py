@@ -39,8 +39,9 @@ OPERATIONS = (
     "OnlineDeployments_CreateOrUpdate", "OnlineDeployments_Get", "OnlineDeployments_List",
     "OnlineDeployments_Delete",
 )
-#: Served too (REFERENCE §2, "optional"): the training cluster (its node count bounds a job's cost) and logs.
-OPTIONAL_OPERATIONS = ("Compute_Get", "OnlineDeployments_GetLogs", "ModelContainers_CreateOrUpdate")
+#: Served too (REFERENCE §2, "optional"): the training cluster (its node count bounds a job's cost; read by Compute_List)
+#: and logs.
+OPTIONAL_OPERATIONS = ("Compute_Get", "Compute_List", "OnlineDeployments_GetLogs", "ModelContainers_CreateOrUpdate")
 _DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$")
 _DURATION = re.compile(r"^-?P(?!$)(\d+(\.\d+)?Y)?(\d+(\.\d+)?M)?(\d+(\.\d+)?W)?(\d+(\.\d+)?D)?"
                        r"(T(?=\d)(\d+(\.\d+)?H)?(\d+(\.\d+)?M)?(\d+(\.\d+)?S)?)?$")

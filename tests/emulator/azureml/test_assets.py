@@ -82,6 +82,25 @@ def test_data_versions_are_immutable_archivable_and_hidden_when_archived(azureml
         assert refused.status_code == 400 and "archive" in refused.json()["error"]["message"]
 
 
+def test_a_container_names_its_last_created_version_and_keeps_the_maps_it_is_given(azureml):
+    """What the backend's fast observe relies on: ``latestVersion`` is the version created last (a re-PUT of an
+    older one does not move it), and a container PUT replaces its tags and properties without touching it."""
+    uri = write_mltable(azureml, "vision-gitops/ds/veg/aaa/train", classification_rows({"red": 2, "blue": 2}))
+    with arm(azureml) as c:
+        assert register_data(c, "veg", "b2", uri).status_code == 201
+        assert register_data(c, "veg", "a1", uri.replace("aaa", "bbb")).status_code == 201
+        assert register_data(c, "veg", "b2", uri, tags={"x": "y"}).status_code == 200  # older version re-tagged
+        assert r_ok(c.get("/data/veg"))["properties"]["latestVersion"] == "a1"
+        put = c.put("/data/veg", json={"properties": {"dataType": "mltable", "tags": {"t": "1"},
+                                                      "properties": {"vision-gitops/mirrors": "a1"}}})
+        assert put.status_code == 200
+        listed = next(x for x in r_ok(c.get("/data"))["value"] if x["name"] == "veg")["properties"]
+        assert (listed["latestVersion"], listed["tags"], listed["properties"]) == ("a1", {"t": "1"},
+                                                                                   {"vision-gitops/mirrors": "a1"})
+        assert register_data(c, "veg", "c3", uri.replace("aaa", "ccc"), isArchived=True).status_code == 201
+        assert r_ok(c.get("/data/veg"))["properties"]["latestVersion"] == "c3"  # archived or not
+
+
 def test_lists_page_with_next_links(azureml):
     azureml.settings.page_size = 2
     with arm(azureml) as c:

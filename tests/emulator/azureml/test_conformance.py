@@ -70,6 +70,7 @@ def test_all_31_operations_answer_as_their_swagger_says(azurite):
             compute = c.get("/computes/gpu-cluster").json()
             assert compute["properties"]["properties"]["scaleSettings"]["maxNodeCount"] == 4
             assert c.get("/computes/cpu-cluster").status_code == 404
+            assert [x["name"] for x in c.get("/computes").json()["value"]] == ["gpu-cluster"]  # Compute_List
             assert c.put("/models/m2", json={"properties": {"description": "made first"}}).status_code == 201
             assert _finish(srv, c.delete("/onlineEndpoints/ep/deployments/d")).status_code == 204
             assert c.get("/onlineEndpoints/ep/deployments/d").status_code == 404
