@@ -7,22 +7,17 @@ import datetime as dt
 import json
 import os
 import signal
-import shutil
-import ssl
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from infra.azureml_outputs import AzureMLStackOutputs
 from reconcile.emulator.faults import FaultConfig
 from reconcile.errors import ExitCode, InputError, ReconcileError, ServiceUnavailableError
 from reconcile.plan.deployments import deployment_name
-from reconcile.session import open_session
-from reconcile.specs.config import load_config
 from reconcile.workflow import load_desired, make_plan, run_apply
-from tests.backends.azureml.conftest import ROOT, _Credential, blob_config, start_validated
+from tests.backends.azureml.conftest import ROOT, azureml_project
 from tests.fixtures.azurite import Azurite
 
 pytestmark = pytest.mark.azurite
@@ -64,31 +59,8 @@ def deployment(model: str = "clf-a", **extra: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def project(tmp_path: Path, azurite: Azurite, monkeypatch: pytest.MonkeyPatch):
-    blob = blob_config(azurite)
-    srv, watch = start_validated(None, blob=blob, tls=True)
-    ws = srv.workspace
-    shutil.copytree(ROOT / "data" / "shapes" / "classification", tmp_path / "data" / "shapes" / "classification")
-    (tmp_path / "specs").mkdir()
-    (tmp_path / "infra" / "outputs").mkdir(parents=True)
-    (tmp_path / "infra" / "outputs" / "ml.json").write_text(json.dumps(AzureMLStackOutputs(
-        subscription_id=ws.subscription, resource_group_name=ws.resource_group, workspace_name=ws.name,
-        location=ws.region, compute_name="gpu-cluster", datastore_name="workspaceblobstore",
-        container_url=f"https://example.blob.core.windows.net/{blob.container}").to_json_dict()))
-    (tmp_path / "vision-gitops.yaml").write_text(
-        f"defaultEnvironment: ml\nspecs: [specs]\nenvironments:\n  ml:\n    service: azureml\n"
-        f"    endpoint: {srv.endpoint}\n    stackOutputs: infra/outputs/ml.json\n    auth: {{kind: entra}}\n"
-        f"    storage: {{kind: azurite, container: {blob.container}}}\n")
-    monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", azurite.connection_string)
-    monkeypatch.setattr("reconcile.client.auth._default_credential", lambda: _Credential())
-    config = load_config(tmp_path / "vision-gitops.yaml")
-    session = open_session(config, client_options={"verify": ssl.create_default_context(cafile=str(srv.cert_file))})
-    rig = Rig(srv, session, Clock())
-    try:
-        yield rig
-    finally:
-        session.close()
-        srv.stop()
-    assert not watch.violations, watch.violations[:5]
+    with azureml_project(tmp_path, azurite, monkeypatch) as (srv, session):
+        yield Rig(srv, session, Clock())
 
 
 class Rig:
@@ -269,7 +241,6 @@ def test_staged_steps_wait_for_the_bake_time(project: Rig) -> None:
     shares = []
     for _ in range(40):
         plan = project.plan(specs)
-        change = _change(plan)
         if not plan.has_changes:
             break
         run_apply(project.session, plan, now=project.clock)

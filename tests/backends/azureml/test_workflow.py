@@ -5,19 +5,14 @@ from __future__ import annotations
 from reconcile.plan import render
 
 import json
-import shutil
-import ssl
 from pathlib import Path
 
 import pytest
 import yaml
 
-from infra.azureml_outputs import AzureMLStackOutputs
 from reconcile.errors import StalePlanError
-from reconcile.session import open_session
-from reconcile.specs.config import load_config
-from reconcile.workflow import WaitSettings, load_desired, make_plan, run_apply
-from tests.backends.azureml.conftest import ROOT, _Credential, blob_config, start_validated
+from reconcile.workflow import load_desired, make_plan, run_apply
+from tests.backends.azureml.conftest import ROOT, azureml_project  # noqa: F401 - ROOT is used by importers
 from tests.fixtures.azurite import Azurite
 
 pytestmark = pytest.mark.azurite  # emulator datastore on Azurite
@@ -35,32 +30,9 @@ SPECS = [
 
 @pytest.fixture
 def project(tmp_path: Path, azurite: Azurite, monkeypatch: pytest.MonkeyPatch):
-    blob = blob_config(azurite)
-    srv, watch = start_validated(None, blob=blob, tls=True)
-    ws = srv.workspace
-    shutil.copytree(ROOT / "data" / "shapes" / "classification", tmp_path / "data" / "shapes" / "classification")
-    (tmp_path / "specs").mkdir()
-    (tmp_path / "specs" / "all.yaml").write_text(yaml.safe_dump_all(SPECS))
-    (tmp_path / "infra" / "outputs").mkdir(parents=True)
-    (tmp_path / "infra" / "outputs" / "ml.json").write_text(json.dumps(AzureMLStackOutputs(
-        subscription_id=ws.subscription, resource_group_name=ws.resource_group, workspace_name=ws.name,
-        location=ws.region, compute_name="gpu-cluster", datastore_name="workspaceblobstore",
-        container_url=f"https://example.blob.core.windows.net/{blob.container}").to_json_dict()))
-    (tmp_path / "vision-gitops.yaml").write_text(
-        f"defaultEnvironment: ml\nspecs: [specs]\nenvironments:\n  ml:\n    service: azureml\n"
-        f"    endpoint: {srv.endpoint}\n    stackOutputs: infra/outputs/ml.json\n    auth: {{kind: entra}}\n"
-        f"    storage: {{kind: azurite, container: {blob.container}}}\n")
-    monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", azurite.connection_string)
-    monkeypatch.setattr("reconcile.client.auth._default_credential", lambda: _Credential())
-    config = load_config(tmp_path / "vision-gitops.yaml")
-    verify = ssl.create_default_context(cafile=str(srv.cert_file))
-    session = open_session(config, client_options={"verify": verify})
-    try:
-        yield srv, session
-    finally:
-        session.close()
-        srv.stop()
-    assert not watch.violations, watch.violations[:5]
+    with azureml_project(tmp_path, azurite, monkeypatch,
+                         lambda specs: (specs / "all.yaml").write_text(yaml.safe_dump_all(SPECS))) as opened:
+        yield opened
 
 
 def _train(srv, session, model: str) -> None:
