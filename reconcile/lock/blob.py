@@ -16,7 +16,7 @@ from __future__ import annotations
 import urllib.parse
 from typing import TYPE_CHECKING, Any
 
-from reconcile.errors import ConfigError, ConflictError, NotFoundError, PreconditionFailedError, ReconcileError
+from reconcile.errors import ConflictError, NotFoundError, PreconditionFailedError, ReconcileError
 from reconcile.lock.base import Acquired, Held, LeaseGone, Lock
 from reconcile.lock.info import FIELDS, LockInfo
 from reconcile.remote_failures import error_for_blob_sdk
@@ -49,22 +49,6 @@ class BlobLeaseLock(Lock["BlobLeaseClient"]):
         self._container = container_client
         self.blob_name = f"{LOCK_PREFIX}{environment}.lock"
         self._blob = container_client.get_blob_client(self.blob_name)
-
-    @classmethod
-    def from_connection_string(
-        cls, connection_string: str, container: str, environment: str, *, api_version: str | None = None,
-        **kwargs: Any,
-    ) -> "BlobLeaseLock":
-        """Shared-key access (Azurite). ``api_version`` pins the storage REST version for old emulators."""
-        from azure.storage.blob import ContainerClient
-
-        extra = {"api_version": api_version} if api_version else {}
-        try:
-            client = ContainerClient.from_connection_string(connection_string, container, **extra)
-        except ValueError:
-            # The string itself may hold a key: never echo it.
-            raise ConfigError("the storage connection string is malformed (its content is not shown)") from None
-        return cls(client, environment, **kwargs)
 
     def where(self) -> str:
         # The client URL never carries the shared key; drop any query string (a SAS) all the same.

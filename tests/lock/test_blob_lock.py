@@ -21,8 +21,14 @@ def container(azurite) -> str:
     return f"locks-{uuid.uuid4().hex[:12]}"
 
 
+def lock_on(connection_string: str, container: str, **kw) -> BlobLeaseLock:
+    from azure.storage.blob import ContainerClient
+
+    return BlobLeaseLock(ContainerClient.from_connection_string(connection_string, container), "dev", **kw)
+
+
 def make(azurite, container: str, **kw) -> BlobLeaseLock:
-    return BlobLeaseLock.from_connection_string(azurite.connection_string, container, "dev", duration=15, **kw)
+    return lock_on(azurite.connection_string, container, duration=15, **kw)
 
 
 def raw_blob(azurite, container: str):
@@ -166,7 +172,7 @@ def test_a_wrong_key_is_an_auth_error_without_the_key(azurite, container: str) -
 
     wrong_key = "d3Jvbmcta2V5LW5vdC10aGUtcmVhbC1vbmU="
     conn = azurite.connection_string.replace(azurite.connection_string.split("AccountKey=")[1].split(";")[0], wrong_key)
-    lock = BlobLeaseLock.from_connection_string(conn, container, "dev", duration=15)
+    lock = lock_on(conn, container, duration=15)
     with pytest.raises(AuthError) as caught:
         lock.acquire(info("alice@box"))
     assert wrong_key not in str(caught.value) and "lock blob" in str(caught.value)
