@@ -36,7 +36,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from reconcile.api import names
@@ -206,12 +206,22 @@ class RegressionRule(_Spec):
     """How much lower than the incumbent's figure the candidate's may be (absolute, e.g. 0.01)."""
 
 
+def _fraction(v: float) -> float:
+    if not 0.0 <= v <= 1.0:
+        raise ValueError(f"{v} is not a figure from 0 to 1 (every gate metric is a fraction: 0.9, not 90)")
+    return v
+
+
+# The schema states the range too (for editors); the validator words the error for the spec's author.
+_Fraction = Annotated[float, AfterValidator(_fraction), Field(json_schema_extra={"minimum": 0, "maximum": 1})]
+
+
 class GateEvaluation(_Spec):
     """One evaluation of the deployed model and the figures it must reach."""
 
     evaluation: str
     """Name of an Evaluation spec of the deployment's model (its figures are read from the service)."""
-    thresholds: dict[str, float] = Field(default_factory=dict)
+    thresholds: dict[str, _Fraction] = Field(default_factory=dict)
     """Metric name → the least figure accepted (``accuracyTop1: 0.9`` means accuracyTop1 >= 0.9). Names are
     the Evaluation's figures for the model kind (docs/specs.md, Deployment)."""
     must_not_regress: RegressionRule | None = None
