@@ -166,7 +166,7 @@ def compute_plan(
         if c.kind == "Evaluation" and c.model and c.action in ("create", "replace", "new-version"):
             evaluated_now[c.model] = evaluated_now.get(c.model, frozenset()) | {c.name}
     changes += deployment_plan.deployment_changes(specs, live, inventory, prune=prune, evaluations_created=evaluated_now,
-                                                  now=now)
+                                                  now=now, models_retrained=frozenset(changed_models))
     changes += outside_specs(specs, live, inventory, prune=prune)
     changes = [_with_live(c, live) for c in changes]
 

@@ -90,11 +90,13 @@ def incumbent_of(ep: LiveEndpoint | None, candidate: str) -> tuple[str, str] | N
 
 def deployment_changes(specs: SpecSet, live: LiveState, inventory: Inventory, *, prune: bool,
                        evaluations_created: dict[str, frozenset[str]],
-                       now: Callable[[], _dt.datetime]) -> list[ResourceChange]:
+                       now: Callable[[], _dt.datetime],
+                       models_retrained: frozenset[str] = frozenset()) -> list[ResourceChange]:
     """One change per Deployment spec, then the owned endpoints no spec names (deleted with ``prune``).
 
     ``evaluations_created``: per model, the evaluations this plan creates or re-runs (their gate figures are
-    pending, not missing)."""
+    pending, not missing). ``models_retrained``: the models this plan trains a new version of (a steady endpoint
+    serving one of them says the switch waits for that version)."""
     out = []
     for name in sorted(specs.deployments):
         spec = specs.deployments[name]
@@ -103,7 +105,8 @@ def deployment_changes(specs: SpecSet, live: LiveState, inventory: Inventory, *,
         except KeyError:
             src = None
         out.append(_deployment_change(spec, gate_rules(spec, specs), live, inventory, src,
-                                      evaluations_created.get(spec.model, frozenset()), now()))
+                                      evaluations_created.get(spec.model, frozenset()), now(),
+                                      retrained=spec.model in models_retrained))
     for name, ep in sorted(live.endpoints.items()):
         if name in specs.deployments:
             continue
@@ -194,7 +197,8 @@ def _drift(ep: LiveEndpoint | None, history: list[str]) -> list[Drift]:
 
 
 def _deployment_change(spec: DeploymentSpec, rules: tuple[GateRule, ...], live: LiveState, inventory: Inventory,
-                       src: str | None, created_now: frozenset[str], now: _dt.datetime) -> ResourceChange:
+                       src: str | None, created_now: frozenset[str], now: _dt.datetime, *,
+                       retrained: bool = False) -> ResourceChange:
     address = f"deployment/{spec.name}"
     ep = live.endpoints.get(spec.name)
     model = live.models.get(spec.model)
@@ -290,6 +294,11 @@ def _deployment_change(spec: DeploymentSpec, rules: tuple[GateRule, ...], live: 
                or reason_code in ("gate-failed", "gate-pending", "baking")
                or (cand_live is not None and (cand_live.instance_type, cand_live.instance_count)
                    != (spec.instance_type, spec.instance_count)))
+    if not changed and retrained:  # nothing moves now, but the reviewer of the model change should see the switch
+        return ResourceChange(action="update", desired=desired, reason_code="gate-pending", gate=None,
+                              reason=f"model {spec.model} gets a new version in this apply; {candidate} keeps serving "
+                              "until a later apply finds the new version trained, evaluated and its gate held",
+                              **common)
     if not changed:  # a steady endpoint says nothing about what it keeps (notes become plan warnings)
         return ResourceChange(action="no-op", desired=desired, reason_code="up-to-date", gate=None,
                               notes=[n for n in notes if not n.startswith("keeps ")], **common)

@@ -7,6 +7,7 @@ facts for the deployment; the last cases pin the rendered text and Markdown of a
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -296,3 +297,17 @@ def test_golden_deployment_change_document(tmp_path: Path) -> None:
     for key in ("source", "specHash", "liveFingerprint"):  # paths and hashes: pinned elsewhere
         doc.pop(key)
     assert doc == json.loads(GOLDEN.read_text())
+
+
+def test_a_model_retrained_by_this_plan_shows_the_deployment_waiting_for_it(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reviewer of a model change sees that the endpoint will switch once the new version earns it."""
+    state = live(ep=endpoint({DEP_B: 100}, history=(DEP_B,)), figures={("b", "holdout", B1): evaluation("b", B1)})
+    assert change(plan(load(tmp_path, deployment()), state)).action == "no-op"
+    monkeypatch.setattr(sys.modules[__name__], "SPECS", [*SPECS[:3], {**SPECS[3], "budgetHours": 3}, *SPECS[4:]])
+    p = plan(load(tmp_path, deployment()), state)
+    assert [c.action for c in p.changes if c.address == "model/b"] == ["new-version"]
+    c = change(p)
+    assert (c.action, c.reason_code) == ("update", "gate-pending")
+    assert "model b gets a new version in this apply" in c.reason and c.desired.traffic == {DEP_B: 100}
+    assert f"{DEP_B} keeps serving" in c.reason and not c.notes  # notes would become plan warnings

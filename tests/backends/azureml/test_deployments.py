@@ -174,7 +174,7 @@ def _deploy_a(project: Rig, **extra: Any) -> Any:
 
 def test_a_failing_gate_switches_nothing_and_exits_1(project: Rig) -> None:
     _deploy_a(project)
-    specs = project.specs(deployment("clf-b", gate=[{"evaluation": "holdout", "thresholds": {"accuracyTop1": 1.01}}]))
+    specs = project.specs(deployment("clf-b", gate=[{"evaluation": "holdout", "thresholds": {"accuracyTop1": 1.0}}]))
     for _ in range(30):  # train b and evaluate it; the gate then fails
         plan = project.plan(specs)
         if _change(plan).reason_code == "gate-failed":
@@ -185,7 +185,7 @@ def test_a_failing_gate_switches_nothing_and_exits_1(project: Rig) -> None:
     change = _change(plan)
     assert change.gate is not None and change.gate.status == "fail"
     check = change.gate.checks[0]
-    assert (check.metric, check.required, check.status) == ("accuracyTop1", 1.01, "fail") and check.candidate is not None
+    assert (check.metric, check.required, check.status) == ("accuracyTop1", 1.0, "fail") and check.candidate is not None
     assert change.desired.traffic == {n: v for n, v in project.endpoint().traffic.items() if v}
     result = run_apply(project.session, plan, now=project.clock)
     assert result.exit_code == ExitCode.ERROR
