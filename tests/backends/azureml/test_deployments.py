@@ -163,6 +163,11 @@ def test_first_deployment_passes_its_gate_and_serves_then_the_plan_is_empty(proj
     assert through_traffic.tags == prediction.tags
     with pytest.raises(InputError, match="no endpoint or deployment named 'nope'"):
         project.session.backend.predict("clf-a", image=b"x", deployment="nope")
+    with pytest.raises(InputError, match="shapes-ep serves clf-a, not clf-b"):  # never clf-a's answer labelled clf-b
+        project.session.backend.predict("clf-b", image=b"x", deployment="shapes-ep")
+    (dep,) = project.endpoint().deployments
+    with pytest.raises(InputError, match=f"{dep} serves clf-a, not clf-b"):
+        project.session.backend.predict("clf-b", image=b"x", deployment=dep)
 
 
 def _deploy_a(project: Rig, **extra: Any) -> Any:
