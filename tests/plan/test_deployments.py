@@ -145,7 +145,8 @@ def test_a_regression_beyond_the_tolerance_fails(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("evaluations", "figures", "expected", "words"), [
-    ({("b", "holdout"): evaluation("b", "b-older-g1")}, {}, "fail", "is missing for b:" + B1),
+    # an evaluation of an older version is run again on this one (this plan), so the gate waits for it
+    ({("b", "holdout"): evaluation("b", "b-older-g1")}, {}, "pending", "runs in this apply on b:" + B1),
     ({("b", "holdout"): evaluation("b", B1, status="failed")}, {("b", "holdout", B1): evaluation(
         "b", B1, status="failed", accuracy=None)}, "fail", "failed (UserError): bad label"),
     ({("b", "holdout"): evaluation("b", B1, data="d0")}, {}, "fail", "is stale: it ran on dataset test version d0"),
@@ -311,3 +312,16 @@ def test_a_model_retrained_by_this_plan_shows_the_deployment_waiting_for_it(tmp_
     assert (c.action, c.reason_code) == ("update", "gate-pending")
     assert "model b gets a new version in this apply" in c.reason and c.desired.traffic == {DEP_B: 100}
     assert f"{DEP_B} keeps serving" in c.reason and not c.notes  # notes would become plan warnings
+
+
+def test_an_evaluation_of_an_older_model_version_is_run_again_and_the_gate_waits_for_it(tmp_path: Path) -> None:
+    """The model trained (its evaluation was deferred by the apply that started the training): the next plan
+    evaluates the new version, so the gate is pending, not failed for a missing evaluation."""
+    old = evaluation("b", "b-00000001-g1")
+    state = live(ep=endpoint({DEP_A: 100}, history=(DEP_A,)), figures=FIG_A,
+                 evaluations={("a", "holdout"): evaluation("a", A1), ("b", "holdout"): old})
+    p = plan(load(tmp_path, deployment()), state)
+    (ev,) = [c for c in p.changes if c.address == "evaluation/b/holdout"]
+    assert (ev.action, ev.reason_code) == ("new-version", "parent-new-version") and B1 in ev.reason
+    c = change(p)
+    assert (c.reason_code, c.gate.status) == ("gate-pending", "pending"), c.gate
