@@ -203,6 +203,8 @@ def _deployment_change(spec: DeploymentSpec, rules: tuple[GateRule, ...], live: 
     ep = live.endpoints.get(spec.name)
     model = live.models.get(spec.model)
     version = model.version if model is not None and model.status == "succeeded" else None
+    if retrained:  # the live version is not the one the spec describes: nothing moves toward it
+        version = None
     candidate = deployment_name(spec.model, version) if version else ""
     rec = inventory.records.get(address)
     history = list(ep.history) if ep is not None else []
@@ -225,6 +227,12 @@ def _deployment_change(spec: DeploymentSpec, rules: tuple[GateRule, ...], live: 
                               "`reconcile import` it or rename the spec", reason_code="exists-not-managed",
                               desired=desired, **{**common, "drift": []})
     create_or_update = "create" if ep is None else "update"
+    if version is None and retrained:
+        serving = f"{', '.join(base)} keeps serving" if base else "nothing serves"
+        why = (f"model {spec.model} gets a new version in this apply; {serving} until a later apply finds the new "
+               "version trained, evaluated and its gate held")
+        return ResourceChange(action=create_or_update, desired=desired, reason=why, reason_code="gate-pending",
+                              notes=["apply creates the endpoint only"] if ep is None else [], **common)
     if version is None:
         why = (f"model {spec.model} has no registered version yet ({model.status if model else 'not trained'}); "
                "the deployment waits for it")
@@ -294,11 +302,6 @@ def _deployment_change(spec: DeploymentSpec, rules: tuple[GateRule, ...], live: 
                or reason_code in ("gate-failed", "gate-pending", "baking")
                or (cand_live is not None and (cand_live.instance_type, cand_live.instance_count)
                    != (spec.instance_type, spec.instance_count)))
-    if not changed and retrained:  # nothing moves now, but the reviewer of the model change should see the switch
-        return ResourceChange(action="update", desired=desired, reason_code="gate-pending", gate=None,
-                              reason=f"model {spec.model} gets a new version in this apply; {candidate} keeps serving "
-                              "until a later apply finds the new version trained, evaluated and its gate held",
-                              **common)
     if not changed:  # a steady endpoint says nothing about what it keeps (notes become plan warnings)
         return ResourceChange(action="no-op", desired=desired, reason_code="up-to-date", gate=None,
                               notes=[n for n in notes if not n.startswith("keeps ")], **common)

@@ -325,3 +325,16 @@ def test_an_evaluation_of_an_older_model_version_is_run_again_and_the_gate_waits
     assert (ev.action, ev.reason_code) == ("new-version", "parent-new-version") and B1 in ev.reason
     c = change(p)
     assert (c.reason_code, c.gate.status) == ("gate-pending", "pending"), c.gate
+
+
+def test_while_the_model_is_retrained_traffic_does_not_move_to_its_live_version(tmp_path: Path,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """b's live version B1 no longer matches its spec (changed in this plan): its passing gate moves nothing."""
+    figures = FIG_A | {("b", "holdout", B1): evaluation("b", B1, accuracy=0.95)}
+    state = live(ep=endpoint({DEP_A: 100}, history=(DEP_A,)), figures=figures)
+    assert change(plan(load(tmp_path, deployment()), state)).desired.traffic == {DEP_B: 100}
+    monkeypatch.setattr(sys.modules[__name__], "SPECS", [*SPECS[:3], {**SPECS[3], "budgetHours": 3}, *SPECS[4:]])
+    c = change(plan(load(tmp_path, deployment()), state))
+    assert (c.action, c.reason_code, c.gate) == ("update", "gate-pending", None)
+    assert c.desired.traffic == {DEP_A: 100} and c.desired.model_version is None and c.desired.remove == ()
+    assert f"{DEP_A} keeps serving" in c.reason
