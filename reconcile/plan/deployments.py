@@ -292,6 +292,7 @@ def _deployment_change(spec: DeploymentSpec, rules: tuple[GateRule, ...], live: 
         if kept:
             notes.append(f"keeps {', '.join(kept)} at 0 % (keepPrevious {spec.keep_previous}): a revert is a "
                          "traffic switch")
+    history = [h for h in history if h not in remove]  # deleted by this apply: not drift on the next plan
     if remove and not reason:
         reason = f"deletes old deployments beyond keepPrevious {spec.keep_previous}: {', '.join(remove)}"
     if not reason and ep is not None and list(ep.history) != history:

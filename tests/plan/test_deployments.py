@@ -338,3 +338,11 @@ def test_while_the_model_is_retrained_traffic_does_not_move_to_its_live_version(
     assert (c.action, c.reason_code, c.gate) == ("update", "gate-pending", None)
     assert c.desired.traffic == {DEP_A: 100} and c.desired.model_version is None and c.desired.remove == ()
     assert f"{DEP_A} keeps serving" in c.reason
+
+
+def test_deployments_deleted_by_the_switch_leave_the_recorded_history(tmp_path: Path) -> None:
+    """Otherwise the next plan reports them as deleted outside vision-gitops (false drift)."""
+    figures = FIG_A | {("b", "holdout", B1): evaluation("b", B1, accuracy=0.95)}
+    state = live(ep=endpoint({DEP_A: 0, DEP_B: 100}, recorded={DEP_B: 100}, history=(DEP_A, DEP_B)), figures=figures)
+    c = change(plan(load(tmp_path, deployment(keepPrevious=0)), state))
+    assert c.desired.remove == (DEP_A,) and c.desired.history == (DEP_B,)
