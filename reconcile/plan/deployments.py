@@ -161,6 +161,10 @@ def _positive(traffic: dict[str, int] | Any) -> dict[str, int]:
     return {k: int(v) for k, v in sorted(traffic.items()) if v}
 
 
+def _traffic_text(traffic: dict[str, int]) -> str:
+    return ", ".join(f"{name} {share} %" for name, share in traffic.items()) or "none"
+
+
 def base_traffic(ep: LiveEndpoint | None) -> dict[str, int]:
     """The traffic this plan starts from: what vision-gitops last set (drift is set back), restricted to the
     deployments that still exist; the share of a deleted one goes to the largest remaining."""
@@ -180,8 +184,8 @@ def _drift(ep: LiveEndpoint | None, history: list[str]) -> list[Drift]:
     out = []
     live_pos = _positive(ep.traffic)
     if ep.recorded_traffic is not None and live_pos != _positive(ep.recorded_traffic):
-        out.append(Drift(kind="traffic-changed", detail=f"traffic is {live_pos or 'none'}, vision-gitops last set "
-                         f"{_positive(ep.recorded_traffic) or 'none'} (changed outside git); apply sets it back"))
+        out.append(Drift(kind="traffic-changed", detail=f"traffic is {_traffic_text(live_pos)}, vision-gitops last "
+                         f"set {_traffic_text(_positive(ep.recorded_traffic))} (changed outside git); apply sets it back"))
     recorded = set(_positive(ep.recorded_traffic or {})) | set(history)
     gone = sorted(d for d in recorded if d not in ep.deployments)
     if gone:
@@ -275,7 +279,7 @@ def _deployment_change(spec: DeploymentSpec, rules: tuple[GateRule, ...], live: 
             if cand_live is None or cand_live.provisioning != "Succeeded":
                 notes.append(f"the switch waits until deployment {candidate} is provisioned (a later apply moves it)")
     elif _positive(ep.traffic if ep else {}) != base:
-        reason_code, reason = "traffic-restored", f"traffic set back to {base}"
+        reason_code, reason = "traffic-restored", f"traffic set back to {_traffic_text(base)}"
     if target.get(candidate) == 100:
         if incumbent_dep and incumbent_dep not in history:
             history.append(incumbent_dep)

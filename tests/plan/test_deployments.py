@@ -214,6 +214,9 @@ def test_up_to_date_is_a_no_op_and_drift_is_named(tmp_path: Path) -> None:
     c = change(plan(specs, live(ep=by_hand)))
     assert [d.kind for d in c.drift] == ["traffic-changed"] and c.reason_code == "traffic-restored"
     assert c.desired.traffic == {DEP_B: 100}
+    assert c.drift[0].detail == (f"traffic is {DEP_A} 100 %, vision-gitops last set {DEP_B} 100 % (changed outside "
+                                 "git); apply sets it back")
+    assert c.reason == f"traffic set back to {DEP_B} 100 %"
     foreign = LiveDeployment("manual", "x", "1", "Standard_DS3_v2", 1, "Succeeded", managed=False)
     hand = endpoint({DEP_B: 50, "manual": 50}, recorded={DEP_B: 100}, history=(DEP_B,), extra={"manual": foreign})
     kinds = [d.kind for d in change(plan(specs, live(ep=hand))).drift]
