@@ -349,3 +349,10 @@ def test_deployments_deleted_by_the_switch_leave_the_recorded_history(tmp_path: 
     state = live(ep=endpoint({DEP_A: 0, DEP_B: 100}, recorded={DEP_B: 100}, history=(DEP_A, DEP_B)), figures=figures)
     c = change(plan(load(tmp_path, deployment(keepPrevious=0)), state))
     assert c.desired.remove == (DEP_A,) and c.desired.history == (DEP_B,)
+
+
+def test_a_first_deployments_regression_check_reads_without_unknown_figures(tmp_path: Path) -> None:
+    p = plan(load(tmp_path, deployment()), live(figures={("b", "holdout", B1): evaluation("b", B1, accuracy=0.95)}))
+    text = render.to_rich(p).plain
+    assert "holdout accuracyTop1 must not regress: candidate 0.95 -- pass (nothing serves yet)" in text, text
+    assert "?" not in text
