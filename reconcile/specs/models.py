@@ -240,7 +240,8 @@ class GateEvaluation(_Spec):
 class RolloutSpec(_Spec):
     """How traffic moves to a candidate whose gate holds."""
 
-    steps: list[int] = Field(default_factory=lambda: [100], min_length=1, max_length=10)
+    steps: list[Annotated[int, Field(json_schema_extra={"minimum": 1, "maximum": 100})]] = Field(
+        default_factory=lambda: [100], min_length=1, max_length=10)
     """Traffic percentages of the candidate, one per apply, increasing and ending at 100 (default ``[100]``:
     all at once)."""
     bake_minutes: int = Field(default=0, ge=0, le=7 * 24 * 60)
@@ -254,11 +255,15 @@ class RolloutSpec(_Spec):
         return v
 
 
+#: An online endpoint's name: a regional DNS label (Azure ML's rule; the schema carries it too).
+ENDPOINT_NAME = r"[a-zA-Z][a-zA-Z0-9-]{1,30}[a-zA-Z0-9]"
+
+
 class DeploymentSpec(_Spec):
     """A managed online endpoint serving one model version, switched blue/green only when its gate holds."""
 
     kind: Literal["Deployment"]
-    name: str
+    name: str = Field(json_schema_extra={"pattern": f"^{ENDPOINT_NAME}$"})
     """The endpoint's name (3 to 32 characters: letters, digits and hyphens, starting with a letter)."""
     model: str
     """Name of the Model spec to serve (its newest registered version)."""
@@ -278,7 +283,7 @@ class DeploymentSpec(_Spec):
     @field_validator("name")
     @classmethod
     def _endpoint_name(cls, v: str) -> str:
-        if not re.fullmatch(r"[a-zA-Z][a-zA-Z0-9-]{1,30}[a-zA-Z0-9]", v):
+        if not re.fullmatch(ENDPOINT_NAME, v):
             raise ValueError("an endpoint name is 3 to 32 letters, digits and hyphens, starting with a letter "
                              "and not ending with a hyphen")
         return v
