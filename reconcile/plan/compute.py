@@ -166,7 +166,7 @@ def compute_plan(
         if c.kind == "Evaluation" and c.model and c.action in ("create", "replace", "new-version"):
             evaluated_now[c.model] = evaluated_now.get(c.model, frozenset()) | {c.name}
     changes += deployment_plan.deployment_changes(specs, live, inventory, prune=prune, evaluations_created=evaluated_now,
-                                                  now=now)
+                                                  now=now, models_retrained=frozenset(changed_models))
     changes += outside_specs(specs, live, inventory, prune=prune)
     changes = [_with_live(c, live) for c in changes]
 
@@ -392,6 +392,15 @@ def _evaluation_action(spec: EvaluationSpec, live: LiveState, src: str | None,
             action="new-version", live_fingerprint=fp, live_status=have.status,
             reason=f"model {spec.model} gets a new version; it is evaluated too", reason_code="parent-new-version",
             **common,
+        )
+    model = live.models.get(spec.model)
+    if (model is not None and model.status == "succeeded" and model.version and have.model_version
+            and have.model_version != model.version):
+        # The apply that trained the version deferred its evaluation (it waits for training): run it now.
+        return ResourceChange(
+            action="new-version", live_fingerprint=fp, live_status=have.status,
+            reason=f"evaluates model {spec.model}'s current version {model.version} (the last evaluation is of "
+                   f"{have.model_version})", reason_code="parent-new-version", **common,
         )
     if have.test_dataset != spec.dataset:
         diff = FieldChange(path="dataset", before=have.test_dataset, after=spec.dataset, forces_replacement=True)

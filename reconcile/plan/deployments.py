@@ -90,11 +90,13 @@ def incumbent_of(ep: LiveEndpoint | None, candidate: str) -> tuple[str, str] | N
 
 def deployment_changes(specs: SpecSet, live: LiveState, inventory: Inventory, *, prune: bool,
                        evaluations_created: dict[str, frozenset[str]],
-                       now: Callable[[], _dt.datetime]) -> list[ResourceChange]:
+                       now: Callable[[], _dt.datetime],
+                       models_retrained: frozenset[str] = frozenset()) -> list[ResourceChange]:
     """One change per Deployment spec, then the owned endpoints no spec names (deleted with ``prune``).
 
     ``evaluations_created``: per model, the evaluations this plan creates or re-runs (their gate figures are
-    pending, not missing)."""
+    pending, not missing). ``models_retrained``: the models this plan trains a new version of (a steady endpoint
+    serving one of them says the switch waits for that version)."""
     out = []
     for name in sorted(specs.deployments):
         spec = specs.deployments[name]
@@ -103,7 +105,8 @@ def deployment_changes(specs: SpecSet, live: LiveState, inventory: Inventory, *,
         except KeyError:
             src = None
         out.append(_deployment_change(spec, gate_rules(spec, specs), live, inventory, src,
-                                      evaluations_created.get(spec.model, frozenset()), now()))
+                                      evaluations_created.get(spec.model, frozenset()), now(),
+                                      retrained=spec.model in models_retrained))
     for name, ep in sorted(live.endpoints.items()):
         if name in specs.deployments:
             continue
@@ -158,6 +161,10 @@ def _positive(traffic: dict[str, int] | Any) -> dict[str, int]:
     return {k: int(v) for k, v in sorted(traffic.items()) if v}
 
 
+def _traffic_text(traffic: dict[str, int]) -> str:
+    return ", ".join(f"{name} {share} %" for name, share in traffic.items()) or "none"
+
+
 def base_traffic(ep: LiveEndpoint | None) -> dict[str, int]:
     """The traffic this plan starts from: what vision-gitops last set (drift is set back), restricted to the
     deployments that still exist; the share of a deleted one goes to the largest remaining."""
@@ -177,8 +184,8 @@ def _drift(ep: LiveEndpoint | None, history: list[str]) -> list[Drift]:
     out = []
     live_pos = _positive(ep.traffic)
     if ep.recorded_traffic is not None and live_pos != _positive(ep.recorded_traffic):
-        out.append(Drift(kind="traffic-changed", detail=f"traffic is {live_pos or 'none'}, vision-gitops last set "
-                         f"{_positive(ep.recorded_traffic) or 'none'} (changed outside git); apply sets it back"))
+        out.append(Drift(kind="traffic-changed", detail=f"traffic is {_traffic_text(live_pos)}, vision-gitops last "
+                         f"set {_traffic_text(_positive(ep.recorded_traffic))} (changed outside git); apply sets it back"))
     recorded = set(_positive(ep.recorded_traffic or {})) | set(history)
     gone = sorted(d for d in recorded if d not in ep.deployments)
     if gone:
@@ -194,11 +201,14 @@ def _drift(ep: LiveEndpoint | None, history: list[str]) -> list[Drift]:
 
 
 def _deployment_change(spec: DeploymentSpec, rules: tuple[GateRule, ...], live: LiveState, inventory: Inventory,
-                       src: str | None, created_now: frozenset[str], now: _dt.datetime) -> ResourceChange:
+                       src: str | None, created_now: frozenset[str], now: _dt.datetime, *,
+                       retrained: bool = False) -> ResourceChange:
     address = f"deployment/{spec.name}"
     ep = live.endpoints.get(spec.name)
     model = live.models.get(spec.model)
     version = model.version if model is not None and model.status == "succeeded" else None
+    if retrained:  # the live version is not the one the spec describes: nothing moves toward it
+        version = None
     candidate = deployment_name(spec.model, version) if version else ""
     rec = inventory.records.get(address)
     history = list(ep.history) if ep is not None else []
@@ -221,6 +231,12 @@ def _deployment_change(spec: DeploymentSpec, rules: tuple[GateRule, ...], live: 
                               "`reconcile import` it or rename the spec", reason_code="exists-not-managed",
                               desired=desired, **{**common, "drift": []})
     create_or_update = "create" if ep is None else "update"
+    if version is None and retrained:
+        serving = f"{', '.join(base)} keeps serving" if base else "nothing serves"
+        why = (f"model {spec.model} gets a new version in this apply; {serving} until a later apply finds the new "
+               "version trained, evaluated and its gate held")
+        return ResourceChange(action=create_or_update, desired=desired, reason=why, reason_code="gate-pending",
+                              notes=["apply creates the endpoint only"] if ep is None else [], **common)
     if version is None:
         why = (f"model {spec.model} has no registered version yet ({model.status if model else 'not trained'}); "
                "the deployment waits for it")
@@ -263,7 +279,7 @@ def _deployment_change(spec: DeploymentSpec, rules: tuple[GateRule, ...], live: 
             if cand_live is None or cand_live.provisioning != "Succeeded":
                 notes.append(f"the switch waits until deployment {candidate} is provisioned (a later apply moves it)")
     elif _positive(ep.traffic if ep else {}) != base:
-        reason_code, reason = "traffic-restored", f"traffic set back to {base}"
+        reason_code, reason = "traffic-restored", f"traffic set back to {_traffic_text(base)}"
     if target.get(candidate) == 100:
         if incumbent_dep and incumbent_dep not in history:
             history.append(incumbent_dep)
@@ -280,6 +296,7 @@ def _deployment_change(spec: DeploymentSpec, rules: tuple[GateRule, ...], live: 
         if kept:
             notes.append(f"keeps {', '.join(kept)} at 0 % (keepPrevious {spec.keep_previous}): a revert is a "
                          "traffic switch")
+    history = [h for h in history if h not in remove]  # deleted by this apply: not drift on the next plan
     if remove and not reason:
         reason = f"deletes old deployments beyond keepPrevious {spec.keep_previous}: {', '.join(remove)}"
     if not reason and ep is not None and list(ep.history) != history:

@@ -117,6 +117,8 @@ def _check_line(k: GateCheck) -> str:
     """``holdout accuracyTop1 >= 0.9: candidate 0.95 -- pass``; a regression check shows the incumbent too."""
     if k.rule == "threshold":
         head = f"{k.evaluation} {k.metric} >= {_figure(k.required)}: candidate {_figure(k.candidate)}"
+    elif k.required is None and k.incumbent is None:  # no incumbent figure (nothing serves, or not evaluated yet)
+        head = f"{k.evaluation} {k.metric} must not regress: candidate {_figure(k.candidate)}"
     else:
         head = (f"{k.evaluation} {k.metric} must not regress (>= {_figure(k.required)}): candidate "
                 f"{_figure(k.candidate)}, incumbent {_figure(k.incumbent)}")

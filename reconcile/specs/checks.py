@@ -198,6 +198,8 @@ def deployment_gates(
         if not isinstance(s, DeploymentSpec):
             continue
         model = _resolve(e, "model", s.model, "Model", models, problems, broken)
+        if model is None:
+            continue  # the model's problem is the one to fix; its gates cannot be checked without it
         mine = {name: ev for (m, name), ev in evaluations.items() if m == s.model}
         for i, gate in enumerate(s.gate):
             if gate.evaluation not in mine and ("Evaluation", gate.evaluation) not in broken:
@@ -207,8 +209,6 @@ def deployment_gates(
                 message += (f" ({known_names_text(mine)}); define an Evaluation spec with model: {s.model} and that "
                             "name, or fix the gate")
                 e.add(problems, ("gate", i, "evaluation"), f"gate[{i}].evaluation", message)
-            if model is None:
-                continue
             assert isinstance(model.spec, ModelSpec)
             known = GATE_METRICS[model.spec.model_kind]
             for metric in gate.thresholds:

@@ -36,7 +36,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from reconcile.api import names
@@ -206,12 +206,22 @@ class RegressionRule(_Spec):
     """How much lower than the incumbent's figure the candidate's may be (absolute, e.g. 0.01)."""
 
 
+def _fraction(v: float) -> float:
+    if not 0.0 <= v <= 1.0:
+        raise ValueError(f"{v} is not a figure from 0 to 1 (every gate metric is a fraction: 0.9, not 90)")
+    return v
+
+
+# The schema states the range too (for editors); the validator words the error for the spec's author.
+_Fraction = Annotated[float, AfterValidator(_fraction), Field(json_schema_extra={"minimum": 0, "maximum": 1})]
+
+
 class GateEvaluation(_Spec):
     """One evaluation of the deployed model and the figures it must reach."""
 
     evaluation: str
     """Name of an Evaluation spec of the deployment's model (its figures are read from the service)."""
-    thresholds: dict[str, float] = Field(default_factory=dict)
+    thresholds: dict[str, _Fraction] = Field(default_factory=dict)
     """Metric name → the least figure accepted (``accuracyTop1: 0.9`` means accuracyTop1 >= 0.9). Names are
     the Evaluation's figures for the model kind (docs/specs.md, Deployment)."""
     must_not_regress: RegressionRule | None = None
@@ -230,7 +240,8 @@ class GateEvaluation(_Spec):
 class RolloutSpec(_Spec):
     """How traffic moves to a candidate whose gate holds."""
 
-    steps: list[int] = Field(default_factory=lambda: [100], min_length=1, max_length=10)
+    steps: list[Annotated[int, Field(json_schema_extra={"minimum": 1, "maximum": 100})]] = Field(
+        default_factory=lambda: [100], min_length=1, max_length=10)
     """Traffic percentages of the candidate, one per apply, increasing and ending at 100 (default ``[100]``:
     all at once)."""
     bake_minutes: int = Field(default=0, ge=0, le=7 * 24 * 60)
@@ -244,11 +255,15 @@ class RolloutSpec(_Spec):
         return v
 
 
+#: An online endpoint's name: a regional DNS label (Azure ML's rule; the schema carries it too).
+ENDPOINT_NAME = r"[a-zA-Z][a-zA-Z0-9-]{1,30}[a-zA-Z0-9]"
+
+
 class DeploymentSpec(_Spec):
     """A managed online endpoint serving one model version, switched blue/green only when its gate holds."""
 
     kind: Literal["Deployment"]
-    name: str
+    name: str = Field(json_schema_extra={"pattern": f"^{ENDPOINT_NAME}$"})
     """The endpoint's name (3 to 32 characters: letters, digits and hyphens, starting with a letter)."""
     model: str
     """Name of the Model spec to serve (its newest registered version)."""
@@ -268,7 +283,7 @@ class DeploymentSpec(_Spec):
     @field_validator("name")
     @classmethod
     def _endpoint_name(cls, v: str) -> str:
-        if not re.fullmatch(r"[a-zA-Z][a-zA-Z0-9-]{1,30}[a-zA-Z0-9]", v):
+        if not re.fullmatch(ENDPOINT_NAME, v):
             raise ValueError("an endpoint name is 3 to 32 letters, digits and hyphens, starting with a letter "
                              "and not ending with a hyphen")
         return v

@@ -7,6 +7,7 @@ facts for the deployment; the last cases pin the rendered text and Markdown of a
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -144,7 +145,8 @@ def test_a_regression_beyond_the_tolerance_fails(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("evaluations", "figures", "expected", "words"), [
-    ({("b", "holdout"): evaluation("b", "b-older-g1")}, {}, "fail", "is missing for b:" + B1),
+    # an evaluation of an older version is run again on this one (this plan), so the gate waits for it
+    ({("b", "holdout"): evaluation("b", "b-older-g1")}, {}, "pending", "runs in this apply on b:" + B1),
     ({("b", "holdout"): evaluation("b", B1, status="failed")}, {("b", "holdout", B1): evaluation(
         "b", B1, status="failed", accuracy=None)}, "fail", "failed (UserError): bad label"),
     ({("b", "holdout"): evaluation("b", B1, data="d0")}, {}, "fail", "is stale: it ran on dataset test version d0"),
@@ -212,6 +214,9 @@ def test_up_to_date_is_a_no_op_and_drift_is_named(tmp_path: Path) -> None:
     c = change(plan(specs, live(ep=by_hand)))
     assert [d.kind for d in c.drift] == ["traffic-changed"] and c.reason_code == "traffic-restored"
     assert c.desired.traffic == {DEP_B: 100}
+    assert c.drift[0].detail == (f"traffic is {DEP_A} 100 %, vision-gitops last set {DEP_B} 100 % (changed outside "
+                                 "git); apply sets it back")
+    assert c.reason == f"traffic set back to {DEP_B} 100 %"
     foreign = LiveDeployment("manual", "x", "1", "Standard_DS3_v2", 1, "Succeeded", managed=False)
     hand = endpoint({DEP_B: 50, "manual": 50}, recorded={DEP_B: 100}, history=(DEP_B,), extra={"manual": foreign})
     kinds = [d.kind for d in change(plan(specs, live(ep=hand))).drift]
@@ -296,3 +301,58 @@ def test_golden_deployment_change_document(tmp_path: Path) -> None:
     for key in ("source", "specHash", "liveFingerprint"):  # paths and hashes: pinned elsewhere
         doc.pop(key)
     assert doc == json.loads(GOLDEN.read_text())
+
+
+def test_a_model_retrained_by_this_plan_shows_the_deployment_waiting_for_it(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reviewer of a model change sees that the endpoint will switch once the new version earns it."""
+    state = live(ep=endpoint({DEP_B: 100}, history=(DEP_B,)), figures={("b", "holdout", B1): evaluation("b", B1)})
+    assert change(plan(load(tmp_path, deployment()), state)).action == "no-op"
+    monkeypatch.setattr(sys.modules[__name__], "SPECS", [*SPECS[:3], {**SPECS[3], "budgetHours": 3}, *SPECS[4:]])
+    p = plan(load(tmp_path, deployment()), state)
+    assert [c.action for c in p.changes if c.address == "model/b"] == ["new-version"]
+    c = change(p)
+    assert (c.action, c.reason_code) == ("update", "gate-pending")
+    assert "model b gets a new version in this apply" in c.reason and c.desired.traffic == {DEP_B: 100}
+    assert f"{DEP_B} keeps serving" in c.reason and not c.notes  # notes would become plan warnings
+
+
+def test_an_evaluation_of_an_older_model_version_is_run_again_and_the_gate_waits_for_it(tmp_path: Path) -> None:
+    """The model trained (its evaluation was deferred by the apply that started the training): the next plan
+    evaluates the new version, so the gate is pending, not failed for a missing evaluation."""
+    old = evaluation("b", "b-00000001-g1")
+    state = live(ep=endpoint({DEP_A: 100}, history=(DEP_A,)), figures=FIG_A,
+                 evaluations={("a", "holdout"): evaluation("a", A1), ("b", "holdout"): old})
+    p = plan(load(tmp_path, deployment()), state)
+    (ev,) = [c for c in p.changes if c.address == "evaluation/b/holdout"]
+    assert (ev.action, ev.reason_code) == ("new-version", "parent-new-version") and B1 in ev.reason
+    c = change(p)
+    assert (c.reason_code, c.gate.status) == ("gate-pending", "pending"), c.gate
+
+
+def test_while_the_model_is_retrained_traffic_does_not_move_to_its_live_version(tmp_path: Path,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """b's live version B1 no longer matches its spec (changed in this plan): its passing gate moves nothing."""
+    figures = FIG_A | {("b", "holdout", B1): evaluation("b", B1, accuracy=0.95)}
+    state = live(ep=endpoint({DEP_A: 100}, history=(DEP_A,)), figures=figures)
+    assert change(plan(load(tmp_path, deployment()), state)).desired.traffic == {DEP_B: 100}
+    monkeypatch.setattr(sys.modules[__name__], "SPECS", [*SPECS[:3], {**SPECS[3], "budgetHours": 3}, *SPECS[4:]])
+    c = change(plan(load(tmp_path, deployment()), state))
+    assert (c.action, c.reason_code, c.gate) == ("update", "gate-pending", None)
+    assert c.desired.traffic == {DEP_A: 100} and c.desired.model_version is None and c.desired.remove == ()
+    assert f"{DEP_A} keeps serving" in c.reason
+
+
+def test_deployments_deleted_by_the_switch_leave_the_recorded_history(tmp_path: Path) -> None:
+    """Otherwise the next plan reports them as deleted outside vision-gitops (false drift)."""
+    figures = FIG_A | {("b", "holdout", B1): evaluation("b", B1, accuracy=0.95)}
+    state = live(ep=endpoint({DEP_A: 0, DEP_B: 100}, recorded={DEP_B: 100}, history=(DEP_A, DEP_B)), figures=figures)
+    c = change(plan(load(tmp_path, deployment(keepPrevious=0)), state))
+    assert c.desired.remove == (DEP_A,) and c.desired.history == (DEP_B,)
+
+
+def test_a_first_deployments_regression_check_reads_without_unknown_figures(tmp_path: Path) -> None:
+    p = plan(load(tmp_path, deployment()), live(figures={("b", "holdout", B1): evaluation("b", B1, accuracy=0.95)}))
+    text = render.to_rich(p).plain
+    assert "holdout accuracyTop1 must not regress: candidate 0.95 -- pass (nothing serves yet)" in text, text
+    assert "?" not in text

@@ -371,3 +371,29 @@ def test_the_deployment_docs_table_names_every_field_and_metric() -> None:
         f"gate[].{to_camel(f)}" for f in GateEvaluation.model_fields}
     for metrics in GATE_METRICS.values():
         assert all(f"`{m}`" in section for m in metrics)
+
+
+DEPLOYMENT = """\
+kind: Deployment
+name: clf-ep
+model: clf
+gate:
+  - evaluation: holdout
+    thresholds:
+      accuracyTop1: 0.9
+"""
+
+
+@pytest.mark.parametrize("figure", ["1.5", "-0.1"])
+def test_a_gate_threshold_outside_0_to_1_names_the_line(repo: Path, figure: str) -> None:
+    """Every gate metric is a fraction: a threshold of 1.5 could never hold, -0.1 always would."""
+    write(repo, "specs/m.yaml", MODEL + "---\nkind: Evaluation\nname: holdout\nmodel: clf\ndataset: cls-test\n")
+    write(repo, "specs/d.yaml", DEPLOYMENT.replace("0.9", figure))
+    problem = one_problem(repo)
+    assert problem.startswith("specs/d.yaml:7: gate[0].thresholds.accuracyTop1: ") and "0 to 1" in problem, problem
+
+
+def test_an_unknown_deployment_model_is_one_problem_not_one_per_gate(repo: Path) -> None:
+    write(repo, "specs/m.yaml", MODEL + "---\nkind: Evaluation\nname: holdout\nmodel: clf\ndataset: cls-test\n")
+    write(repo, "specs/d.yaml", DEPLOYMENT.replace("model: clf", "model: clff"))
+    assert one_problem(repo).startswith("specs/d.yaml:3: model: no Model named 'clff'; did you mean 'clf'?")

@@ -64,3 +64,20 @@ def test_schema_rejects_what_the_loader_rejects() -> None:
         },
     ):
         assert not specs.is_valid(bad), bad
+
+
+def test_schema_rejects_what_the_loader_rejects_in_a_deployment() -> None:
+    specs = _validator(SPECS_SCHEMA)
+    good = {"kind": "Deployment", "name": "shapes-ep", "model": "m",
+            "gate": [{"evaluation": "holdout", "thresholds": {"accuracyTop1": 0.9}}], "rollout": {"steps": [10, 100]}}
+    specs.validate(good)
+    for bad in (
+        {**good, "name": "1-ep"},
+        {**good, "name": "shapes_ep"},
+        {**good, "name": "ep-"},
+        {**good, "rollout": {"steps": [0, 100]}},
+        {**good, "rollout": {"steps": [150]}},
+        {**good, "gate": [{"evaluation": "holdout", "thresholds": {"accuracyTop1": 90}}]},
+        {**good, "instanceCount": 0},
+    ):
+        assert not specs.is_valid(bad), bad

@@ -367,8 +367,9 @@ class AzureMLBackend(DeploymentOperations):
     def create_model(self, desired: DesiredModel) -> LiveModel:
         """Submit the AutoML job (or adopt the one a crashed run submitted).
 
-        The job name depends only on the spec and on earlier failed/cancelled generations, so a
-        retry computes the same name and its PUT is answered 200 with the job already there.
+        The job name depends only on the spec and on earlier generations (failed, cancelled, or superseded by a
+        newer job of another spec: a reverted spec trains again), so a retry computes the same name and its PUT is
+        answered 200 with the job already there.
         """
         spec_hash = naming.model_spec_hash(desired)
         jobs = self._jobs()
@@ -376,8 +377,11 @@ class AzureMLBackend(DeploymentOperations):
                 and j["properties"]["tags"].get(wire.TAG_SPEC) == spec_hash]
         live = [j for j in mine if wire.neutral_status(str(j["properties"].get("status")), registered=True)
                 not in ("failed", "cancelled")]
-        if live:
-            return wire.parse_job(desired.name, live[-1], registered=False)
+        newest = self._newest_by_model(jobs).get(desired.name)
+        # Adopt only the model's newest job (a retry after a crash). An older job of this spec is a reverted spec:
+        # it stays superseded by the newer job, so train the spec again as the next generation.
+        if newest is not None and any(j["name"] == newest["name"] for j in live):
+            return wire.parse_job(desired.name, newest, registered=False)
         generation = naming.next_generation([str(j["name"]) for j in mine], desired.name, spec_hash)
         name = naming.job_name(desired.name, spec_hash, generation)
         train = self._data_uri(desired.training_dataset)

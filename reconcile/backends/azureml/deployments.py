@@ -253,9 +253,13 @@ class DeploymentOperations:
         endpoints = self.list_endpoints()
         if deployment is not None:
             if deployment in endpoints:
-                return endpoints[deployment], None
+                ep = endpoints[deployment]
+                _require_model(model, deployment, [d.model for n, d in sorted(ep.deployments.items())
+                                                   if ep.traffic.get(n, 0) > 0])
+                return ep, None
             for ep in endpoints.values():
                 if deployment in ep.deployments:
+                    _require_model(model, deployment, [ep.deployments[deployment].model])
                     return ep, deployment
             raise InputError(f"no endpoint or deployment named {deployment!r} in the workspace",
                              hint="`reconcile status` lists the endpoints; omit --deployment to use the model's")
@@ -274,6 +278,13 @@ class DeploymentOperations:
         """The model's newest registered version (its newest job's name), as a one-item list, or empty."""
         job = self._newest_by_model([j for j in self._jobs() if j["properties"]["tags"][wire.TAG_MODEL] == model]).get(model)
         return [str(job["name"])] if job is not None else []
+
+
+def _require_model(model: str, where: str, serves: list[str]) -> None:
+    """Refuse to label another model's answer as ``model``'s (``serves``: the models behind ``where``)."""
+    if serves and model not in serves:
+        raise InputError(f"{where} serves {', '.join(sorted(set(serves)))}, not {model}",
+                         hint=f"name the model it serves, or omit --deployment to score {model} through its own")
 
 
 def no_deployment_error(model: str, *, version: str | None = None, where: str = "the workspace") -> InputError:

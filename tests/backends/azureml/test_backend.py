@@ -189,6 +189,29 @@ def test_changed_model_spec_is_a_new_job_beside_the_old(rig: Rig) -> None:
     assert len(names) == 2 and all(n.startswith("m-") and n.endswith("-g1") for n in names)
 
 
+def test_reverting_a_model_spec_trains_a_new_generation_so_it_becomes_the_current_version(rig: Rig) -> None:
+    """Adopting the older job of that spec (as for a crash) would leave the newer one current: plan would ask for
+    the reverted spec on every run and apply would never converge."""
+    rig.backend.create_dataset(rig.dataset("train"))
+    a = DesiredModel(name="m", model_kind="Generic-Classifier", training_dataset="train", budget_hours=1)
+
+    def names() -> set[str]:
+        return {str(j["name"]) for j in rig.backend._jobs()}
+
+    rig.backend.create_model(a)
+    first = names()
+    rig.backend.create_model(a)
+    assert names() == first  # a retry (a crash after the PUT) adopts the job
+    rig.srv.advance_clock(1)
+    rig.backend.create_model(a.model_copy(update={"budget_hours": 2}))
+    before = names()
+    rig.srv.advance_clock(1)
+    rig.backend.create_model(a)
+    (reverted,) = names() - before
+    assert reverted == next(iter(first)).replace("-g1", "-g2")
+    assert rig.backend._newest_by_model(rig.backend._jobs())["m"]["name"] == reverted
+
+
 def test_cancel_then_the_next_create_is_a_new_generation(rig: Rig) -> None:
     rig.backend.create_dataset(rig.dataset("train", kind="detection"))
     desired = DesiredModel(name="det", model_kind="Generic-Detector", training_dataset="train", budget_hours=2)

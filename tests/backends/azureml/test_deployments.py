@@ -135,6 +135,11 @@ def test_first_deployment_passes_its_gate_and_serves_then_the_plan_is_empty(proj
     assert through_traffic.tags == prediction.tags
     with pytest.raises(InputError, match="no endpoint or deployment named 'nope'"):
         project.session.backend.predict("clf-a", image=b"x", deployment="nope")
+    with pytest.raises(InputError, match="shapes-ep serves clf-a, not clf-b"):  # never clf-a's answer labelled clf-b
+        project.session.backend.predict("clf-b", image=b"x", deployment="shapes-ep")
+    (dep,) = project.endpoint().deployments
+    with pytest.raises(InputError, match=f"{dep} serves clf-a, not clf-b"):
+        project.session.backend.predict("clf-b", image=b"x", deployment=dep)
 
 
 def _deploy_a(project: Rig, **extra: Any) -> Any:
@@ -146,7 +151,7 @@ def _deploy_a(project: Rig, **extra: Any) -> Any:
 
 def test_a_failing_gate_switches_nothing_and_exits_1(project: Rig) -> None:
     _deploy_a(project)
-    specs = project.specs(deployment("clf-b", gate=[{"evaluation": "holdout", "thresholds": {"accuracyTop1": 1.01}}]))
+    specs = project.specs(deployment("clf-b", gate=[{"evaluation": "holdout", "thresholds": {"accuracyTop1": 1.0}}]))
     for _ in range(30):  # train b and evaluate it; the gate then fails
         plan = project.plan(specs)
         if _change(plan).reason_code == "gate-failed":
@@ -157,7 +162,7 @@ def test_a_failing_gate_switches_nothing_and_exits_1(project: Rig) -> None:
     change = _change(plan)
     assert change.gate is not None and change.gate.status == "fail"
     check = change.gate.checks[0]
-    assert (check.metric, check.required, check.status) == ("accuracyTop1", 1.01, "fail") and check.candidate is not None
+    assert (check.metric, check.required, check.status) == ("accuracyTop1", 1.0, "fail") and check.candidate is not None
     assert change.desired.traffic == {n: v for n, v in project.endpoint().traffic.items() if v}
     result = run_apply(project.session, plan, now=project.clock)
     assert result.exit_code == ExitCode.ERROR
