@@ -468,7 +468,7 @@ class Executor:
             self.options.journal.forget(gone)
         with self._lock:
             self.result.deleted.append(c.address)
-        self._emit(c.address, "deleted", "deleted")
+        self._emit(c.address, "deleted", f"({c.reason})" if c.reason else "")
 
     # --- evaluations ------------------------------------------------------------
 

@@ -287,7 +287,11 @@ def test_deleting_a_model_forgets_only_its_own_records(project, emulator, monkey
         return real_forget(self, addresses)
 
     monkeypatch.setattr(Journal, "forget", forget)
+    events = []
     with proj.session() as s:
         plan = make_plan(s, load_desired(s.config), prune=True)
-        assert not run_apply(s, plan, waiter=proj.waiter(s)).failed
+        assert not run_apply(s, plan, waiter=proj.waiter(s), on_event=events.append).failed
     assert sorted(forgotten) == [["evaluation/a/ev"], ["evaluation/a/ev", "model/a"]]
+    # what apply reports of a deletion says why (the plan's reason), not the status twice
+    deleted = {e.address: e.message for e in events if e.status == "deleted"}
+    assert deleted["model/a"] == "(owned by vision-gitops and no longer in the specs)", deleted
