@@ -56,6 +56,18 @@ MODEL_TRAINED: Final = "trained"
 
 
 @dataclass(frozen=True, slots=True)
+class ReusableVersion:
+    """An earlier registered version of a model, trained on the data versions its datasets have now: apply makes
+    it current again without training when the spec returns to exactly these fields (a revert)."""
+
+    version: str
+    training_dataset: str
+    budget_hours: int
+    model_kind: str | None = None
+    test_dataset: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class LiveModel:
     """A model (a training run) as the service reports it."""
 
@@ -75,6 +87,8 @@ class LiveModel:
     """With status ``trained``: the step :meth:`Backend.finish_model` takes, in words (``registration``)."""
     version: str | None = None
     """The registered version a deployment serves (versioned services; ``None`` until one is registered)."""
+    reusable: tuple[ReusableVersion, ...] = ()
+    """Earlier versions a revert can make current again with no training (versioned services), newest first."""
 
     @property
     def terminal(self) -> bool:

@@ -349,6 +349,17 @@ def _model_change(spec: ModelSpec, live: LiveState, src: str | None, updated_dat
         return ResourceChange(action="no-op", reason_code="up-to-date", live_fingerprint=fp,
                               live_status=have.status, notes=notes, **common)
     forced = [d.path for d in diffs]
+    back = next((r for r in have.reusable if versioned and r.training_dataset == spec.training_dataset
+                 and r.budget_hours == spec.budget_hours and r.test_dataset == spec.test_dataset
+                 and (r.model_kind is None or r.model_kind == spec.model_kind)), None)
+    if back is not None:
+        # A revert: that version was trained on the data versions the datasets have now, so apply makes it
+        # current again; nothing is trained or billed (no training hours for the guardrails).
+        return ResourceChange(
+            action="new-version", changes=diffs, live_fingerprint=fp, live_status=have.status,
+            reason=f"{', '.join(forced)} changed back; reverts to version {back.version} with no training",
+            reason_code="reverted", notes=notes, **common,
+        )
     if versioned:
         return ResourceChange(
             action="new-version", changes=diffs, live_fingerprint=fp, live_status=have.status,

@@ -45,7 +45,9 @@ Reason codes (``reasonCode``), in the manner of Terraform's action reasons:
 ``parent-replaced`` / ``parent-new-version`` (an evaluation follows its model),
 ``versioned`` (a versioned service records a change as a new version),
 ``ended-outside`` (on a versioned service, a model whose training failed or was cancelled is trained again
-as a new job), ``registration-pending`` (a model's training succeeded; apply registers it),
+as a new job), ``registration-pending`` (a model's training succeeded; apply registers it), ``reverted`` (a model
+``new-version`` whose spec returns to an earlier registered version trained on the data versions the datasets
+have now: apply makes that version current again, nothing is trained or billed),
 ``up-to-date``, ``removed-from-specs``, ``kept-without-prune``, ``protected``,
 ``parent-deleted``, ``gone-from-service``, ``not-owned``, ``exists-not-managed``; for a deployment
 (``create``/``update`` of ``deployment/<endpoint>``): ``rollout-step`` (a candidate is created or traffic
@@ -63,7 +65,7 @@ in ``desired`` by typed values, made ``formatVersion`` required, and added
 figure, pass/fail/pending), ``instanceHoursPerDay``, the reason codes ``rollout-step``, ``gate-pending``,
 ``gate-failed``, ``baking``, ``traffic-restored``, the drift classes ``traffic-changed`` and
 ``unexpected-model`` and the guardrail ``max-instance-hours-per-day``. 2.3 added ``deep`` and
-``observation`` (how the live state was read).
+``observation`` (how the live state was read), and the ``reverted`` reason code.
 
 Drift classes (``drift[].kind``):
 
@@ -101,7 +103,7 @@ FORMAT_MAJOR = 2
 Action = Literal["create", "update", "replace", "new-version", "no-op", "delete", "unmanaged", "conflict"]
 ReasonCode = Literal[
     "does-not-exist", "fields-changed", "cannot-update", "parent-replaced", "parent-new-version", "versioned",
-    "ended-outside", "registration-pending",
+    "ended-outside", "registration-pending", "reverted",
     "up-to-date", "removed-from-specs", "kept-without-prune", "protected", "parent-deleted", "gone-from-service",
     "not-owned", "exists-not-managed",
     "rollout-step", "gate-pending", "gate-failed", "baking", "traffic-restored",

@@ -26,6 +26,11 @@ _VERB = {"create": "will be created", "update": "will be updated in place", "rep
          "conflict": "exists and is not managed by vision-gitops (apply refuses it)"}
 
 
+def _verb(c: ResourceChange) -> str:
+    # A reverted model is a new-version in the document, but nothing new is trained: say so.
+    return "is reverted to an earlier version (no training)" if c.reason_code == "reverted" else _VERB[c.action]
+
+
 def redacted(plan: Plan) -> Plan:
     """``plan`` with every secret masked in every string (live values, notes, warnings): what renderers show."""
     return Plan.from_json(plan.to_json())  # to_json redacts
@@ -193,7 +198,7 @@ def to_rich(plan: Plan, *, show_unchanged: bool = False) -> Text:
         if not _shown(c, show_unchanged):
             continue
         text.append(f"{_SYMBOL[c.action]:>3} {c.address} ", style=f"bold {_STYLE[c.action]}")
-        text.append(_VERB[c.action] + "\n", style=_STYLE[c.action])
+        text.append(_verb(c) + "\n", style=_STYLE[c.action])
         for d in _change_detail(c):
             text.append(f"      {d}\n", style="red" if "forces replacement" in d or "protected" in d else None)
         text.append("\n")
@@ -221,7 +226,7 @@ def to_markdown(plan: Plan) -> str:
             out.append(f"| `{_SYMBOL[c.action]}` | `{c.address}` | {c.action} | {why} |")
         out.append("")
         for c in changed:
-            out.append(f"<details><summary><code>{c.address}</code> {_VERB[c.action]}</summary>")
+            out.append(f"<details><summary><code>{c.address}</code> {_verb(c)}</summary>")
             out.append("")
             for d in _change_detail(c):
                 if not d.startswith("  "):  # gate checks go in the table below

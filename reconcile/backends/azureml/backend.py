@@ -18,7 +18,9 @@ Transport, throttling, paging and LROs belong to :class:`~reconcile.client.arm.A
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime, timedelta, timezone
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any, Mapping, Sequence
 from urllib.parse import quote
 
@@ -35,6 +37,7 @@ from reconcile.backends.base import (
     LiveDataset,
     LiveEvaluation,
     LiveModel,
+    ReusableVersion,
     LiveState,
 )
 from reconcile.client.arm import ArmClient
@@ -267,12 +270,72 @@ class AzureMLBackend(DeploymentOperations):
             return set()
 
     @staticmethod
-    def _newest_by_model(jobs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    def _current_since(job: dict[str, Any]) -> datetime:
+        """Since when ``job`` is its model's current version: max(createdAt, the revert tag ``current-since``)."""
+        stamps = [(job.get("systemData") or {}).get("createdAt"),
+                  ((job.get("properties") or {}).get("tags") or {}).get(wire.TAG_CURRENT_SINCE)]
+        out = datetime.min.replace(tzinfo=timezone.utc)
+        for stamp in stamps:
+            try:
+                at = datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            out = max(out, at if at.tzinfo else at.replace(tzinfo=timezone.utc))
+        return out
+
+    @classmethod
+    def _newest_by_model(cls, jobs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
         # A stable sort: jobs created in the same second keep the service's (creation) order.
-        for j in sorted(jobs, key=lambda j: (j.get("systemData") or {}).get("createdAt") or ""):
+        for j in sorted(jobs, key=cls._current_since):
             out[j["properties"]["tags"][wire.TAG_MODEL]] = j
         return out
+
+    @staticmethod
+    def _job_data(job: dict[str, Any]) -> tuple[str, str | None]:
+        details = job["properties"].get("taskDetails") or {}
+        train = str((details.get("trainingData") or {}).get("uri") or "")
+        test = (details.get("validationData") or {}).get("uri")
+        return train, str(test) if test else None
+
+    def _reusable_jobs(self, model: str, jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The model's earlier succeeded, registered jobs (not the current one) trained on the data versions its
+        datasets have now, newest first: a revert to one of their specs makes it current with no training."""
+        newest = self._newest_by_model(jobs).get(model)
+        done = [j for j in jobs if j["properties"]["tags"].get(wire.TAG_MODEL) == model
+                and j["properties"].get("status") == "Completed" and newest is not None
+                and j["name"] != newest["name"]]
+        if not done:
+            return []
+        registered = self._registered(model)
+        uris: dict[str, str | None] = {}
+
+        def current(dataset: str) -> str | None:
+            if dataset not in uris:
+                try:
+                    uris[dataset] = self._data_uri(dataset)
+                except RemoteError:
+                    uris[dataset] = None
+            return uris[dataset]
+
+        out = []
+        for j in sorted(done, key=self._current_since, reverse=True):
+            extra = j["properties"].get("properties") or {}
+            train, test = self._job_data(j)
+            test_ds = extra.get(wire.PROP_TEST)
+            if str(j["name"]) in registered and train == current(str(extra.get(wire.PROP_TRAIN, ""))) \
+                    and (test_ds is None or test == current(str(test_ds))):
+                out.append(j)
+        return out
+
+    def _reusable(self, model: str, jobs: list[dict[str, Any]]) -> tuple[ReusableVersion, ...]:
+        out = []
+        for j in self._reusable_jobs(model, jobs):
+            live = wire.parse_job(model, j, registered=True)
+            out.append(ReusableVersion(version=str(j["name"]), training_dataset=live.training_dataset,
+                                       budget_hours=live.budget_hours, model_kind=live.model_kind,
+                                       test_dataset=live.test_dataset))
+        return tuple(out)
 
     def _latest_registered(self) -> dict[str, str]:
         """``{model: latest version}`` of every registered model, from one list of model containers."""
@@ -293,11 +356,16 @@ class AzureMLBackend(DeploymentOperations):
     def list_models(self) -> dict[str, LiveModel]:
         """Every model's newest job, read-only: a completed job whose best trial is not registered yet is
         ``trained`` (apply or ``wait`` registers it through :meth:`finish_model`)."""
-        newest = self._newest_by_model(self._jobs())
+        jobs = self._jobs()
+        newest = self._newest_by_model(jobs)
+        by_model: dict[str, list[dict[str, Any]]] = {}
+        for j in jobs:
+            by_model.setdefault(j["properties"]["tags"][wire.TAG_MODEL], []).append(j)
         completed = [m for m, j in newest.items() if j["properties"].get("status") == "Completed"]
         latest = self._latest_registered() if completed else {}
-        return {model: wire.parse_job(model, job, registered=model in completed
-                                      and self._is_registered(model, job, latest))
+        return {model: replace(wire.parse_job(model, job, registered=model in completed
+                                              and self._is_registered(model, job, latest)),
+                               reusable=self._reusable(model, jobs) if len(by_model[model]) > 1 else ())
                 for model, job in newest.items()}
 
     def _newest_job(self, name: str) -> dict[str, Any] | None:
@@ -367,8 +435,9 @@ class AzureMLBackend(DeploymentOperations):
     def create_model(self, desired: DesiredModel) -> LiveModel:
         """Submit the AutoML job (or adopt the one a crashed run submitted).
 
-        The job name depends only on the spec and on earlier generations (failed, cancelled, or superseded by a
-        newer job of another spec: a reverted spec trains again), so a retry computes the same name and its PUT is
+        A reverted spec whose earlier job is reusable (:meth:`_reusable_jobs`) trains nothing: that job is tagged
+        current again. Otherwise the job name depends only on the spec and on earlier generations (failed,
+        cancelled, or superseded by a newer job of another spec), so a retry computes the same name and its PUT is
         answered 200 with the job already there.
         """
         spec_hash = naming.model_spec_hash(desired)
@@ -382,6 +451,12 @@ class AzureMLBackend(DeploymentOperations):
         # it stays superseded by the newer job, so train the spec again as the next generation.
         if newest is not None and any(j["name"] == newest["name"] for j in live):
             return wire.parse_job(desired.name, newest, registered=False)
+        if newest is not None and newest["properties"]["tags"].get(wire.TAG_SPEC) != spec_hash:
+            # A revert: an earlier job of exactly this spec, registered and trained on today's data versions,
+            # becomes current again by a tag (no training); the newer job stays, superseded.
+            reusable = [j for j in self._reusable_jobs(desired.name, jobs) if j in mine]
+            if reusable:
+                return self._make_current(desired, reusable[0], newest)
         generation = naming.next_generation([str(j["name"]) for j in mine], desired.name, spec_hash)
         name = naming.job_name(desired.name, spec_hash, generation)
         train = self._data_uri(desired.training_dataset)
@@ -391,6 +466,20 @@ class AzureMLBackend(DeploymentOperations):
                              train_uri=train, test_uri=test)
         answer = self._client.put(f"{self._ws}/jobs/{_seg(name)}", body)
         return wire.parse_job(desired.name, answer, registered=False)
+
+    def _make_current(self, desired: DesiredModel, job: dict[str, Any], newest: dict[str, Any]) -> LiveModel:
+        # The tag must sort after the current job even if this machine's clock lags the service's.
+        since = max(datetime.now(timezone.utc), self._current_since(newest) + timedelta(microseconds=1))
+        # The re-PUT repeats the job's submitted body (the service refuses changes but to tags) with the tag added.
+        train, test = self._job_data(job)
+        task = wire.task_for(desired.model_kind, self._dataset_task(desired.training_dataset))
+        body = wire.job_body(desired, spec_hash=naming.model_spec_hash(desired), task=task,
+                             compute_id=str(job["properties"].get("computeId") or self._target.compute_id),
+                             train_uri=train, test_uri=test)
+        body["properties"]["tags"] = {**body["properties"]["tags"], **(job["properties"].get("tags") or {}),
+                                      wire.TAG_CURRENT_SINCE: since.isoformat()}
+        answer = self._client.put(f"{self._ws}/jobs/{_seg(str(job['name']))}", body)
+        return wire.parse_job(desired.name, answer, registered=True)
 
     def _data_uri(self, dataset: str) -> str:
         live = self.get_dataset(dataset)
@@ -453,7 +542,8 @@ class AzureMLBackend(DeploymentOperations):
                        "or retagged outside without touching its container shows only in a deep plan "
                        "(`reconcile plan --deep`, the drift workflow)")
             return LiveState(datasets=datasets, models=models, observation=how, endpoints=endpoints_f.result(),
-                             evaluations=self._list_evaluations(wanted, evaluations_f.result()))
+                             evaluations=self._list_evaluations({m: models[m] for m in wanted},
+                                                                evaluations_f.result()))
 
     # --- evaluations ----------------------------------------------------------------
     # An evaluation is a pipeline job running Azure ML's model_evaluation_pipeline component (azureml
@@ -469,8 +559,17 @@ class AzureMLBackend(DeploymentOperations):
         mine = [j for j in self._evaluation_jobs()
                 if j["properties"]["tags"].get(wire.TAG_MODEL) == model
                 and j["properties"]["tags"].get(wire.TAG_EVALUATION_NAME) == name]
-        mine.sort(key=lambda j: (j.get("systemData") or {}).get("createdAt") or "")
-        return mine[-1] if mine else None
+        if not mine:
+            return None
+        current = self._newest_job(model)
+        return max(mine, key=self._evaluation_order(current and str(current["name"])))
+
+    @staticmethod
+    def _evaluation_order(version: str | None) -> Any:
+        """Newest first among the evaluations of the model's current ``version`` (after a revert its earlier
+        evaluation holds again), then among the others."""
+        return lambda j: (wire.parse_evaluation_job(j).model_version == version if version else False,
+                          (j.get("systemData") or {}).get("createdAt") or "")
 
     def _model_version(self, model: str) -> dict[str, Any] | None:
         job = self._newest_job(model)
@@ -503,20 +602,28 @@ class AzureMLBackend(DeploymentOperations):
         return wire.parse_evaluation_job(job)
 
     def get_evaluation(self, model: str, name: str) -> LiveEvaluation | None:
-        """The newest evaluation job of ``model``/``name`` with its figures (completed) or reason (failed)."""
+        """The evaluation job of ``model``/``name`` (newest of the model's current version, else newest) with its
+        figures (completed) or reason (failed)."""
         job = self._evaluation_job(model, name)
         return self._read_evaluation(job) if job is not None else None
 
     @staticmethod
-    def _list_evaluations(models: set[str], jobs: list[dict[str, Any]]) -> dict[tuple[str, str], LiveEvaluation]:
-        """The newest evaluation job of each evaluation of ``models``: statuses without figures (``get_evaluation``
-        reads them)."""
+    def _list_evaluations(models: Mapping[str, LiveModel],
+                          jobs: list[dict[str, Any]]) -> dict[tuple[str, str], LiveEvaluation]:
+        """Each evaluation's job of ``models`` (newest of the model's current version, else newest): statuses
+        without figures (``get_evaluation`` reads them)."""
         out: dict[tuple[str, str], LiveEvaluation] = {}
-        jobs = sorted(jobs, key=lambda j: (j.get("systemData") or {}).get("createdAt") or "")
+        kept_jobs: dict[tuple[str, str], dict[str, Any]] = {}
         for job in jobs:
             live = wire.parse_evaluation_job(job)
-            if live.model in models:
+            model = models.get(live.model)
+            if model is None:
+                continue
+            order = AzureMLBackend._evaluation_order(model.version)
+            kept = out.get((live.model, live.name))
+            if kept is None or order(job) >= order(kept_jobs[(live.model, live.name)]):
                 out[(live.model, live.name)] = live
+                kept_jobs[(live.model, live.name)] = job
         return out
 
     def create_evaluation(self, desired: DesiredEvaluation) -> LiveEvaluation:

@@ -17,6 +17,8 @@ from reconcile.backends.base import MODEL_TRAINED, DesiredModel, LiveDataset, Li
 TAG_PREFIX: Final = "vision-gitops/"
 TAG_MODEL: Final = TAG_PREFIX + "model"
 TAG_SPEC: Final = TAG_PREFIX + "spec"
+#: On a job made current again by a revert: since when (UTC ISO). A job is current from max(createdAt, this).
+TAG_CURRENT_SINCE: Final = TAG_PREFIX + "current-since"
 PROP_LABELS: Final = TAG_PREFIX + "labels"
 PROP_KIND: Final = TAG_PREFIX + "annotationKind"
 PROP_BUDGET: Final = TAG_PREFIX + "budgetHours"

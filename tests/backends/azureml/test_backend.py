@@ -189,9 +189,9 @@ def test_changed_model_spec_is_a_new_job_beside_the_old(rig: Rig) -> None:
     assert len(names) == 2 and all(n.startswith("m-") and n.endswith("-g1") for n in names)
 
 
-def test_reverting_a_model_spec_trains_a_new_generation_so_it_becomes_the_current_version(rig: Rig) -> None:
-    """Adopting the older job of that spec (as for a crash) would leave the newer one current: plan would ask for
-    the reverted spec on every run and apply would never converge."""
+def test_reverting_a_model_spec_makes_the_earlier_version_current_without_training(rig: Rig) -> None:
+    """The earlier job of that spec succeeded, was registered and trained on today's data versions: the revert
+    tags it current again (no new job), so the newer version is superseded and plan converges."""
     rig.backend.create_dataset(rig.dataset("train"))
     a = DesiredModel(name="m", model_kind="Generic-Classifier", training_dataset="train", budget_hours=1)
 
@@ -199,17 +199,41 @@ def test_reverting_a_model_spec_trains_a_new_generation_so_it_becomes_the_curren
         return {str(j["name"]) for j in rig.backend._jobs()}
 
     rig.backend.create_model(a)
-    first = names()
+    (first,) = names()
     rig.backend.create_model(a)
-    assert names() == first  # a retry (a crash after the PUT) adopts the job
+    assert names() == {first}  # a retry (a crash after the PUT) adopts the job
+    _finish(rig, "m")
     rig.srv.advance_clock(1)
     rig.backend.create_model(a.model_copy(update={"budget_hours": 2}))
-    before = names()
+    second = _finish(rig, "m")
+    assert second.version != first
+    assert [r.version for r in rig.backend.list_models()["m"].reusable] == [first]
+    rig.srv.advance_clock(1)
+    back = rig.backend.create_model(a)
+    assert names() == {first, second.version}  # no training job
+    assert back.version == first
+    live = rig.backend.list_models()["m"]
+    assert (live.version, live.status, live.budget_hours) == (first, "succeeded", 1)
+    assert [r.version for r in live.reusable] == [second.version]
+    assert rig.backend.get_model("m").version == first
+
+
+def test_a_revert_over_changed_data_trains_a_new_generation(rig: Rig) -> None:
+    """An earlier job trained on older data versions is no revert target: the spec trains again."""
+    rig.backend.create_dataset(rig.dataset("train"))
+    a = DesiredModel(name="m", model_kind="Generic-Classifier", training_dataset="train", budget_hours=1)
+    rig.backend.create_model(a)
+    (first,) = {str(j["name"]) for j in rig.backend._jobs()}
+    _finish(rig, "m")
+    rig.srv.advance_clock(1)
+    rig.backend.create_model(a.model_copy(update={"budget_hours": 2}))
+    _finish(rig, "m")
+    rig.backend.update_dataset(rig.dataset("train", split="test"), etag=rig.backend.get_dataset("train").etag)
+    assert rig.backend.list_models()["m"].reusable == ()
     rig.srv.advance_clock(1)
     rig.backend.create_model(a)
-    (reverted,) = names() - before
-    assert reverted == next(iter(first)).replace("-g1", "-g2")
-    assert rig.backend._newest_by_model(rig.backend._jobs())["m"]["name"] == reverted
+    newest = rig.backend._newest_by_model(rig.backend._jobs())["m"]["name"]
+    assert newest == first.replace("-g1", "-g2")
 
 
 def test_cancel_then_the_next_create_is_a_new_generation(rig: Rig) -> None:

@@ -67,8 +67,8 @@ class Rig:
     def __init__(self, srv: Any, session: Any, clock: Clock) -> None:
         self.srv, self.session, self.clock = srv, session, clock
 
-    def specs(self, *docs: dict[str, Any]) -> Any:
-        (self.session.config.root / "specs" / "all.yaml").write_text(yaml.safe_dump_all(BASE + list(docs)))
+    def specs(self, *docs: dict[str, Any], base: list[dict[str, Any]] = BASE) -> Any:
+        (self.session.config.root / "specs" / "all.yaml").write_text(yaml.safe_dump_all(base + list(docs)))
         return load_desired(self.session.config)
 
     def plan(self, specs: Any) -> Any:
@@ -283,6 +283,23 @@ def test_revert_is_a_traffic_switch_with_no_training(project: Rig) -> None:
     assert project.serving() == {"clf-a": 100}
     assert project.jobs("AutoML") == automl and project.jobs("Pipeline") == pipelines  # nothing trained or evaluated
     assert not project.plan(specs_a).has_changes
+
+
+def test_a_reverted_model_spec_switches_back_to_the_kept_deployment_with_no_training(project: Rig) -> None:
+    _deploy_a(project)
+    (kept,) = project.endpoint().deployments
+    changed = [dict(d, budgetHours=3) if (d["kind"], d["name"]) == ("Model", "clf-a") else d for d in BASE]
+    assert project.settle(project.specs(deployment(), base=changed)).exit_code == ExitCode.OK
+    ep = project.endpoint()
+    assert ep.traffic.get(kept, 0) == 0 and kept in ep.deployments and len(ep.deployments) == 2  # the new version serves; keepPrevious 1 keeps a
+    automl, pipelines = project.jobs("AutoML"), project.jobs("Pipeline")
+    specs = project.specs(deployment())
+    model = next(c for c in project.plan(specs).changes if c.address == "model/clf-a")
+    assert (model.action, model.reason_code, model.training_hours) == ("new-version", "reverted", None), model.reason
+    assert project.settle(specs).exit_code == ExitCode.OK
+    assert project.endpoint().traffic[kept] == 100
+    assert project.jobs("AutoML") == automl and project.jobs("Pipeline") == pipelines  # nothing trained or evaluated
+    assert not project.plan(specs).has_changes
 
 
 def test_drift_traffic_changed_by_hand_is_set_back(project: Rig) -> None:
